@@ -1,0 +1,112 @@
+# probe-tuner's build, test and local-cluster targets. `make help` lists them.
+
+SHELL := /usr/bin/env bash -o pipefail
+.SHELLFLAGS := -ec
+
+LOCALBIN ?= $(CURDIR)/bin
+# The locally built control plane (etcd, kube-apiserver, kube-controller-manager, kubectl); also envtest's assets.
+K8S_BIN ?= $(LOCALBIN)/k8s
+KUBECONFIG_LOCAL ?= $(LOCALBIN)/local/kubeconfig
+KUBECTL ?= $(K8S_BIN)/kubectl
+
+CONTROLLER_TOOLS_VERSION ?= v0.23.0
+CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
+
+IMG ?= ghcr.io/probetuner/probe-tuner:latest
+GO_TEST_FLAGS ?=
+
+.PHONY: all
+all: build
+
+##@ General
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  %-16s %s\n", $$1, $$2 } /^##@/ { printf "\n%s\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: manifests
+manifests: controller-gen ## Generate the CRD and RBAC manifests from the API markers.
+	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./api/..." paths="./controllers/..." output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+
+.PHONY: generate
+generate: controller-gen ## Generate deepcopy code for the API types.
+	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
+
+.PHONY: fmt
+fmt: ## Run gofmt on the module.
+	gofmt -l -w $$(git ls-files '*.go')
+
+.PHONY: vet
+vet: ## Run go vet.
+	go vet ./...
+
+.PHONY: verify-generated
+verify-generated: manifests generate ## Fail when generated files are out of date.
+	@git diff --exit-code -- config/crd config/rbac api || { echo "generated files are stale: run 'make manifests generate' and commit"; exit 1; }
+
+##@ Test
+
+.PHONY: test
+test: vet control-plane ## Run unit tests and integration tests against a real local kube-apiserver.
+	KUBEBUILDER_ASSETS=$(K8S_BIN) go test $(GO_TEST_FLAGS) ./... -count=1
+
+.PHONY: test-unit
+test-unit: ## Run only the tests that need no API server.
+	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v /test/) -count=1
+
+.PHONY: test-e2e
+test-e2e: control-plane build ## Run the end-to-end tests on a local control plane with the simulated kubelet.
+	@if [ -d test/e2e ]; then KUBEBUILDER_ASSETS=$(K8S_BIN) go test -tags e2e ./test/e2e/... -count=1 -v -timeout 20m; else echo "test-e2e: coming with the demo issue"; fi
+
+##@ Build
+
+.PHONY: build
+build: ## Build the manager and the command-line tools into bin/.
+	go build -o $(LOCALBIN)/ ./cmd/...
+
+.PHONY: run
+run: ## Run the operator against the cluster KUBECONFIG points at, metrics on http://127.0.0.1:8080/metrics.
+	go run ./cmd/manager --metrics-bind-address=127.0.0.1:8080 --metrics-secure=false --health-probe-bind-address=127.0.0.1:8081
+
+.PHONY: docker-build
+docker-build: ## Build the container image (needs a Docker engine).
+	docker build -t $(IMG) .
+
+##@ Local cluster
+
+.PHONY: control-plane
+control-plane: ## Build etcd, kube-apiserver, kube-controller-manager and kubectl into bin/k8s (only what is missing).
+	hack/build-controlplane.sh $(K8S_BIN)
+
+.PHONY: cluster-up
+cluster-up: control-plane ## Start the local control plane on loopback; the kubeconfig is bin/local/kubeconfig.
+	hack/cluster-up.sh
+
+.PHONY: cluster-down
+cluster-down: ## Stop the local control plane and remove its state.
+	hack/cluster-down.sh
+
+.PHONY: install
+install: manifests ## Install the CRD into the cluster KUBECONFIG points at.
+	$(KUBECTL) apply -k config/crd
+
+.PHONY: demo
+demo: ## Run probe-tuner on a local control plane with demo workloads.
+	@echo "make demo: coming with the demo issue; today: make cluster-up, make install, make run"
+
+.PHONY: bench-quality
+bench-quality: ## Score the tuning against the scenario suite in virtual time.
+	@echo "make bench-quality: coming with the benchmark issue"
+
+.PHONY: bench-scale
+bench-scale: ## Measure memory and latency at scale on the local control plane.
+	@echo "make bench-scale: coming with the scale issue"
+
+##@ Tools
+
+.PHONY: controller-gen
+controller-gen: $(CONTROLLER_GEN) ## Install controller-gen into bin/.
+$(CONTROLLER_GEN):
+	GOBIN=$(LOCALBIN) go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_TOOLS_VERSION)

@@ -1,0 +1,106 @@
+// Command manager runs the probe-tuner operator: it watches ProbePolicies, the Deployments they select and their
+// Pods, and tunes the Deployments' probes.
+package main
+
+import (
+	"crypto/tls"
+	"flag"
+	"fmt"
+	"os"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/probetuner/probe-tuner/controllers"
+	"github.com/probetuner/probe-tuner/internal/scheme"
+)
+
+// options are the manager's command-line settings.
+type options struct {
+	metricsAddr             string
+	metricsSecure           bool
+	probeAddr               string
+	leaderElect             bool
+	leaderElectionID        string
+	leaderElectionNS        string
+	enableHTTP2             bool
+	maxConcurrentReconciles int
+}
+
+func main() {
+	var opts options
+	flag.StringVar(&opts.metricsAddr, "metrics-bind-address", ":8443",
+		"Address the metrics endpoint binds to; \"0\" disables it.")
+	flag.BoolVar(&opts.metricsSecure, "metrics-secure", true,
+		"Serve metrics over HTTPS and require an authenticated, authorized client (get on /metrics). "+
+			"Set to false for plain HTTP on a trusted address, such as 127.0.0.1 during local development.")
+	flag.StringVar(&opts.probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz endpoints bind to.")
+	flag.BoolVar(&opts.leaderElect, "leader-elect", false,
+		"Elect a leader with a Lease so that only one replica of the manager acts at a time.")
+	flag.StringVar(&opts.leaderElectionID, "leader-election-id", "probe-tuner.tuning.probetuner.io",
+		"Name of the Lease used for leader election.")
+	flag.StringVar(&opts.leaderElectionNS, "leader-election-namespace", "",
+		"Namespace of the leader-election Lease (default: the manager's own namespace).")
+	flag.BoolVar(&opts.enableHTTP2, "enable-http2", false,
+		"Serve metrics over HTTP/2 as well; off by default because of the HTTP/2 rapid-reset vulnerabilities.")
+	flag.IntVar(&opts.maxConcurrentReconciles, "max-concurrent-reconciles", 2, "Workers per controller.")
+	zapOpts := zap.Options{Development: false}
+	zapOpts.BindFlags(flag.CommandLine)
+	flag.Parse()
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+
+	if err := run(opts); err != nil {
+		ctrl.Log.Error(err, "manager stopped")
+		os.Exit(1)
+	}
+}
+
+func run(opts options) error {
+	setupLog := ctrl.Log.WithName("setup")
+
+	var tlsOpts []func(*tls.Config)
+	if !opts.enableHTTP2 {
+		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
+	}
+	metricsOpts := metricsserver.Options{
+		BindAddress:   opts.metricsAddr,
+		SecureServing: opts.metricsSecure,
+		TLSOpts:       tlsOpts,
+	}
+	if opts.metricsSecure {
+		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+
+	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+		Scheme:                        scheme.New(),
+		Metrics:                       metricsOpts,
+		HealthProbeBindAddress:        opts.probeAddr,
+		LeaderElection:                opts.leaderElect,
+		LeaderElectionID:              opts.leaderElectionID,
+		LeaderElectionNamespace:       opts.leaderElectionNS,
+		LeaderElectionReleaseOnCancel: true,
+	})
+	if err != nil {
+		return fmt.Errorf("creating the manager: %w", err)
+	}
+
+	if err := controllers.SetupWithManager(mgr, controllers.Options{MaxConcurrentReconciles: opts.maxConcurrentReconciles}); err != nil {
+		return fmt.Errorf("setting up the controllers: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return fmt.Errorf("adding the health check: %w", err)
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return fmt.Errorf("adding the readiness check: %w", err)
+	}
+
+	setupLog.Info("starting the manager", "metrics", opts.metricsAddr, "metricsSecure", opts.metricsSecure,
+		"leaderElection", opts.leaderElect)
+	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+		return fmt.Errorf("running the manager: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,109 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
+	"github.com/probetuner/probe-tuner/controllers"
+	"github.com/probetuner/probe-tuner/internal/scheme"
+)
+
+// startManager runs probe-tuner's controllers against the test API server until the test ends.
+func startManager(t *testing.T) {
+	t.Helper()
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 scheme.New(),
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := controllers.SetupWithManager(mgr, controllers.Options{MaxConcurrentReconciles: 1, SkipNameValidation: true}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("manager stopped with an error: %v", err)
+		}
+	})
+}
+
+func deployment(ns, name string, labels map[string]string) *appsv1.Deployment {
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels},
+		Spec: appsv1.DeploymentSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": name}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": name}},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "example.com/app:1"}}},
+			},
+		},
+	}
+}
+
+// TestPolicyStatusTracksSelectedDeployments checks that the status counts the selected Deployments, follows
+// new ones, and carries a Ready condition for the current generation.
+func TestPolicyStatusTracksSelectedDeployments(t *testing.T) {
+	startManager(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	for _, d := range []*appsv1.Deployment{
+		deployment(ns, "web-a", map[string]string{"team": "web"}),
+		deployment(ns, "web-b", map[string]string{"team": "web"}),
+		deployment(ns, "batch", map[string]string{"team": "batch"}),
+	} {
+		if err := k8sClient.Create(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pol := &tuningv1alpha1.ProbePolicy{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"},
+		Spec: tuningv1alpha1.ProbePolicySpec{
+			Selector: metav1.LabelSelector{MatchLabels: map[string]string{"team": "web"}},
+			Mode:     tuningv1alpha1.ModeRecommend,
+		},
+	}
+	if err := k8sClient.Create(ctx, pol); err != nil {
+		t.Fatal(err)
+	}
+	waitForStatus := func(wantCount int32) {
+		t.Helper()
+		eventually(t, defaultWait, func() error {
+			var got tuningv1alpha1.ProbePolicy
+			if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(pol), &got); err != nil {
+				return err
+			}
+			ready := meta.FindStatusCondition(got.Status.Conditions, tuningv1alpha1.ConditionReady)
+			switch {
+			case got.Status.WorkloadCount != wantCount:
+				return fmt.Errorf("workloadCount = %d, want %d", got.Status.WorkloadCount, wantCount)
+			case got.Status.ObservedGeneration != got.Generation:
+				return fmt.Errorf("observedGeneration = %d, want %d", got.Status.ObservedGeneration, got.Generation)
+			case ready == nil || ready.Status != metav1.ConditionTrue || ready.ObservedGeneration != got.Generation:
+				return fmt.Errorf("Ready condition = %+v", ready)
+			}
+			return nil
+		})
+	}
+	waitForStatus(2)
+
+	if err := k8sClient.Create(ctx, deployment(ns, "web-c", map[string]string{"team": "web"})); err != nil {
+		t.Fatal(err)
+	}
+	waitForStatus(3)
+}
