@@ -1,0 +1,121 @@
+package observe
+
+import (
+	"math"
+	"sort"
+	"time"
+)
+
+// Histogram is a decaying histogram of durations on log-spaced buckets (each 5% wider than the last, from 0.1 s),
+// so percentiles are accurate to a few percent whatever the scale. Old samples fade with a half-life, so a start
+// time that drifts over days is followed. The zero value is empty and ready to use; it is JSON-serialisable for
+// checkpoints.
+type Histogram struct {
+	// Buckets maps a bucket index to its decayed weight.
+	Buckets map[int]float64 `json:"b,omitempty"`
+	// Count is how many samples were ever added (not decayed).
+	Count int `json:"n,omitempty"`
+	// DecayedAt is the time the weights were last decayed to.
+	DecayedAt time.Time `json:"t,omitempty"`
+	// Max is the largest sample ever seen, in seconds; it caps interpolation inside the top bucket.
+	Max float64 `json:"max,omitempty"`
+}
+
+const (
+	bucketGrowth = 1.05
+	bucketBase   = 0.1 // seconds: the upper bound of bucket 0
+	maxBucket    = 250 // 0.1 s x 1.05^250 is about 20 000 s
+	minWeight    = 1e-3
+)
+
+var logGrowth = math.Log(bucketGrowth)
+
+func bucketOf(seconds float64) int {
+	if seconds <= bucketBase {
+		return 0
+	}
+	b := int(math.Ceil(math.Log(seconds/bucketBase) / logGrowth))
+	return min(b, maxBucket)
+}
+
+// bucketUpper is the upper bound of bucket b in seconds.
+func bucketUpper(b int) float64 { return bucketBase * math.Pow(bucketGrowth, float64(b)) }
+
+// decay fades every weight by the time passed since the last decay.
+func (h *Histogram) decay(now time.Time, halfLife time.Duration) {
+	if h.DecayedAt.IsZero() || !now.After(h.DecayedAt) {
+		if h.DecayedAt.IsZero() {
+			h.DecayedAt = now
+		}
+		return
+	}
+	factor := math.Exp2(-float64(now.Sub(h.DecayedAt)) / float64(halfLife))
+	for b, w := range h.Buckets {
+		if w*factor < minWeight {
+			delete(h.Buckets, b)
+			continue
+		}
+		h.Buckets[b] = w * factor
+	}
+	h.DecayedAt = now
+}
+
+// Add records one sample at time now.
+func (h *Histogram) Add(d time.Duration, now time.Time, halfLife time.Duration) {
+	h.decay(now, halfLife)
+	if h.Buckets == nil {
+		h.Buckets = map[int]float64{}
+	}
+	s := d.Seconds()
+	h.Buckets[bucketOf(s)]++
+	h.Count++
+	h.Max = max(h.Max, s)
+}
+
+// Weight is the decayed total weight: the effective number of recent samples.
+func (h *Histogram) Weight() float64 {
+	var total float64
+	for _, w := range h.Buckets {
+		total += w
+	}
+	return total
+}
+
+// Quantile returns the q-quantile (0..1) of the samples, interpolating geometrically inside a bucket; zero when
+// the histogram is empty.
+func (h *Histogram) Quantile(q float64) time.Duration {
+	if len(h.Buckets) == 0 {
+		return 0
+	}
+	keys := make([]int, 0, len(h.Buckets))
+	for b := range h.Buckets {
+		keys = append(keys, b)
+	}
+	sort.Ints(keys)
+	total := h.Weight()
+	target := q * total
+	var cum float64
+	for _, b := range keys {
+		w := h.Buckets[b]
+		if cum+w >= target {
+			lower := 0.0
+			if b > 0 {
+				lower = bucketUpper(b - 1)
+			}
+			upper := bucketUpper(b)
+			frac := (target - cum) / w
+			var s float64
+			if lower == 0 {
+				s = upper * frac
+			} else {
+				s = lower * math.Pow(upper/lower, frac)
+			}
+			if h.Max > 0 && s > h.Max && b == keys[len(keys)-1] {
+				s = h.Max
+			}
+			return time.Duration(s * float64(time.Second))
+		}
+		cum += w
+	}
+	return time.Duration(bucketUpper(keys[len(keys)-1]) * float64(time.Second))
+}

@@ -1,0 +1,301 @@
+package observe
+
+import (
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Input is one look at a workload: its current Pods, the kubelet Events about them not yet processed, and the
+// pod-template-hash of the Deployment's current revision.
+type Input struct {
+	Pods     []*corev1.Pod
+	Events   []KubeletEvent
+	Revision string
+	Now      time.Time
+}
+
+// maxGap caps the time credited between two looks at a pod, so a long pause of the observer (an operator
+// restart) is not counted as time the pod was seen ready or not.
+const maxGap = 2 * time.Minute
+
+// Update folds one look at the workload into s.
+func Update(s *State, in Input, cfg Config) {
+	if s.Pods == nil {
+		s.Pods = map[string]*PodState{}
+	}
+	byName := make(map[string]*corev1.Pod, len(in.Pods))
+	for _, p := range in.Pods {
+		byName[p.Name] = p
+	}
+	s.foldEvents(in.Events, byName, in.Now, cfg)
+
+	seen := make(map[string]bool, len(in.Pods))
+	for _, p := range in.Pods {
+		uid := string(p.UID)
+		seen[uid] = true
+		ps := s.Pods[uid]
+		if ps == nil {
+			ps = &PodState{Name: p.Name, LastSeen: in.Now, Revision: p.Labels[appsv1.DefaultDeploymentUniqueLabelKey]}
+			s.Pods[uid] = ps
+		}
+		s.foldPod(ps, p, in.Now, cfg)
+	}
+	for uid := range s.Pods {
+		if !seen[uid] {
+			delete(s.Pods, uid)
+		}
+	}
+	s.pruneKills(in.Now, cfg)
+	s.pruneRevisions(in.Revision, cfg)
+	s.UpdatedAt = in.Now
+}
+
+// foldEvents counts new kubelet Events: Killing Events mark probe kills to match with terminations; Unhealthy
+// Events count probe failures by kind and by what they said.
+func (s *State) foldEvents(events []KubeletEvent, pods map[string]*corev1.Pod, now time.Time, cfg Config) {
+	if s.Events == nil {
+		s.Events = map[string]EventMark{}
+	}
+	for _, e := range events {
+		mark, known := s.Events[e.ID]
+		count := max(e.Count, 1)
+		if known && mark.Count >= count {
+			continue
+		}
+		delta := int(count - mark.Count)
+		s.Events[e.ID] = EventMark{Count: count, Seen: now}
+
+		pod := pods[e.Pod]
+		if pod == nil || e.Container == "" {
+			continue
+		}
+		ps := s.Pods[string(pod.UID)]
+		if ps == nil {
+			ps = &PodState{Name: pod.Name, LastSeen: now, Revision: pod.Labels[appsv1.DefaultDeploymentUniqueLabelKey]}
+			s.Pods[string(pod.UID)] = ps
+		}
+		switch e.Reason {
+		case "Killing":
+			if cause, ok := killCause(e.Message); ok {
+				pc := ps.container(e.Container)
+				pc.Kills = append(pc.Kills, KillMark{Cause: cause, At: e.Time})
+			}
+		case "Unhealthy":
+			rc := s.revision(ps.Revision, now).container(e.Container)
+			rc.decay(now, cfg.RateHalfLife)
+			timeout := isTimeout(e.Message)
+			switch unhealthyKind(e.Message) {
+			case probeReadiness:
+				rc.ReadinessFailures += delta
+				if timeout {
+					rc.RateReadinessTimeouts += float64(delta)
+				} else {
+					rc.RateReadinessErrors += float64(delta)
+				}
+			case probeLiveness:
+				rc.LivenessFailures += delta
+				if timeout {
+					rc.RateLivenessTimeouts += float64(delta)
+				} else {
+					rc.RateLivenessErrors += float64(delta)
+				}
+			}
+		}
+	}
+	for id, mark := range s.Events {
+		if now.Sub(mark.Seen) > 2*time.Hour {
+			delete(s.Events, id)
+		}
+	}
+}
+
+func (ps *PodState) container(name string) *PodContainer {
+	if ps.Containers == nil {
+		ps.Containers = map[string]*PodContainer{}
+	}
+	pc := ps.Containers[name]
+	if pc == nil {
+		pc = &PodContainer{}
+		ps.Containers[name] = pc
+	}
+	return pc
+}
+
+// foldPod compares a pod's status with what was last seen of it.
+func (s *State) foldPod(ps *PodState, p *corev1.Pod, now time.Time, cfg Config) {
+	dt := now.Sub(ps.LastSeen)
+	if dt < 0 {
+		dt = 0
+	}
+	dt = min(dt, maxGap)
+	ps.LastSeen = now
+	rev := s.revision(ps.Revision, now)
+	deleting := p.DeletionTimestamp != nil
+
+	podReady := podReady(p)
+	if !deleting {
+		rev.PodSeconds += dt.Seconds()
+		if !ps.Ready {
+			rev.NotReadySeconds += dt.Seconds()
+		}
+	}
+	ps.Ready = podReady
+
+	specs := make(map[string]*corev1.Container, len(p.Spec.Containers))
+	for i := range p.Spec.Containers {
+		specs[p.Spec.Containers[i].Name] = &p.Spec.Containers[i]
+	}
+	for i := range p.Status.ContainerStatuses {
+		st := &p.Status.ContainerStatuses[i]
+		s.foldContainer(ps, rev, st, specs[st.Name], p, now, dt, deleting, cfg)
+	}
+}
+
+func (s *State) foldContainer(ps *PodState, rev *RevisionState, st *corev1.ContainerStatus, spec *corev1.Container,
+	p *corev1.Pod, now time.Time, dt time.Duration, deleting bool, cfg Config) {
+	pc := ps.container(st.Name)
+	cs := s.container(st.Name)
+	rc := rev.container(st.Name)
+	rc.decay(now, cfg.RateHalfLife)
+	hasLiveness := spec != nil && spec.LivenessProbe != nil
+	hasStartup := spec != nil && spec.StartupProbe != nil
+
+	// A termination since the last look: count it once its cause is known.
+	if t := st.LastTerminationState.Terminated; t != nil && t.FinishedAt.After(pc.LastFinishedAt) && st.RestartCount > pc.RestartCount && pc.ID != "" {
+		everStarted := pc.EverReady || (hasStartup && pc.StartRecorded)
+		verdict := classify(t, pc.Kills, hasLiveness, hasStartup, everStarted, now, cfg.EventGrace)
+		if verdict.wait {
+			return // look again on the next update; nothing about this container is advanced meanwhile
+		}
+		restarts := int(st.RestartCount - pc.RestartCount)
+		s.countRestart(cs, rc, pc, ps, st.Name, verdict.cause, restarts, t, now)
+		pc.LastFinishedAt = t.FinishedAt.Time
+		pc.Kills = nil
+	}
+	if pc.ID == "" && st.LastTerminationState.Terminated != nil {
+		// First look at a container that restarted before it was watched: its past is not ours to count.
+		pc.LastFinishedAt = st.LastTerminationState.Terminated.FinishedAt.Time
+	}
+	pc.RestartCount = st.RestartCount
+
+	running := st.State.Running != nil
+	if running && st.ContainerID != pc.ID {
+		pc.ID = st.ContainerID
+		pc.StartedAt = st.State.Running.StartedAt.Time
+		pc.EverReady, pc.StartRecorded, pc.Ready = false, false, false
+		pc.NotReadySince = pc.StartedAt
+	}
+	pc.Running = running
+	if !running {
+		pc.Ready = false
+		return
+	}
+
+	// Startup duration: to started when a startup probe gates the container, else to ready.
+	completed := st.Ready
+	if hasStartup {
+		completed = st.Started != nil && *st.Started
+	}
+	if completed && !pc.StartRecorded && !pc.StartedAt.IsZero() {
+		end := now
+		if !hasStartup {
+			if c := readyCondition(p); c != nil && c.Status == corev1.ConditionTrue && !c.LastTransitionTime.Time.Before(pc.StartedAt) {
+				end = c.LastTransitionTime.Time
+			}
+		}
+		cs.Startup.Add(end.Sub(pc.StartedAt), now, cfg.StartupHalfLife)
+		cs.CensoredStarts = 0
+		pc.StartRecorded = true
+	}
+
+	// Flapping: ready switches of an instance that has been ready before.
+	if st.Ready != pc.Ready && pc.EverReady && !deleting {
+		rc.Transitions++
+		rc.RateTransitions++
+		cs.ReadyTransitions++
+	}
+	if pc.EverReady && !deleting {
+		rc.InServiceSeconds += dt.Seconds()
+		rc.RateInServiceSeconds += dt.Seconds()
+	}
+	if st.Ready {
+		pc.EverReady = true
+		pc.NotReadySince = time.Time{}
+	} else if pc.Ready || pc.NotReadySince.IsZero() {
+		pc.NotReadySince = now
+	}
+	pc.Ready = st.Ready
+}
+
+// countRestart records restarts of one container with their cause.
+func (s *State) countRestart(cs *ContainerState, rc *RevisionContainer, pc *PodContainer, ps *PodState, container string,
+	cause Cause, restarts int, t *corev1.ContainerStateTerminated, now time.Time) {
+	if cs.Restarts == nil {
+		cs.Restarts = map[Cause]int{}
+	}
+	if rc.Restarts == nil {
+		rc.Restarts = map[Cause]int{}
+	}
+	cs.Restarts[cause] += restarts
+	rc.Restarts[cause] += restarts
+	if !cause.ProbeCaused() {
+		return
+	}
+	// The instance that ended is the one last seen running, unless more than one restart happened unseen.
+	sameInstance := restarts == 1 && (t.ContainerID == "" || t.ContainerID == pc.ID)
+	wasReady := sameInstance && pc.EverReady
+	if wasReady {
+		rc.KillsAfterReady += restarts
+		if cause == CauseLiveness {
+			rc.RateLivenessKills += float64(restarts)
+			s.Kills = append(s.Kills, Kill{Pod: ps.Name, Container: container, At: t.FinishedAt.Time})
+		}
+		return
+	}
+	// Killed before it ever completed its start: a censored observation, the start takes longer than this.
+	rc.KillsBeforeReady += restarts
+	lived := t.FinishedAt.Sub(t.StartedAt.Time).Seconds()
+	cs.CensoredStarts += restarts
+	cs.CensoredLowerBound = max(cs.CensoredLowerBound, lived)
+	cs.LastCensoredAt = now
+}
+
+func (s *State) pruneKills(now time.Time, cfg Config) {
+	keep := s.Kills[:0]
+	for _, k := range s.Kills {
+		if now.Sub(k.At) <= 4*cfg.CorrelationWindow {
+			keep = append(keep, k)
+		}
+	}
+	s.Kills = keep
+	if len(s.Kills) > 256 {
+		s.Kills = s.Kills[len(s.Kills)-256:]
+	}
+}
+
+// pruneRevisions keeps the current revision and the newest others, up to cfg.MaxRevisions.
+func (s *State) pruneRevisions(current string, cfg Config) {
+	for len(s.Revisions) > cfg.MaxRevisions {
+		drop := 0
+		if s.Revisions[0].Hash == current {
+			drop = 1
+		}
+		s.Revisions = append(s.Revisions[:drop], s.Revisions[drop+1:]...)
+	}
+}
+
+func podReady(p *corev1.Pod) bool {
+	c := readyCondition(p)
+	return c != nil && c.Status == corev1.ConditionTrue
+}
+
+func readyCondition(p *corev1.Pod) *corev1.PodCondition {
+	for i := range p.Status.Conditions {
+		if p.Status.Conditions[i].Type == corev1.PodReady {
+			return &p.Status.Conditions[i]
+		}
+	}
+	return nil
+}

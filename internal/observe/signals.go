@@ -1,0 +1,161 @@
+package observe
+
+import (
+	"sort"
+	"time"
+)
+
+// Signals is what the recommender needs to know about one container of a workload.
+type Signals struct {
+	Container string
+	// Replicas is how many pods of the workload were looked at.
+	Replicas int
+
+	// Startup holds completed startup durations across revisions.
+	Startup *Histogram
+	// CensoredStarts counts starts killed before completing since the last completed start.
+	CensoredStarts int
+	// StartLowerBound is the longest start killed before it completed: the start takes at least this long.
+	StartLowerBound time.Duration
+
+	// Restarts counts restarts by cause in the current revision.
+	Restarts map[Cause]int
+	// TotalRestarts counts restarts by cause over everything observed.
+	TotalRestarts map[Cause]int
+	// KillsAfterReady and KillsBeforeReady split the current revision's probe kills by whether the container
+	// had been ready.
+	KillsAfterReady  int
+	KillsBeforeReady int
+	// LivenessKillsPerHour is the recent rate of liveness kills of ready containers per in-service hour.
+	LivenessKillsPerHour float64
+	// LivenessFailures and ReadinessFailures count failed probes reported in the current revision.
+	LivenessFailures  int
+	ReadinessFailures int
+	// LivenessTimeoutShare and ReadinessTimeoutShare are the recent shares of failures that were timeouts.
+	LivenessTimeoutShare  float64
+	ReadinessTimeoutShare float64
+
+	// Transitions counts Ready/NotReady switches of running, once-ready containers in the current revision;
+	// TransitionsPerHour is their recent rate per in-service hour; InServiceHours is the time behind it.
+	Transitions        int
+	TransitionsPerHour float64
+	InServiceHours     float64
+
+	// NotReady lists the running pods of this container that are not ready, with how long they have been so
+	// and whether they were ever ready since their start.
+	NotReady []NotReadyPod
+
+	// CorrelatedKills is the largest number of distinct pods whose ready containers were killed by liveness
+	// within one CorrelationWindow.
+	CorrelatedKills   int
+	CorrelationWindow time.Duration
+}
+
+// NotReadyPod is a running pod whose container is not ready.
+type NotReadyPod struct {
+	Pod       string
+	For       time.Duration
+	EverReady bool
+}
+
+// RevisionSummary is what verification compares between two revisions.
+type RevisionSummary struct {
+	Hash string
+	// PodHours is the observed pod lifetime; ProbeRestarts the probe-caused restarts in it.
+	PodHours      float64
+	ProbeRestarts int
+	// Unavailability is the share of pod time spent not ready.
+	Unavailability float64
+}
+
+// ContainerSignals computes the signals of one container from s at time now, for the current revision.
+func ContainerSignals(s *State, container, revision string, now time.Time, cfg Config) Signals {
+	sig := Signals{Container: container, Restarts: map[Cause]int{}, TotalRestarts: map[Cause]int{}}
+	if cs := s.Containers[container]; cs != nil {
+		sig.Startup = &cs.Startup
+		sig.CensoredStarts = cs.CensoredStarts
+		sig.StartLowerBound = time.Duration(cs.CensoredLowerBound * float64(time.Second))
+		for c, n := range cs.Restarts {
+			sig.TotalRestarts[c] = n
+		}
+	} else {
+		sig.Startup = &Histogram{}
+	}
+	if rev := s.Revision(revision); rev != nil {
+		if rc := rev.Containers[container]; rc != nil {
+			rc.decay(now, cfg.RateHalfLife)
+			for c, n := range rc.Restarts {
+				sig.Restarts[c] = n
+			}
+			sig.KillsAfterReady, sig.KillsBeforeReady = rc.KillsAfterReady, rc.KillsBeforeReady
+			sig.LivenessFailures, sig.ReadinessFailures = rc.LivenessFailures, rc.ReadinessFailures
+			sig.Transitions = rc.Transitions
+			sig.InServiceHours = rc.InServiceSeconds / 3600
+			if hours := rc.RateInServiceSeconds / 3600; hours > 0 {
+				sig.TransitionsPerHour = rc.RateTransitions / hours
+				sig.LivenessKillsPerHour = rc.RateLivenessKills / hours
+			}
+			sig.LivenessTimeoutShare = share(rc.RateLivenessTimeouts, rc.RateLivenessErrors)
+			sig.ReadinessTimeoutShare = share(rc.RateReadinessTimeouts, rc.RateReadinessErrors)
+		}
+	}
+	for _, ps := range s.Pods {
+		sig.Replicas++
+		pc := ps.Containers[container]
+		if pc == nil || !pc.Running || pc.Ready || pc.NotReadySince.IsZero() {
+			continue
+		}
+		sig.NotReady = append(sig.NotReady, NotReadyPod{Pod: ps.Name, For: now.Sub(pc.NotReadySince), EverReady: pc.EverReady})
+	}
+	sort.Slice(sig.NotReady, func(i, j int) bool { return sig.NotReady[i].Pod < sig.NotReady[j].Pod })
+	sig.CorrelatedKills = correlated(s.Kills, container, cfg.CorrelationWindow)
+	sig.CorrelationWindow = cfg.CorrelationWindow
+	return sig
+}
+
+// correlated returns the largest number of distinct pods with a kill of container inside one window.
+func correlated(all []Kill, container string, window time.Duration) int {
+	kills := make([]Kill, 0, len(all))
+	for _, k := range all {
+		if k.Container == container {
+			kills = append(kills, k)
+		}
+	}
+	sort.Slice(kills, func(i, j int) bool { return kills[i].At.Before(kills[j].At) })
+	best := 0
+	for i, k := range kills {
+		pods := map[string]bool{}
+		for _, other := range kills[i:] {
+			if other.At.Sub(k.At) > window {
+				break
+			}
+			pods[other.Pod] = true
+		}
+		best = max(best, len(pods))
+	}
+	return best
+}
+
+// Summary describes one revision for verification.
+func Summary(s *State, hash string) RevisionSummary {
+	sum := RevisionSummary{Hash: hash}
+	rev := s.Revision(hash)
+	if rev == nil {
+		return sum
+	}
+	sum.PodHours = rev.PodSeconds / 3600
+	if rev.PodSeconds > 0 {
+		sum.Unavailability = rev.NotReadySeconds / rev.PodSeconds
+	}
+	for _, rc := range rev.Containers {
+		sum.ProbeRestarts += rc.Restarts[CauseLiveness] + rc.Restarts[CauseStartup]
+	}
+	return sum
+}
+
+func share(a, b float64) float64 {
+	if a+b == 0 {
+		return 0
+	}
+	return a / (a + b)
+}

@@ -1,0 +1,195 @@
+package observe
+
+import (
+	"math"
+	"time"
+)
+
+// State is everything the observer has learned about one workload. It is plain data, serialisable to JSON, so
+// the caller can checkpoint it and restore it after a restart.
+type State struct {
+	// Containers holds what holds across pod-template revisions, by container name: startup times do not depend
+	// on probe settings.
+	Containers map[string]*ContainerState `json:"containers,omitempty"`
+	// Revisions holds per-revision statistics, oldest first: restarts, failures and flapping depend on the probe
+	// settings of the revision the pods ran.
+	Revisions []*RevisionState `json:"revisions,omitempty"`
+	// Pods tracks the pods being watched, by UID.
+	Pods map[string]*PodState `json:"pods,omitempty"`
+	// Events remembers the count already seen of each kubelet Event, so aggregated Events count once.
+	Events map[string]EventMark `json:"events,omitempty"`
+	// Kills lists recent liveness kills of containers that had been ready, for correlation across replicas.
+	Kills []Kill `json:"kills,omitempty"`
+	// UpdatedAt is the time of the last Update.
+	UpdatedAt time.Time `json:"updatedAt,omitempty"`
+}
+
+// ContainerState is what is known of one container across revisions.
+type ContainerState struct {
+	// Startup holds completed startup durations: container start to started (with a startup probe) or ready.
+	Startup Histogram `json:"startup"`
+	// CensoredStarts counts starts killed before they completed since the last completed start.
+	CensoredStarts int `json:"censored,omitempty"`
+	// CensoredLowerBound is the longest such killed start, in seconds: the start takes at least this long.
+	CensoredLowerBound float64 `json:"censoredLowerBound,omitempty"`
+	// LastCensoredAt is when the last start was killed before completing.
+	LastCensoredAt time.Time `json:"lastCensoredAt,omitempty"`
+	// Restarts counts every restart ever observed, by cause.
+	Restarts map[Cause]int `json:"restarts,omitempty"`
+	// ReadyTransitions counts every Ready/NotReady switch of a running container after its first Ready.
+	ReadyTransitions int `json:"readyTransitions,omitempty"`
+}
+
+// RevisionState is what was observed of the pods of one pod-template revision.
+type RevisionState struct {
+	// Hash is the pod-template-hash label of the revision's pods.
+	Hash string `json:"hash"`
+	// FirstSeen is when a pod of the revision was first observed.
+	FirstSeen time.Time `json:"firstSeen"`
+	// PodSeconds is the observed lifetime of the revision's pods, summed.
+	PodSeconds float64 `json:"podSeconds,omitempty"`
+	// NotReadySeconds is the part of PodSeconds during which a pod was not Ready.
+	NotReadySeconds float64 `json:"notReadySeconds,omitempty"`
+	// Containers holds per-container statistics of the revision.
+	Containers map[string]*RevisionContainer `json:"containers,omitempty"`
+}
+
+// RevisionContainer holds one container's statistics within a revision. The Rate* fields fade with the rate
+// half-life; the others are plain totals over the revision's life.
+type RevisionContainer struct {
+	Restarts         map[Cause]int `json:"restarts,omitempty"`
+	KillsAfterReady  int           `json:"killsAfterReady,omitempty"`
+	KillsBeforeReady int           `json:"killsBeforeReady,omitempty"`
+
+	DecayedAt time.Time `json:"decayedAt,omitempty"`
+	// Rate counters, decayed.
+	RateTransitions       float64 `json:"rateTransitions,omitempty"`
+	RateInServiceSeconds  float64 `json:"rateInServiceSeconds,omitempty"`
+	RateLivenessKills     float64 `json:"rateLivenessKills,omitempty"`
+	RateReadinessTimeouts float64 `json:"rateReadinessTimeouts,omitempty"`
+	RateReadinessErrors   float64 `json:"rateReadinessErrors,omitempty"`
+	RateLivenessTimeouts  float64 `json:"rateLivenessTimeouts,omitempty"`
+	RateLivenessErrors    float64 `json:"rateLivenessErrors,omitempty"`
+	// Transitions and InServiceSeconds are the undecayed totals behind the flapping rate.
+	Transitions      int     `json:"transitions,omitempty"`
+	InServiceSeconds float64 `json:"inServiceSeconds,omitempty"`
+	// LivenessFailures counts failed liveness probes reported by the kubelet (Unhealthy Events).
+	LivenessFailures int `json:"livenessFailures,omitempty"`
+	// ReadinessFailures counts failed readiness probes reported by the kubelet.
+	ReadinessFailures int `json:"readinessFailures,omitempty"`
+}
+
+// decay fades the rate counters to now.
+func (r *RevisionContainer) decay(now time.Time, halfLife time.Duration) {
+	if r.DecayedAt.IsZero() || !now.After(r.DecayedAt) {
+		if r.DecayedAt.IsZero() {
+			r.DecayedAt = now
+		}
+		return
+	}
+	f := math.Exp2(-float64(now.Sub(r.DecayedAt)) / float64(halfLife))
+	r.RateTransitions *= f
+	r.RateInServiceSeconds *= f
+	r.RateLivenessKills *= f
+	r.RateReadinessTimeouts *= f
+	r.RateReadinessErrors *= f
+	r.RateLivenessTimeouts *= f
+	r.RateLivenessErrors *= f
+	r.DecayedAt = now
+}
+
+// PodState tracks one pod between updates.
+type PodState struct {
+	Name     string `json:"name"`
+	Revision string `json:"revision,omitempty"`
+	// Ready is the pod's Ready condition as last seen.
+	Ready bool `json:"ready,omitempty"`
+	// LastSeen is when the pod was last observed.
+	LastSeen time.Time `json:"lastSeen"`
+	// Containers tracks the pod's containers by name.
+	Containers map[string]*PodContainer `json:"containers,omitempty"`
+}
+
+// PodContainer tracks one container instance of a pod.
+type PodContainer struct {
+	// ID is the current container instance's ID.
+	ID           string `json:"id,omitempty"`
+	RestartCount int32  `json:"restartCount,omitempty"`
+	// StartedAt is when the current instance started running.
+	StartedAt time.Time `json:"startedAt,omitempty"`
+	// Running says the container was running when last seen; Ready is its ready flag then.
+	Running bool `json:"running,omitempty"`
+	Ready   bool `json:"ready,omitempty"`
+	// EverReady says the current instance has been ready at least once.
+	EverReady bool `json:"everReady,omitempty"`
+	// StartRecorded says the current instance's startup duration was recorded.
+	StartRecorded bool `json:"startRecorded,omitempty"`
+	// NotReadySince is when the running instance last stopped being ready (or started), zero while ready.
+	NotReadySince time.Time `json:"notReadySince,omitempty"`
+	// LastFinishedAt is the finish time of the last termination already counted.
+	LastFinishedAt time.Time `json:"lastFinishedAt,omitempty"`
+	// Kills are Killing Events not yet matched to a termination.
+	Kills []KillMark `json:"kills,omitempty"`
+}
+
+// KillMark is a kubelet Killing Event for a probe failure.
+type KillMark struct {
+	Cause Cause     `json:"cause"`
+	At    time.Time `json:"at"`
+}
+
+// Kill is a liveness kill of a container that had been ready.
+type Kill struct {
+	Pod       string    `json:"pod"`
+	Container string    `json:"container"`
+	At        time.Time `json:"at"`
+}
+
+// EventMark is the count of a kubelet Event already processed and when it was last seen.
+type EventMark struct {
+	Count int32     `json:"count"`
+	Seen  time.Time `json:"seen"`
+}
+
+func (s *State) container(name string) *ContainerState {
+	if s.Containers == nil {
+		s.Containers = map[string]*ContainerState{}
+	}
+	c := s.Containers[name]
+	if c == nil {
+		c = &ContainerState{}
+		s.Containers[name] = c
+	}
+	return c
+}
+
+// Revision returns the statistics of the revision with the given hash, or nil.
+func (s *State) Revision(hash string) *RevisionState {
+	for _, r := range s.Revisions {
+		if r.Hash == hash {
+			return r
+		}
+	}
+	return nil
+}
+
+func (s *State) revision(hash string, now time.Time) *RevisionState {
+	if r := s.Revision(hash); r != nil {
+		return r
+	}
+	r := &RevisionState{Hash: hash, FirstSeen: now}
+	s.Revisions = append(s.Revisions, r)
+	return r
+}
+
+func (r *RevisionState) container(name string) *RevisionContainer {
+	if r.Containers == nil {
+		r.Containers = map[string]*RevisionContainer{}
+	}
+	c := r.Containers[name]
+	if c == nil {
+		c = &RevisionContainer{}
+		r.Containers[name] = c
+	}
+	return c
+}

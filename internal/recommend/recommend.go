@@ -1,0 +1,117 @@
+package recommend
+
+import (
+	"fmt"
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/probetuner/probe-tuner/internal/probes"
+)
+
+// Recommend decides the changes and findings for one workload.
+func Recommend(in Input) Plan {
+	plan := Plan{Probes: map[string]ProbeSet{}}
+	cs := make([]Container, len(in.Containers))
+	copy(cs, in.Containers)
+	sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
+	for _, c := range cs {
+		if !in.Settings.SelectsContainer(c.Name) {
+			continue
+		}
+		r := containerRun{in: in, c: c, plan: &plan, next: ProbeSet{
+			Startup: c.Startup.DeepCopy(), Liveness: c.Liveness.DeepCopy(), Readiness: c.Readiness.DeepCopy(),
+		}}
+		r.run()
+	}
+	return plan
+}
+
+// containerRun applies the rules to one container, accumulating its changes into next.
+type containerRun struct {
+	in      Input
+	c       Container
+	plan    *Plan
+	next    ProbeSet
+	changes []Change
+	// blockLiveness is set by a finding that makes liveness tuning blind.
+	blockLiveness bool
+}
+
+func (r *containerRun) run() {
+	c := r.c
+	if c.Startup == nil && c.Liveness == nil && c.Readiness == nil {
+		r.find(Info, ReasonNoProbes, fmt.Sprintf("container %s has no probes: Kubernetes cannot tell whether it is alive or ready, "+
+			"and probe-tuner does not invent probes; add at least a readiness probe", c.Name))
+		return
+	}
+	r.findPatterns()
+	r.startupRule()
+	r.livenessRule()
+	r.readinessRule()
+	r.notAProbeProblem()
+	r.commit()
+}
+
+func (r *containerRun) find(sev Severity, reason, message string) {
+	r.plan.Findings = append(r.plan.Findings, Finding{Container: r.c.Name, Severity: sev, Reason: reason, Message: message})
+}
+
+func (r *containerRun) wait(format string, args ...any) {
+	r.plan.Waiting = append(r.plan.Waiting, r.c.Name+": "+fmt.Sprintf(format, args...))
+}
+
+// change records a field change on the working copy, unless it was reverted before.
+func (r *containerRun) change(k probes.Kind, field string, from, to int32, reason, evidence string) bool {
+	ch := Change{Container: r.c.Name, Probe: k, Field: field, From: from, To: to, Reason: reason, Evidence: evidence}
+	for _, b := range r.in.Blocked {
+		if b.Same(ch) {
+			r.wait("%s %s %d -> %d was reverted before and is not retried", k, field, from, to)
+			return false
+		}
+	}
+	r.changes = append(r.changes, ch)
+	return true
+}
+
+// setField changes one timing field of the working copy of probe k; it reports whether the field changed.
+func (r *containerRun) setField(k probes.Kind, field string, to int32, reason, evidence string) bool {
+	p := r.next.Get(k)
+	v := probes.Of(p)
+	from, _ := v.Field(field)
+	if from == to || !r.change(k, field, from, to, reason, evidence) {
+		return false
+	}
+	nv, _ := v.WithField(field, to)
+	nv.Apply(p)
+	return true
+}
+
+// commit validates the working probes and publishes the changes. A change that would produce an invalid probe is
+// dropped whole: the operator never writes an invalid probe.
+func (r *containerRun) commit() {
+	if len(r.changes) == 0 {
+		return
+	}
+	for _, k := range probes.Kinds {
+		if err := probes.Validate(r.next.Get(k), k); err != nil {
+			r.find(Warning, "InvalidRecommendation", fmt.Sprintf("probe-tuner computed an invalid %s probe for container %s and discarded it: %v", k, r.c.Name, err))
+			return
+		}
+	}
+	r.plan.Changes = append(r.plan.Changes, r.changes...)
+	r.plan.Probes[r.c.Name] = r.next
+}
+
+// identical reports whether two probes have the same handler and timing.
+func identical(a, b *corev1.Probe) bool {
+	if a == nil || b == nil {
+		return false
+	}
+	x, y := a.DeepCopy(), b.DeepCopy()
+	probes.Of(x).Apply(x)
+	probes.Of(y).Apply(y)
+	x.SuccessThreshold, y.SuccessThreshold = 0, 0
+	x.TerminationGracePeriodSeconds, y.TerminationGracePeriodSeconds = nil, nil
+	return x.String() == y.String()
+}

@@ -1,0 +1,298 @@
+package recommend
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
+	"github.com/probetuner/probe-tuner/internal/observe"
+	"github.com/probetuner/probe-tuner/internal/policy"
+	"github.com/probetuner/probe-tuner/internal/probes"
+)
+
+// change is the expected part of a Change: which field goes from what to what, and why.
+type change struct {
+	probe    probes.Kind
+	field    string
+	from, to int32
+	reason   string
+}
+
+func TestRecommend(t *testing.T) {
+	defaultLiveness := makeProbe("/healthz").obj() // 10 s x 3, timeout 1: a 30 s window
+	readiness := makeProbe("/ready").obj()
+	noAdd := func(s *tuningv1alpha1.ProbePolicySpec) { s.Startup.AddWhenMissing = new(bool) }
+
+	cases := []struct {
+		name         string
+		settings     policy.Settings
+		container    Container
+		blocked      []Change
+		want         []change
+		findings     []string // finding reasons, in order
+		waitingLike  string
+		evidenceLike string
+	}{
+		{
+			// treeverse/charts#143: a 30 s+ start against the default 3 x 10 s liveness window crash-loops.
+			name:         "30s start against a 3x10s liveness window gets a startup probe",
+			settings:     settings(),
+			container:    makeContainer("app").liveness(defaultLiveness).readiness(readiness).startsKilled(3, secs(30)).obj(),
+			want:         []change{{probes.Startup, FieldProbe, 0, 1, ReasonStartupKilled}},
+			evidenceLike: "3 starts were killed before they completed (the longest ran 30s) against a startup budget of 30s",
+		},
+		{
+			name:      "adding a startup probe drops the liveness initial delay it gates",
+			settings:  settings(),
+			container: makeContainer("app").liveness(makeProbe("/healthz").delay(10).obj()).startsKilled(4, secs(40)).obj(),
+			want: []change{
+				{probes.Startup, FieldProbe, 0, 1, ReasonStartupKilled},
+				{probes.Liveness, "initialDelaySeconds", 10, 0, ReasonLivenessGated},
+			},
+		},
+		{
+			// apache/camel-k#2173: without startup probes, the initial delay is the lever.
+			name:      "when adding startup probes is disabled the liveness initial delay grows",
+			settings:  settings(noAdd),
+			container: makeContainer("app").liveness(defaultLiveness).startsKilled(3, secs(30)).obj(),
+			want:      []change{{probes.Liveness, "initialDelaySeconds", 0, 30, ReasonStartupKilled}},
+		},
+		{
+			name:      "an existing startup probe that kills starts doubles its budget",
+			settings:  settings(),
+			container: makeContainer("app").startup(makeProbe("/healthz").period(5).failure(6).obj()).liveness(defaultLiveness).startsKilled(3, secs(30)).obj(),
+			want:      []change{{probes.Startup, "failureThreshold", 6, 12, ReasonStartupKilled}},
+		},
+		{
+			name:        "two killed starts are not enough evidence with minSamples 3",
+			settings:    settings(),
+			container:   makeContainer("app").liveness(defaultLiveness).startsKilled(2, secs(30)).obj(),
+			waitingLike: "2 killed starts observed, 3 needed",
+		},
+		{
+			name:     "minSamples 1 acts on the first killed start",
+			settings: settings(func(s *tuningv1alpha1.ProbePolicySpec) { s.Pacing.MinSamples = 1 }),
+			container: makeContainer("app").startup(makeProbe("/healthz").period(10).failure(3).obj()).liveness(defaultLiveness).
+				startsKilled(1, secs(30)).obj(),
+			want: []change{{probes.Startup, "failureThreshold", 3, 6, ReasonStartupKilled}},
+		},
+		{
+			name:     "growth stops at the policy's budget bound and says so",
+			settings: settings(func(s *tuningv1alpha1.ProbePolicySpec) { s.Startup.MaxBudgetSeconds = 40 }),
+			container: makeContainer("app").startup(makeProbe("/healthz").period(5).failure(6).obj()).liveness(defaultLiveness).
+				startsKilled(3, secs(30)).obj(),
+			want:     []change{{probes.Startup, "failureThreshold", 6, 8, ReasonStartupKilled}},
+			findings: []string{ReasonNeedsMoreThanBound},
+		},
+		{
+			// FairwindsOps/charts#1519: slow starts with thousands of objects; a startup probe sized from data.
+			name:     "completed starts above the budget raise it to p99 x margin",
+			settings: settings(),
+			container: makeContainer("app").startup(makeProbe("/healthz").period(5).failure(12).obj()).liveness(defaultLiveness).
+				startsCompleted(repeat(secs(50), 10)...).obj(),
+			want: []change{{probes.Startup, "failureThreshold", 12, 15, ReasonStartupBelowTarget}},
+		},
+		{
+			// gardener/gardener#3721, devantler-tech/platform#1850: CPU throttling gives a heavy tail.
+			name:     "a heavy tail of starts is covered in one bounded step",
+			settings: settings(),
+			container: makeContainer("app").startup(makeProbe("/healthz").period(10).failure(6).obj()).liveness(defaultLiveness).
+				startsCompleted(append(repeat(secs(20), 20), secs(80), secs(85))...).obj(),
+			want: []change{{probes.Startup, "failureThreshold", 6, 12, ReasonStartupBelowTarget}},
+		},
+		{
+			name:     "a 300s startup budget for a 5s start is tightened by one step",
+			settings: settings(),
+			container: makeContainer("app").startup(makeProbe("/healthz").period(5).failure(60).obj()).liveness(defaultLiveness).
+				startsCompleted(repeat(secs(5), 10)...).obj(),
+			want: []change{{probes.Startup, "failureThreshold", 60, 30, ReasonStartupTooLoose}},
+		},
+		{
+			name:     "a budget under three times the need is left alone (hysteresis)",
+			settings: settings(),
+			container: makeContainer("app").startup(makeProbe("/healthz").period(5).failure(12).obj()).liveness(defaultLiveness).
+				startsCompleted(repeat(secs(20), 10)...).obj(),
+		},
+		{
+			name:     "no tightening while starts are still being killed",
+			settings: settings(),
+			container: makeContainer("app").startup(makeProbe("/healthz").period(5).failure(60).obj()).liveness(defaultLiveness).
+				startsCompleted(repeat(secs(5), 10)...).startsKilled(1, secs(30)).obj(),
+		},
+		{
+			// modelplaneai/modelplane#206: a 1 s readiness timeout against ~1 s answers flaps.
+			name:         "readiness flapping on timeouts raises timeout and failureThreshold",
+			settings:     settings(),
+			container:    makeContainer("app").liveness(defaultLiveness).readiness(readiness).flapping(30, 1, 0.95, 40).obj(),
+			want:         []change{{probes.Readiness, "timeoutSeconds", 1, 2, ReasonReadinessFlapping}, {probes.Readiness, "failureThreshold", 3, 6, ReasonReadinessFlapping}},
+			evidenceLike: "30 Ready/NotReady transitions in 1.00 in-service hours (30.0 per hour, tolerance 6)",
+		},
+		{
+			name:      "readiness flapping on error answers raises only failureThreshold",
+			settings:  settings(),
+			container: makeContainer("app").readiness(readiness).flapping(20, 1, 0.1, 25).obj(),
+			want:      []change{{probes.Readiness, "failureThreshold", 3, 6, ReasonReadinessFlapping}},
+		},
+		{
+			name:      "readiness at its failureThreshold bound gains a successThreshold for hysteresis",
+			settings:  settings(),
+			container: makeContainer("app").readiness(makeProbe("/ready").failure(6).obj()).flapping(20, 1, 0, 25).obj(),
+			want:      []change{{probes.Readiness, "successThreshold", 1, 2, ReasonReadinessFlapping}},
+		},
+		{
+			name:      "readiness at every bound is reported, not changed",
+			settings:  settings(),
+			container: makeContainer("app").readiness(makeProbe("/ready").failure(6).success(3).timeout(5).obj()).flapping(20, 1, 0.9, 25).obj(),
+			findings:  []string{"ReadinessAtBounds"},
+		},
+		{
+			name:      "transitions below the tolerance are normal",
+			settings:  settings(),
+			container: makeContainer("app").readiness(readiness).flapping(5, 1, 1, 5).obj(),
+		},
+		{
+			name:        "flapping with too few transitions waits",
+			settings:    settings(func(s *tuningv1alpha1.ProbePolicySpec) { s.Pacing.MinSamples = 10 }),
+			container:   makeContainer("app").readiness(readiness).flapping(8, 0.5, 1, 8).obj(),
+			waitingLike: "8 Ready/NotReady transitions observed, 10 needed",
+		},
+		{
+			// gardener/gardener#15636: failureThreshold 1 with the implicit 1 s timeout restarts healthy pods.
+			name:      "failureThreshold 1 with a 1s timeout is raised on transient liveness kills",
+			settings:  settings(),
+			container: makeContainer("app").liveness(makeProbe("/healthz").failure(1).obj()).livenessKills(12, 12, 1).obj(),
+			want:      []change{{probes.Liveness, "timeoutSeconds", 1, 2, ReasonLivenessTransient}, {probes.Liveness, "failureThreshold", 1, 2, ReasonLivenessTransient}},
+		},
+		{
+			name:      "rare transient blips that recovered raise failureThreshold",
+			settings:  settings(),
+			container: makeContainer("app").liveness(defaultLiveness).livenessKills(3, 20, 0).obj(),
+			want:      []change{{probes.Liveness, "failureThreshold", 3, 6, ReasonLivenessTransient}},
+		},
+		{
+			name:     "liveness failureThreshold is capped by the maximum time to detect a hang",
+			settings: settings(func(s *tuningv1alpha1.ProbePolicySpec) { s.Liveness.MaxTimeToDetectSeconds = 41 }),
+			container: makeContainer("app").liveness(makeProbe("/healthz").failure(2).obj()).
+				livenessKills(3, 20, 0).obj(),
+			want: []change{{probes.Liveness, "failureThreshold", 2, 4, ReasonLivenessTransient}},
+		},
+		{
+			// A hang after hours: every kill followed exactly failureThreshold failures. Leave it.
+			name:      "kills that look like hangs are not tuned away",
+			settings:  settings(),
+			container: makeContainer("app").liveness(defaultLiveness).livenessKills(4, 12, 1).obj(),
+			findings:  []string{"LivenessKillsLookLikeHangs"},
+		},
+		{
+			// kubernetes/kubernetes#66230: a liveness failure on every pod at once.
+			name:      "correlated liveness kills across replicas block tuning and warn",
+			settings:  settings(),
+			container: makeContainer("app").liveness(defaultLiveness).readiness(readiness).livenessKills(6, 30, 0).correlated(3).obj(),
+			findings:  []string{ReasonCorrelatedLiveness},
+		},
+		{
+			name:      "a kill of one replica out of four is not correlation",
+			settings:  settings(),
+			container: makeContainer("app").replicas(4).liveness(defaultLiveness).livenessKills(3, 20, 0).correlated(1).obj(),
+			want:      []change{{probes.Liveness, "failureThreshold", 3, 6, ReasonLivenessTransient}},
+		},
+		{
+			// The cache that never loads, behind a readiness-only probe: latent capacity loss.
+			name:      "a start that never completes behind a readiness-only probe is reported as stuck",
+			settings:  settings(),
+			container: makeContainer("app").readiness(readiness).notReady("cache-1", 11*time.Minute, false).notReady("cache-2", 30*time.Second, false).obj(),
+			findings:  []string{ReasonStuckNotReady},
+		},
+		{
+			name:      "a pod not ready for less than three normal starts is not stuck",
+			settings:  settings(),
+			container: makeContainer("app").readiness(readiness).startsCompleted(repeat(secs(40), 5)...).notReady("web-1", 100*time.Second, false).obj(),
+		},
+		{
+			name:      "a container with no probes is reported, never given any",
+			settings:  settings(),
+			container: makeContainer("app").restarts(observe.CauseError, 2).obj(),
+			findings:  []string{ReasonNoProbes},
+		},
+		{
+			name:      "identical liveness and readiness probes warn and block liveness tuning",
+			settings:  settings(),
+			container: makeContainer("app").liveness(makeProbe("/health").obj()).readiness(makeProbe("/health").obj()).livenessKills(5, 30, 0).obj(),
+			findings:  []string{ReasonIdenticalProbes},
+		},
+		{
+			name:      "OOM kills are not a probe problem",
+			settings:  settings(),
+			container: makeContainer("app").liveness(defaultLiveness).readiness(readiness).restarts(observe.CauseOOM, 5).obj(),
+			findings:  []string{ReasonNotAProbeProblem},
+		},
+		{
+			name:      "application crashes are not a probe problem",
+			settings:  settings(),
+			container: makeContainer("app").liveness(defaultLiveness).readiness(readiness).restarts(observe.CauseError, 7).obj(),
+			findings:  []string{ReasonNotAProbeProblem},
+		},
+		{
+			name:     "a well-tuned service is left alone",
+			settings: settings(),
+			container: makeContainer("app").startup(makeProbe("/healthz").period(5).failure(12).obj()).liveness(defaultLiveness).readiness(readiness).
+				startsCompleted(repeat(secs(20), 30)...).flapping(2, 10, 0, 3).obj(),
+		},
+		{
+			name:        "a change reverted before is not retried",
+			settings:    settings(),
+			container:   makeContainer("app").readiness(readiness).flapping(20, 1, 0.1, 25).obj(),
+			blocked:     []Change{{Container: "app", Probe: probes.Readiness, Field: "failureThreshold", To: 6}},
+			waitingLike: "was reverted before and is not retried",
+		},
+		{
+			name:      "containers the policy does not select are not looked at",
+			settings:  settings(func(s *tuningv1alpha1.ProbePolicySpec) { s.Containers = []string{"sidecar"} }),
+			container: makeContainer("app").liveness(defaultLiveness).startsKilled(5, secs(30)).obj(),
+		},
+		{
+			name:      "the policy's minimum failureThreshold applies to a raise",
+			settings:  settings(func(s *tuningv1alpha1.ProbePolicySpec) { s.Readiness.MinFailureThreshold = 5 }),
+			container: makeContainer("app").readiness(makeProbe("/ready").failure(2).obj()).flapping(20, 1, 0, 25).obj(),
+			want:      []change{{probes.Readiness, "failureThreshold", 2, 5, ReasonReadinessFlapping}},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			plan := Recommend(Input{Settings: tc.settings, Containers: []Container{tc.container}, Blocked: tc.blocked})
+			var got []change
+			for _, c := range plan.Changes {
+				got = append(got, change{c.Probe, c.Field, c.From, c.To, c.Reason})
+			}
+			if len(got) != len(tc.want) {
+				t.Fatalf("changes = %+v\nwant %+v\nfindings %+v\nwaiting %v", got, tc.want, plan.Findings, plan.Waiting)
+			}
+			for i := range got {
+				if got[i] != tc.want[i] {
+					t.Errorf("change %d = %+v, want %+v", i, got[i], tc.want[i])
+				}
+			}
+			var reasons []string
+			for _, f := range plan.Findings {
+				reasons = append(reasons, f.Reason)
+			}
+			if strings.Join(reasons, ",") != strings.Join(tc.findings, ",") {
+				t.Errorf("findings = %v, want %v (%+v)", reasons, tc.findings, plan.Findings)
+			}
+			if tc.waitingLike != "" && !strings.Contains(strings.Join(plan.Waiting, "\n"), tc.waitingLike) {
+				t.Errorf("waiting = %q, want a line containing %q", plan.Waiting, tc.waitingLike)
+			}
+			if tc.evidenceLike != "" && (len(plan.Changes) == 0 || !strings.Contains(plan.Changes[0].Evidence, tc.evidenceLike)) {
+				t.Errorf("evidence of the first change lacks %q: %+v", tc.evidenceLike, plan.Changes)
+			}
+			for name, set := range plan.Probes {
+				for _, k := range probes.Kinds {
+					if err := probes.Validate(set.Get(k), k); err != nil {
+						t.Errorf("container %s: invalid %s probe: %v", name, k, err)
+					}
+				}
+			}
+		})
+	}
+}

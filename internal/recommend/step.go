@@ -1,0 +1,37 @@
+package recommend
+
+import "math"
+
+// stepUp returns the largest value not above want that is at most one step above v: a step is maxStepPercent
+// of v, and never less than 1.
+func stepUp(v, want, maxStepPercent int32) int32 {
+	if want <= v {
+		return v
+	}
+	step := max(1, int32(math.Floor(float64(v)*float64(maxStepPercent)/100)))
+	return min(want, v+step)
+}
+
+// stepDown returns the smallest value not below want that is at most one step below v.
+func stepDown(v, want, maxStepPercent int32) int32 {
+	if want >= v {
+		return v
+	}
+	step := max(1, int32(math.Floor(float64(v)*float64(maxStepPercent)/100)))
+	// A decrease of more than half in one step would be a larger relative change than the same percentage up.
+	step = min(step, max(1, v/2))
+	return max(want, v-step)
+}
+
+// ceilDiv is ceil(a / b) for positive b.
+func ceilDiv(a, b int32) int32 {
+	if a <= 0 {
+		return 0
+	}
+	return (a + b - 1) / b
+}
+
+// seconds rounds a duration in seconds up to whole seconds.
+func seconds(s float64) int32 {
+	return int32(math.Ceil(s - 1e-9))
+}
