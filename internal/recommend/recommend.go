@@ -64,6 +64,12 @@ func (r *containerRun) wait(format string, args ...any) {
 // change records a field change on the working copy, unless it was reverted before.
 func (r *containerRun) change(k probes.Kind, field string, from, to int32, reason, evidence string) bool {
 	ch := Change{Container: r.c.Name, Probe: k, Field: field, From: from, To: to, Reason: reason, Evidence: evidence}
+	for _, f := range r.in.Frozen {
+		if f == ch.Ref() {
+			r.wait("%s %s was set by hand after probe-tuner changed it and is left alone", k, field)
+			return false
+		}
+	}
 	for _, b := range r.in.Blocked {
 		if b.Same(ch) {
 			r.wait("%s %s %d -> %d was reverted before and is not retried", k, field, from, to)

@@ -29,6 +29,7 @@ func TestRecommend(t *testing.T) {
 		settings     policy.Settings
 		container    Container
 		blocked      []Change
+		frozen       []FieldRef
 		want         []change
 		findings     []string // finding reasons, in order
 		waitingLike  string
@@ -247,6 +248,14 @@ func TestRecommend(t *testing.T) {
 			waitingLike: "was reverted before and is not retried",
 		},
 		{
+			name:        "a field a person set by hand after probe-tuner changed it is left alone",
+			settings:    settings(),
+			container:   makeContainer("app").readiness(readiness).flapping(20, 1, 0.9, 25).obj(),
+			frozen:      []FieldRef{{Container: "app", Probe: probes.Readiness, Field: "failureThreshold"}},
+			want:        []change{{probes.Readiness, "timeoutSeconds", 1, 2, ReasonReadinessFlapping}},
+			waitingLike: "set by hand",
+		},
+		{
 			name:      "containers the policy does not select are not looked at",
 			settings:  settings(func(s *tuningv1alpha1.ProbePolicySpec) { s.Containers = []string{"sidecar"} }),
 			container: makeContainer("app").liveness(defaultLiveness).startsKilled(5, secs(30)).obj(),
@@ -260,7 +269,7 @@ func TestRecommend(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			plan := Recommend(Input{Settings: tc.settings, Containers: []Container{tc.container}, Blocked: tc.blocked})
+			plan := Recommend(Input{Settings: tc.settings, Containers: []Container{tc.container}, Blocked: tc.blocked, Frozen: tc.frozen})
 			var got []change
 			for _, c := range plan.Changes {
 				got = append(got, change{c.Probe, c.Field, c.From, c.To, c.Reason})

@@ -21,6 +21,15 @@ type Input struct {
 	Containers []Container
 	// Blocked lists changes that were reverted before and must not be tried again.
 	Blocked []Change
+	// Frozen lists fields a person set by hand after probe-tuner changed them: they are left alone.
+	Frozen []FieldRef
+}
+
+// FieldRef names one probe field of one container.
+type FieldRef struct {
+	Container string      `json:"container"`
+	Probe     probes.Kind `json:"probe"`
+	Field     string      `json:"field"`
 }
 
 // Container is one container's current probes and what was observed of it.
@@ -48,16 +57,22 @@ const FieldProbe = "probe"
 
 // Change is one probe field to change, with why.
 type Change struct {
-	Container string
-	Probe     probes.Kind
+	Container string      `json:"container"`
+	Probe     probes.Kind `json:"probe"`
 	// Field is a probe timing field, or FieldProbe when the whole probe is added.
-	Field string
+	Field string `json:"field"`
 	// From and To are the values before and after; From is 0 and To 1 for an added probe.
-	From, To int32
+	From int32 `json:"from"`
+	To   int32 `json:"to"`
 	// Reason is a CamelCase cause such as StartupKilledBeforeReady.
-	Reason string
+	Reason string `json:"reason"`
 	// Evidence states the observations behind the change in numbers.
-	Evidence string
+	Evidence string `json:"evidence,omitempty"`
+}
+
+// Ref is the field the change is about.
+func (c Change) Ref() FieldRef {
+	return FieldRef{Container: c.Container, Probe: c.Probe, Field: c.Field}
 }
 
 // Same reports whether c and o change the same field to the same value.

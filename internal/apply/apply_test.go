@@ -1,0 +1,156 @@
+package apply
+
+import (
+	"encoding/json"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/probetuner/probe-tuner/internal/probes"
+	"github.com/probetuner/probe-tuner/internal/recommend"
+)
+
+func httpProbe(path string, period, failure int32) *corev1.Probe {
+	return &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromInt32(8080)}},
+		PeriodSeconds: period, TimeoutSeconds: 1, SuccessThreshold: 1, FailureThreshold: failure}
+}
+
+func testDeployment() *appsv1.Deployment {
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "cache", Namespace: "shop", ResourceVersion: "42"},
+		Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{
+			{Name: "app", Image: "cache:1", LivenessProbe: httpProbe("/healthz", 10, 3), ReadinessProbe: httpProbe("/ready", 10, 3)},
+			{Name: "sidecar", Image: "proxy:1"},
+		}}}},
+	}
+}
+
+func containersOf(t *testing.T, u *unstructured.Unstructured) []any {
+	t.Helper()
+	cs, found, err := unstructured.NestedSlice(u.Object, "spec", "template", "spec", "containers")
+	if err != nil || !found {
+		t.Fatalf("no containers in %v (%v)", u.Object, err)
+	}
+	return cs
+}
+
+func TestBuildAddsAWholeStartupProbeAndOnlyOwnedFields(t *testing.T) {
+	d := testDeployment()
+	startup := httpProbe("/healthz", 5, 12)
+	u, owned, err := Build(Request{
+		Deployment: d, Owned: Owned{},
+		Changes:    []recommend.Change{{Container: "app", Probe: probes.Startup, Field: recommend.FieldProbe, To: 1}},
+		Desired:    map[string]recommend.ProbeSet{"app": {Startup: startup, Liveness: d.Spec.Template.Spec.Containers[0].LivenessProbe}},
+		LastChange: LastChange{ID: "d-1", Policy: "auto"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rv := u.GetResourceVersion(); rv != "42" {
+		t.Errorf("resourceVersion = %q, want the one read (42) as a precondition", rv)
+	}
+	cs := containersOf(t, u)
+	if len(cs) != 1 {
+		t.Fatalf("containers = %v, want only app", cs)
+	}
+	c := cs[0].(map[string]any)
+	if _, ok := c["image"]; ok {
+		t.Error("the apply names the image: probe-tuner must own nothing but probe fields")
+	}
+	if _, ok := c["livenessProbe"]; ok {
+		t.Error("the apply names the liveness probe, which probe-tuner does not own")
+	}
+	sp := c["startupProbe"].(map[string]any)
+	if sp["failureThreshold"] != int64(12) || sp["periodSeconds"] != int64(5) || sp["httpGet"] == nil {
+		t.Errorf("startupProbe = %v, want the whole probe", sp)
+	}
+	if !owned["app"][probes.Startup].Whole {
+		t.Error("the added probe is not recorded as wholly owned")
+	}
+	var recorded Owned
+	ann := u.GetAnnotations()
+	if err := json.Unmarshal([]byte(ann[AnnotationManaged]), &recorded); err != nil || !recorded["app"][probes.Startup].Whole {
+		t.Errorf("annotation %s = %q (%v)", AnnotationManaged, ann[AnnotationManaged], err)
+	}
+	if ann[AnnotationPrevious] == "" || ann[AnnotationLastChange] == "" {
+		t.Error("previous probes and last change must be recorded on the Deployment")
+	}
+}
+
+func TestBuildKeepsPreviouslyOwnedFields(t *testing.T) {
+	d := testDeployment()
+	d.Spec.Template.Spec.Containers[0].ReadinessProbe.FailureThreshold = 6
+	owned := Owned{"app": {probes.Readiness: {Fields: map[string]int32{"failureThreshold": 6}}}}
+	desired := d.Spec.Template.Spec.Containers[0].LivenessProbe.DeepCopy()
+	desired.FailureThreshold = 5
+	u, after, err := Build(Request{
+		Deployment: d, Owned: owned,
+		Changes: []recommend.Change{{Container: "app", Probe: probes.Liveness, Field: "failureThreshold", From: 3, To: 5}},
+		Desired: map[string]recommend.ProbeSet{"app": {Liveness: desired, Readiness: d.Spec.Template.Spec.Containers[0].ReadinessProbe}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := containersOf(t, u)[0].(map[string]any)
+	rp, lp := c["readinessProbe"].(map[string]any), c["livenessProbe"].(map[string]any)
+	if len(rp) != 1 || rp["failureThreshold"] != int64(6) {
+		t.Errorf("readinessProbe = %v: a field owned before must be applied again or server-side apply removes it", rp)
+	}
+	if len(lp) != 1 || lp["failureThreshold"] != int64(5) {
+		t.Errorf("livenessProbe = %v, want only failureThreshold 5", lp)
+	}
+	if after["app"][probes.Liveness].Fields["failureThreshold"] != 5 {
+		t.Errorf("owned after = %+v", after["app"][probes.Liveness])
+	}
+}
+
+func TestRevertRemovesAnAddedProbe(t *testing.T) {
+	d := testDeployment()
+	d.Spec.Template.Spec.Containers[0].StartupProbe = httpProbe("/healthz", 5, 12)
+	owned := Owned{"app": {probes.Startup: {Whole: true, Fields: map[string]int32{"failureThreshold": 12, "periodSeconds": 5}}}}
+	u, after, err := Build(Request{Deployment: d, Owned: owned,
+		Changes: []recommend.Change{{Container: "app", Probe: probes.Startup, Field: recommend.FieldProbe, From: 1, To: 0}},
+		Desired: map[string]recommend.ProbeSet{"app": {}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after["app"]) != 0 {
+		t.Errorf("owned after revert = %+v, want nothing", after["app"])
+	}
+	if cs, _, _ := unstructured.NestedSlice(u.Object, "spec", "template", "spec", "containers"); len(cs) != 0 {
+		t.Errorf("containers = %v: omitting the probe is how server-side apply removes it", cs)
+	}
+}
+
+func TestOverridesFindHandEdits(t *testing.T) {
+	d := testDeployment()
+	owned := Owned{"app": {
+		probes.Readiness: {Fields: map[string]int32{"failureThreshold": 6}},
+		probes.Liveness:  {Fields: map[string]int32{"failureThreshold": 3}},
+		probes.Startup:   {Whole: true, Fields: map[string]int32{"failureThreshold": 12}},
+	}}
+	got := Overrides(owned, d)
+	want := []recommend.FieldRef{
+		{Container: "app", Probe: probes.Startup, Field: recommend.FieldProbe},
+		{Container: "app", Probe: probes.Readiness, Field: "failureThreshold"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("overrides = %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("override %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	owned.Release(got)
+	if _, ok := owned["app"][probes.Startup]; ok {
+		t.Error("a removed probe is still owned after Release")
+	}
+	if _, ok := owned["app"][probes.Readiness].Fields["failureThreshold"]; ok {
+		t.Error("an overridden field is still owned after Release")
+	}
+}

@@ -1,0 +1,176 @@
+package apply
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/probetuner/probe-tuner/internal/probes"
+	"github.com/probetuner/probe-tuner/internal/recommend"
+)
+
+// LastChange is the content of the last-change annotation.
+type LastChange struct {
+	ID      string    `json:"id"`
+	Time    time.Time `json:"time"`
+	Policy  string    `json:"policy"`
+	Action  string    `json:"action"`
+	Changes []string  `json:"changes"`
+}
+
+// Request is one change to write to a Deployment.
+type Request struct {
+	Deployment *appsv1.Deployment
+	// Owned is what probe-tuner owns before this change (overridden fields already released).
+	Owned Owned
+	// Changes are the fields to change; Desired holds the complete probes after the change, per container.
+	Changes []recommend.Change
+	Desired map[string]recommend.ProbeSet
+	// LastChange describes the change for the annotation.
+	LastChange LastChange
+}
+
+// Build returns the object to server-side apply and the owned set after it. The object names the Deployment, its
+// resourceVersion (so a concurrent edit makes the apply fail instead of being overwritten), probe-tuner's
+// annotations, and for each container only the probe fields probe-tuner owns.
+func Build(req Request) (*unstructured.Unstructured, Owned, error) {
+	d := req.Deployment
+	owned := clone(req.Owned)
+	for _, ch := range req.Changes {
+		set := req.Desired[ch.Container]
+		p := set.Get(ch.Probe)
+		switch {
+		case ch.Field == recommend.FieldProbe && ch.To == 0:
+			delete(owned[ch.Container], ch.Probe)
+		case ch.Field == recommend.FieldProbe:
+			if p == nil {
+				return nil, nil, fmt.Errorf("change adds a %s probe to container %s but no probe was given", ch.Probe, ch.Container)
+			}
+			op := owned.probe(ch.Container, ch.Probe)
+			op.Whole = true
+			v := probes.Of(p)
+			for _, f := range probes.FieldNames {
+				op.Fields[f], _ = v.Field(f)
+			}
+		default:
+			if p == nil {
+				return nil, nil, fmt.Errorf("change of %s %s on container %s: the probe does not exist", ch.Probe, ch.Field, ch.Container)
+			}
+			owned.probe(ch.Container, ch.Probe).Fields[ch.Field] = ch.To
+		}
+	}
+
+	previous := map[string]map[probes.Kind]*corev1.Probe{}
+	for _, ch := range req.Changes {
+		if c := findContainer(d, ch.Container); c != nil {
+			if previous[ch.Container] == nil {
+				previous[ch.Container] = map[probes.Kind]*corev1.Probe{}
+			}
+			for _, k := range probes.Kinds {
+				if p := probes.Get(c, k); p != nil {
+					previous[ch.Container][k] = p
+				}
+			}
+		}
+	}
+
+	var containers []any
+	for _, name := range sortedKeys(owned) {
+		c := map[string]any{"name": name}
+		for _, k := range probes.Kinds {
+			op := owned[name][k]
+			if op == nil || (!op.Whole && len(op.Fields) == 0) {
+				continue
+			}
+			probe, err := probeObject(op, req.Desired[name].Get(k), findContainer(d, name), k)
+			if err != nil {
+				return nil, nil, err
+			}
+			c[string(k)+"Probe"] = probe
+		}
+		if len(c) > 1 { // a container named with nothing else would still claim the list entry
+			containers = append(containers, c)
+		}
+	}
+
+	managed, err := json.Marshal(owned)
+	if err != nil {
+		return nil, nil, err
+	}
+	last, err := json.Marshal(req.LastChange)
+	if err != nil {
+		return nil, nil, err
+	}
+	prev, err := json.Marshal(previous)
+	if err != nil {
+		return nil, nil, err
+	}
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apps/v1",
+		"kind":       "Deployment",
+		"metadata": map[string]any{
+			"name":            d.Name,
+			"namespace":       d.Namespace,
+			"resourceVersion": d.ResourceVersion,
+			"annotations": map[string]any{
+				AnnotationManaged:    string(managed),
+				AnnotationLastChange: string(last),
+				AnnotationPrevious:   string(prev),
+			},
+		},
+		"spec": map[string]any{"template": map[string]any{"spec": map[string]any{"containers": containers}}},
+	}}
+	return u, owned, nil
+}
+
+// probeObject renders the owned part of one probe: the whole probe (handler included) when probe-tuner added it,
+// otherwise only the owned timing fields. Values come from the desired probe, or the current one when the
+// container is not being changed now.
+func probeObject(op *OwnedProbe, desired *corev1.Probe, current *corev1.Container, k probes.Kind) (map[string]any, error) {
+	src := desired
+	if src == nil && current != nil {
+		src = probes.Get(current, k)
+	}
+	if src == nil {
+		return nil, fmt.Errorf("no %s probe to take the owned fields from", k)
+	}
+	out := map[string]any{}
+	if op.Whole {
+		full, err := runtime.DefaultUnstructuredConverter.ToUnstructured(src)
+		if err != nil {
+			return nil, err
+		}
+		out = full
+	}
+	v := probes.Of(src)
+	for _, f := range probes.FieldNames {
+		if _, ok := op.Fields[f]; !ok {
+			delete(out, f)
+			continue
+		}
+		val, _ := v.Field(f)
+		op.Fields[f] = val
+		out[f] = int64(val)
+	}
+	return out, nil
+}
+
+func clone(o Owned) Owned {
+	out := Owned{}
+	for c, m := range o {
+		out[c] = map[probes.Kind]*OwnedProbe{}
+		for k, p := range m {
+			cp := &OwnedProbe{Whole: p.Whole, Fields: map[string]int32{}}
+			for f, v := range p.Fields {
+				cp.Fields[f] = v
+			}
+			out[c][k] = cp
+		}
+	}
+	return out
+}

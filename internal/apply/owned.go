@@ -1,0 +1,136 @@
+// Package apply builds the server-side apply request probe-tuner sends for a Deployment: exactly the probe
+// fields it owns (and nothing else of the pod template), plus its annotations. It also finds the fields a person
+// changed by hand after probe-tuner set them, so that probe-tuner respects them instead of fighting.
+//
+// It is pure: it reads a Deployment and returns an object to apply; the controller sends it.
+package apply
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/probetuner/probe-tuner/internal/probes"
+	"github.com/probetuner/probe-tuner/internal/recommend"
+)
+
+// Annotations probe-tuner writes on the Deployments it tunes.
+const (
+	// AnnotationManaged records the probe fields probe-tuner owns and the values it wrote.
+	AnnotationManaged = "probetuner.io/managed-probes"
+	// AnnotationLastChange describes the last change, for people and for exactly-once recording.
+	AnnotationLastChange = "probetuner.io/last-change"
+	// AnnotationPrevious holds the probes of the changed containers as they were before the last change, so a
+	// person can see and undo it.
+	AnnotationPrevious = "probetuner.io/previous-probes"
+	// AnnotationPaused, set to "true" by a person, stops probe-tuner from changing the Deployment.
+	AnnotationPaused = "probetuner.io/paused"
+)
+
+// Owned maps container name and probe kind to the fields probe-tuner owns.
+type Owned map[string]map[probes.Kind]*OwnedProbe
+
+// OwnedProbe is what probe-tuner owns of one probe.
+type OwnedProbe struct {
+	// Whole says probe-tuner added the probe and owns it entirely, handler included.
+	Whole bool `json:"whole,omitempty"`
+	// Fields are the timing fields owned and the values written.
+	Fields map[string]int32 `json:"fields,omitempty"`
+}
+
+// ReadOwned reads the owned fields recorded on a Deployment.
+func ReadOwned(d *appsv1.Deployment) (Owned, error) {
+	raw, ok := d.Annotations[AnnotationManaged]
+	if !ok || raw == "" {
+		return Owned{}, nil
+	}
+	owned := Owned{}
+	if err := json.Unmarshal([]byte(raw), &owned); err != nil {
+		return nil, fmt.Errorf("annotation %s on Deployment %s/%s is not valid JSON: %w", AnnotationManaged, d.Namespace, d.Name, err)
+	}
+	return owned, nil
+}
+
+func (o Owned) probe(container string, k probes.Kind) *OwnedProbe {
+	if o[container] == nil {
+		o[container] = map[probes.Kind]*OwnedProbe{}
+	}
+	p := o[container][k]
+	if p == nil {
+		p = &OwnedProbe{Fields: map[string]int32{}}
+		o[container][k] = p
+	}
+	if p.Fields == nil {
+		p.Fields = map[string]int32{}
+	}
+	return p
+}
+
+// Overrides lists the owned fields whose value on the Deployment is no longer the one probe-tuner wrote: a person
+// (or another tool) changed them. A probe probe-tuner added that is gone counts as overridden too.
+func Overrides(o Owned, d *appsv1.Deployment) []recommend.FieldRef {
+	var out []recommend.FieldRef
+	for _, c := range sortedKeys(o) {
+		container := findContainer(d, c)
+		for _, k := range probes.Kinds {
+			op := o[c][k]
+			if op == nil {
+				continue
+			}
+			var p *corev1.Probe
+			if container != nil {
+				p = probes.Get(container, k)
+			}
+			if p == nil {
+				out = append(out, recommend.FieldRef{Container: c, Probe: k, Field: recommend.FieldProbe})
+				continue
+			}
+			v := probes.Of(p)
+			for _, field := range probes.FieldNames {
+				want, ok := op.Fields[field]
+				if !ok {
+					continue
+				}
+				if got, _ := v.Field(field); got != want {
+					out = append(out, recommend.FieldRef{Container: c, Probe: k, Field: field})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Release drops fields from the owned set, so that the next apply leaves them to whoever set them.
+func (o Owned) Release(refs []recommend.FieldRef) {
+	for _, r := range refs {
+		if o[r.Container] == nil || o[r.Container][r.Probe] == nil {
+			continue
+		}
+		if r.Field == recommend.FieldProbe {
+			delete(o[r.Container], r.Probe)
+			continue
+		}
+		delete(o[r.Container][r.Probe].Fields, r.Field)
+	}
+}
+
+func findContainer(d *appsv1.Deployment, name string) *corev1.Container {
+	for i := range d.Spec.Template.Spec.Containers {
+		if d.Spec.Template.Spec.Containers[i].Name == name {
+			return &d.Spec.Template.Spec.Containers[i]
+		}
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,155 @@
+package tuner
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
+	"github.com/probetuner/probe-tuner/internal/observe"
+	"github.com/probetuner/probe-tuner/internal/policy"
+	"github.com/probetuner/probe-tuner/internal/recommend"
+)
+
+// Facts is what the tuner needs to know about the Deployment now.
+type Facts struct {
+	Name string
+	// Revision is the pod-template-hash of the Deployment's current ReplicaSet.
+	Revision string
+	// RolloutInProgress says the Deployment has not finished rolling out its current template.
+	RolloutInProgress bool
+	// Paused says the Deployment carries probetuner.io/paused: "true".
+	Paused bool
+	// Containers are the Deployment's containers with their current probes (signals are filled in here).
+	Containers []recommend.Container
+}
+
+// Kind is what the tuner asks the caller to do.
+type Kind string
+
+// Action kinds.
+const (
+	// Wait: nothing to write to the workload; Reason says why.
+	Wait Kind = "Wait"
+	// Recommend: record the recommendation (status, Events); do not write the workload.
+	Recommend Kind = "Recommend"
+	// Apply: write Probes to the workload.
+	Apply Kind = "Apply"
+	// Revert: write Probes (the values before the last change) to the workload.
+	Revert Kind = "Revert"
+)
+
+// Action is the tuner's verdict for one reconcile.
+type Action struct {
+	Kind Kind
+	// Reason explains a Wait (or why an Apply was held back to a Recommend).
+	Reason string
+	// Plan is the current recommendation, whatever the action.
+	Plan recommend.Plan
+	// Changes are the changes to write (Apply, Revert) or to record (Recommend).
+	Changes []recommend.Change
+	// Record says the changes or findings are new and should be recorded (status decisions and Events).
+	Record bool
+	// NewFindings says the findings differ from those last reported.
+	NewFindings bool
+	// ID identifies the decision (Apply, Revert).
+	ID string
+}
+
+// Decide runs one tuning step for a workload. It updates st (verification results, blocked changes, what was
+// recorded) and returns what the caller must do. The caller reports a successful Apply or Revert with Applied.
+func Decide(st *WorkloadState, f Facts, s policy.Settings, cfg observe.Config, now time.Time) Action {
+	containers := make([]recommend.Container, len(f.Containers))
+	for i, c := range f.Containers {
+		c.Signals = observe.ContainerSignals(&st.Observation, c.Name, f.Revision, now, cfg)
+		containers[i] = c
+	}
+	plan := recommend.Recommend(recommend.Input{Settings: s, Containers: containers, Blocked: st.Blocked, Frozen: st.Frozen})
+	act := Action{Plan: plan}
+	if sig := findingsSignature(plan.Findings); sig != st.LastFindings {
+		act.NewFindings = true
+		st.LastFindings = sig
+	}
+
+	if s.Mode == tuningv1alpha1.ModeOff {
+		return wait(act, "the policy's mode is Off")
+	}
+	if revert, ok := verify(st, f, s, now); ok {
+		return revert
+	} else if lc := st.LastChange; lc != nil && !lc.Verified && !lc.Reverted {
+		return wait(act, fmt.Sprintf("verifying the change of %s until %s", lc.Time.UTC().Format(time.RFC3339),
+			lc.Time.Add(s.Pacing.VerificationWindow).UTC().Format(time.RFC3339)))
+	}
+	if len(plan.Changes) == 0 {
+		st.LastRecommendation = ""
+		return wait(act, "no change recommended")
+	}
+
+	act.Changes = plan.Changes
+	sig := changesSignature(plan.Changes)
+	hold := ""
+	switch {
+	case s.Mode == tuningv1alpha1.ModeRecommend:
+		hold = "the policy's mode is Recommend"
+	case f.Paused:
+		hold = "the Deployment is paused with probetuner.io/paused"
+	case f.RolloutInProgress:
+		hold = "the Deployment is rolling out"
+	case st.LastChange != nil && now.Sub(st.LastChange.Time) < s.Pacing.Cooldown:
+		hold = fmt.Sprintf("cooling down until %s", st.LastChange.Time.Add(s.Pacing.Cooldown).UTC().Format(time.RFC3339))
+	}
+	if hold != "" {
+		act.Kind, act.Reason = Recommend, hold
+		act.Record = sig != st.LastRecommendation
+		st.LastRecommendation = sig
+		return act
+	}
+	act.Kind, act.Record = Apply, true
+	act.ID = decisionID(f.Name, f.Revision, plan.Changes)
+	st.LastRecommendation = ""
+	return act
+}
+
+// Applied records that the caller wrote an Apply or Revert action to the workload.
+func Applied(st *WorkloadState, act Action, fromRevision string, now time.Time) {
+	if act.Kind == Revert {
+		if st.LastChange != nil {
+			st.LastChange.Reverted = true
+		}
+		return
+	}
+	st.LastChange = &ChangeRecord{ID: act.ID, Time: now, FromRevision: fromRevision, Changes: act.Changes}
+}
+
+func wait(act Action, reason string) Action {
+	act.Kind, act.Reason = Wait, reason
+	return act
+}
+
+// decisionID is a stable name for a decision: the same workload, revision and changes give the same ID.
+func decisionID(workload, revision string, changes []recommend.Change) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s/%s/%s", workload, revision, changesSignature(changes))
+	return "d-" + hex.EncodeToString(h.Sum(nil))[:12]
+}
+
+func changesSignature(changes []recommend.Change) string {
+	parts := make([]string, len(changes))
+	for i, c := range changes {
+		parts[i] = fmt.Sprintf("%s/%s/%s:%d>%d", c.Container, c.Probe, c.Field, c.From, c.To)
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ",")
+}
+
+func findingsSignature(fs []recommend.Finding) string {
+	parts := make([]string, len(fs))
+	for i, f := range fs {
+		parts[i] = f.Container + "/" + f.Reason
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ",")
+}

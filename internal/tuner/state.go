@@ -1,0 +1,57 @@
+// Package tuner paces probe changes for one workload: it runs the recommendation on what was observed, and
+// decides whether to apply it now, keep it as a recommendation, wait (cooldown, rollout, verification, pause),
+// or revert the last change because it did not help. It is pure; the operator and the benchmark harness both
+// drive it and carry out its actions.
+package tuner
+
+import (
+	"time"
+
+	"github.com/probetuner/probe-tuner/internal/observe"
+	"github.com/probetuner/probe-tuner/internal/recommend"
+)
+
+// WorkloadState is everything probe-tuner keeps about one workload between reconciles. It is plain data,
+// checkpointed as JSON so that a restart loses nothing.
+type WorkloadState struct {
+	// Observation is what was observed of the workload's pods.
+	Observation observe.State `json:"observation"`
+	// LastChange is the last change applied to the workload.
+	LastChange *ChangeRecord `json:"lastChange,omitempty"`
+	// Blocked lists changes that were reverted; they are not tried again.
+	Blocked []recommend.Change `json:"blocked,omitempty"`
+	// Frozen lists fields a person changed by hand after probe-tuner had set them; they are left alone.
+	Frozen []recommend.FieldRef `json:"frozen,omitempty"`
+	// LastRecommendation is the signature of the last recommendation recorded, so that an unchanged
+	// recommendation is not recorded again on every reconcile.
+	LastRecommendation string `json:"lastRecommendation,omitempty"`
+	// LastFindings is the signature of the findings last reported, for the same reason.
+	LastFindings string `json:"lastFindings,omitempty"`
+}
+
+// ChangeRecord is one change written to a workload.
+type ChangeRecord struct {
+	// ID identifies the decision; it is also written on the Deployment, so a decision is recorded and applied
+	// once even if the operator dies between the two.
+	ID   string    `json:"id"`
+	Time time.Time `json:"time"`
+	// FromRevision is the pod-template-hash before the change; verification compares it with the new one.
+	FromRevision string `json:"fromRevision,omitempty"`
+	// Changes are the fields changed.
+	Changes []recommend.Change `json:"changes"`
+	// Verified says the change was checked after its verification window and kept.
+	Verified bool `json:"verified,omitempty"`
+	// Reverted says the change was undone.
+	Reverted bool `json:"reverted,omitempty"`
+}
+
+// RestartMotivated reports whether the change was made to stop restarts (rather than flapping).
+func (c *ChangeRecord) RestartMotivated() bool {
+	for _, ch := range c.Changes {
+		switch ch.Reason {
+		case recommend.ReasonStartupKilled, recommend.ReasonLivenessTransient, recommend.ReasonStartupBelowTarget:
+			return true
+		}
+	}
+	return false
+}

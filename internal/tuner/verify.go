@@ -1,0 +1,49 @@
+package tuner
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/probetuner/probe-tuner/internal/observe"
+	"github.com/probetuner/probe-tuner/internal/policy"
+	"github.com/probetuner/probe-tuner/internal/recommend"
+)
+
+// unavailabilitySlack is how much more of its time the new revision may spend not ready before a change counts
+// as making availability worse.
+const unavailabilitySlack = 0.05
+
+// verify checks the last change once its verification window has passed. A change that did not lower the
+// probe-caused restart rate it was made for, or that made availability worse, is reverted and blocked.
+func verify(st *WorkloadState, f Facts, s policy.Settings, now time.Time) (Action, bool) {
+	lc := st.LastChange
+	if lc == nil || lc.Verified || lc.Reverted || now.Sub(lc.Time) < s.Pacing.VerificationWindow {
+		return Action{}, false
+	}
+	if f.Revision == lc.FromRevision {
+		// The new revision never rolled out (or was rolled back by someone): nothing to compare.
+		lc.Verified = true
+		return Action{}, false
+	}
+	before := observe.Summary(&st.Observation, lc.FromRevision)
+	after := observe.Summary(&st.Observation, f.Revision)
+	rate := func(r observe.RevisionSummary) float64 { return float64(r.ProbeRestarts) / max(r.PodHours, 1.0/60) }
+	var why string
+	switch {
+	case lc.RestartMotivated() && after.ProbeRestarts > 0 && rate(after) >= rate(before):
+		why = fmt.Sprintf("probe-caused restarts did not fall: %.1f per pod-hour before, %.1f after", rate(before), rate(after))
+	case after.Unavailability > before.Unavailability+unavailabilitySlack:
+		why = fmt.Sprintf("pods were not ready %.0f%% of the time after the change against %.0f%% before", 100*after.Unavailability, 100*before.Unavailability)
+	}
+	if why == "" {
+		lc.Verified = true
+		return Action{}, false
+	}
+	inverse := make([]recommend.Change, len(lc.Changes))
+	for i, c := range lc.Changes {
+		inverse[i] = recommend.Change{Container: c.Container, Probe: c.Probe, Field: c.Field, From: c.To, To: c.From,
+			Reason: "AdjustmentReverted", Evidence: why}
+	}
+	st.Blocked = append(st.Blocked, lc.Changes...)
+	return Action{Kind: Revert, Changes: inverse, Record: true, Reason: why, ID: lc.ID + "-revert"}, true
+}
