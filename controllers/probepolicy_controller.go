@@ -3,22 +3,22 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/equality"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
+	"github.com/probetuner/probe-tuner/internal/metrics"
+	"github.com/probetuner/probe-tuner/internal/observe"
 	"github.com/probetuner/probe-tuner/internal/policy"
+	"github.com/probetuner/probe-tuner/internal/status"
+	"github.com/probetuner/probe-tuner/internal/tuner"
 )
 
 // +kubebuilder:rbac:groups=tuning.probetuner.io,resources=probepolicies,verbs=get;list;watch
@@ -28,100 +28,131 @@ import (
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=events,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;create;patch
 
-// ProbePolicyReconciler keeps each ProbePolicy's status in step with the Deployments it selects.
+// resyncInterval is how often a policy with workloads is looked at even when nothing changes: time alone
+// makes pods stuck, cooldowns end and verification windows close.
+const resyncInterval = 15 * time.Second
+
+// ProbePolicyReconciler observes the workloads each ProbePolicy selects and tunes their probes.
 type ProbePolicyReconciler struct {
 	client.Client
-	Clock clock.PassiveClock
+	Clock         clock.PassiveClock
+	Recorder      recorder.EventRecorder
+	Checkpoints   *Checkpoints
+	ObserveConfig observe.Config
 }
 
-// Reconcile gathers the policy and its Deployments, computes the status once and patches it once.
+// Reconcile gathers the policy and its Deployments, runs one tuning step per Deployment, then computes the
+// status once and patches it once.
 func (r *ProbePolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	pol := &tuningv1alpha1.ProbePolicy{}
 	if err := r.Get(ctx, req.NamespacedName, pol); err != nil {
+		if client.IgnoreNotFound(err) == nil {
+			r.Checkpoints.Forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	if pol.DeletionTimestamp != nil {
+		return ctrl.Result{}, nil
+	}
+	now := r.Clock.Now()
+	settings, specErr := policy.Resolve(pol.Spec)
 
-	settings, settingsErr := policy.Resolve(pol.Spec)
-	var deployments []appsv1.Deployment
-	if settingsErr == nil {
-		selected, err := r.selectedDeployments(ctx, pol)
+	deployments, err := r.selectedDeployments(ctx, pol)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	acting, err := r.actingPolicies(ctx, pol.Namespace, deployments)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	states, err := r.Checkpoints.Load(ctx, pol)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+
+	in := status.Input{Previous: pol.Status, Generation: pol.Generation, Mode: settings.Mode, SpecError: specErr, Now: now}
+	selected := map[string]bool{}
+	changed := false
+	for i := range deployments {
+		d := &deployments[i]
+		selected[d.Name] = true
+		w, err := r.workload(ctx, pol, settings, specErr, d, states, acting[d.Name], now)
 		if err != nil {
 			return ctrl.Result{}, err
 		}
-		deployments = selected
+		in.Workloads = append(in.Workloads, w.summary)
+		in.NewDecision = append(in.NewDecision, w.decisions...)
+		in.Applied += w.applied
+		changed = changed || w.changed
 	}
+	r.forgetUnselected(pol, states, selected)
+	metrics.SelectedWorkloads.WithLabelValues(pol.Namespace, pol.Name, string(settings.Mode)).Set(float64(len(deployments)))
 
-	status := pol.Status.DeepCopy()
-	status.ObservedGeneration = pol.Generation
-	status.WorkloadCount = int32(len(deployments))
-	meta.SetStatusCondition(&status.Conditions, readyCondition(pol.Generation, settings.Mode, settingsErr))
-
-	if equality.Semantic.DeepEqual(*status, pol.Status) {
+	in.NewDecision, in.Applied = r.Checkpoints.AddPending(req.NamespacedName, in.NewDecision, in.Applied)
+	if err := r.patchStatus(ctx, pol, status.Compute(in)); err != nil {
+		if apierrors.IsConflict(err) {
+			// The cached policy is older than the status written last; try again on a fresh copy. The
+			// decisions stay queued.
+			return ctrl.Result{Requeue: true}, nil
+		}
+		return ctrl.Result{}, err
+	}
+	r.Checkpoints.ClearPending(req.NamespacedName)
+	if err := r.Checkpoints.Save(ctx, pol, now, changed); err != nil {
+		return ctrl.Result{}, err
+	}
+	if len(deployments) == 0 || settings.Mode == tuningv1alpha1.ModeOff {
 		return ctrl.Result{}, nil
 	}
-	patch := client.MergeFrom(pol.DeepCopy())
-	pol.Status = *status
-	if err := r.Status().Patch(ctx, pol, patch); err != nil {
-		return ctrl.Result{}, fmt.Errorf("patching the status of ProbePolicy %s: %w", req.NamespacedName, err)
-	}
-	return ctrl.Result{}, nil
+	return ctrl.Result{RequeueAfter: resyncInterval}, nil
 }
 
-// selectedDeployments lists the Deployments in the policy's namespace that its selector matches.
-func (r *ProbePolicyReconciler) selectedDeployments(ctx context.Context, pol *tuningv1alpha1.ProbePolicy) ([]appsv1.Deployment, error) {
-	selector, err := metav1.LabelSelectorAsSelector(&pol.Spec.Selector)
-	if err != nil {
-		return nil, fmt.Errorf("reading the selector of ProbePolicy %s/%s: %w", pol.Namespace, pol.Name, err)
-	}
-	var list appsv1.DeploymentList
-	if err := r.List(ctx, &list, client.InNamespace(pol.Namespace), client.MatchingLabelsSelector{Selector: selector}); err != nil {
-		return nil, fmt.Errorf("listing the Deployments of ProbePolicy %s/%s: %w", pol.Namespace, pol.Name, err)
-	}
-	return list.Items, nil
-}
-
-// readyCondition says whether the policy is in force.
-func readyCondition(generation int64, mode tuningv1alpha1.Mode, settingsErr error) metav1.Condition {
-	c := metav1.Condition{Type: tuningv1alpha1.ConditionReady, ObservedGeneration: generation}
+// workload runs the tuning step for one Deployment, or only summarises it when the policy is off, invalid, or
+// not the one acting on it.
+func (r *ProbePolicyReconciler) workload(ctx context.Context, pol *tuningv1alpha1.ProbePolicy, s policy.Settings, specErr error,
+	d *appsv1.Deployment, states map[string]*tuner.WorkloadState, actingPolicy string, now time.Time) (workloadOutcome, error) {
 	switch {
-	case settingsErr != nil:
-		c.Status, c.Reason, c.Message = metav1.ConditionFalse, "InvalidSpec", settingsErr.Error()
-	case mode == tuningv1alpha1.ModeOff:
-		c.Status, c.Reason, c.Message = metav1.ConditionTrue, "Off", "Mode is Off: the selected workloads are listed but neither observed nor changed"
-	default:
-		c.Status, c.Reason, c.Message = metav1.ConditionTrue, "Observing", fmt.Sprintf("Observing the selected workloads in %s mode", mode)
+	case specErr != nil:
+		return workloadOutcome{summary: status.Workload{Name: d.Name, State: status.StateObserving, Message: "The policy is invalid: " + specErr.Error()}}, nil
+	case actingPolicy != pol.Name:
+		return workloadOutcome{summary: status.Workload{Name: d.Name, State: status.StateConflict, ConflictWith: actingPolicy,
+			Message: fmt.Sprintf("Also selected by ProbePolicy %s, which is older and alone tunes it", actingPolicy)}}, nil
+	case s.Mode == tuningv1alpha1.ModeOff:
+		return workloadOutcome{summary: status.Workload{Name: d.Name, State: status.StateOff, Message: "Mode is Off"}}, nil
 	}
-	return c
+	ws := states[d.Name]
+	if ws == nil {
+		ws = &tuner.WorkloadState{}
+		states[d.Name] = ws
+	}
+	out, err := r.reconcileWorkload(ctx, pol, s, d, ws, now)
+	if err != nil {
+		return out, fmt.Errorf("workload %s: %w", d.Name, err)
+	}
+	return out, nil
 }
 
-// SetupWithManager watches ProbePolicies and the Deployments they may select.
-func (r *ProbePolicyReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
-	return ctrl.NewControllerManagedBy(mgr).
-		For(&tuningv1alpha1.ProbePolicy{}).
-		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.policiesSelecting)).
-		WithOptions(opts).
-		Named("probepolicy").
-		Complete(r)
+// forgetUnselected stops tracking workloads the policy no longer selects; they are left as they are.
+func (r *ProbePolicyReconciler) forgetUnselected(pol *tuningv1alpha1.ProbePolicy, states map[string]*tuner.WorkloadState, selected map[string]bool) {
+	for name := range states {
+		if !selected[name] {
+			forgetWorkloadMetrics(pol.Namespace, name)
+		}
+	}
+	r.Checkpoints.Prune(client.ObjectKeyFromObject(pol), selected)
 }
 
-// policiesSelecting maps a Deployment to the policies in its namespace whose selector matches its labels.
-func (r *ProbePolicyReconciler) policiesSelecting(ctx context.Context, obj client.Object) []reconcile.Request {
-	var policies tuningv1alpha1.ProbePolicyList
-	if err := r.List(ctx, &policies, client.InNamespace(obj.GetNamespace())); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "listing ProbePolicies for a Deployment event", "namespace", obj.GetNamespace())
+// patchStatus writes the status when it changed, with a merge patch guarded by the object's resourceVersion.
+func (r *ProbePolicyReconciler) patchStatus(ctx context.Context, pol *tuningv1alpha1.ProbePolicy, st tuningv1alpha1.ProbePolicyStatus) error {
+	if equality.Semantic.DeepEqual(st, pol.Status) {
 		return nil
 	}
-	var requests []reconcile.Request
-	for i := range policies.Items {
-		p := &policies.Items[i]
-		selector, err := metav1.LabelSelectorAsSelector(&p.Spec.Selector)
-		if err != nil || selector.Empty() {
-			continue
-		}
-		if selector.Matches(labels.Set(obj.GetLabels())) || p.Status.WorkloadCount > 0 {
-			requests = append(requests, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: p.Namespace, Name: p.Name}})
-		}
+	patch := client.MergeFromWithOptions(pol.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	pol.Status = st
+	if err := r.Status().Patch(ctx, pol, patch); err != nil {
+		return fmt.Errorf("patching the status of ProbePolicy %s/%s: %w", pol.Namespace, pol.Name, err)
 	}
-	return requests
+	return nil
 }

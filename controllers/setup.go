@@ -3,11 +3,25 @@
 package controllers
 
 import (
+	"context"
 	"fmt"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
+	"github.com/probetuner/probe-tuner/internal/observe"
 )
 
 // FieldManager is the server-side apply field manager probe-tuner writes with, in its own objects and in the
@@ -22,23 +36,91 @@ type Options struct {
 	Clock clock.PassiveClock
 	// SkipNameValidation lets tests register the controllers in several managers of one process.
 	SkipNameValidation bool
+	// ObserveConfig tunes observation; observe.DefaultConfig() when zero.
+	ObserveConfig observe.Config
 }
 
-func (o Options) controllerOptions() controller.Options {
-	return controller.Options{MaxConcurrentReconciles: o.MaxConcurrentReconciles, SkipNameValidation: &o.SkipNameValidation}
-}
-
-// SetupWithManager registers every probe-tuner controller with mgr.
+// SetupWithManager registers the cache indexes and every probe-tuner controller with mgr. The manager's cache
+// must be configured with CacheOptions.
 func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if opts.Clock == nil {
 		opts.Clock = clock.RealClock{}
 	}
-	r := &ProbePolicyReconciler{
-		Client: mgr.GetClient(),
-		Clock:  opts.Clock,
+	if opts.ObserveConfig == (observe.Config{}) {
+		opts.ObserveConfig = observe.DefaultConfig()
 	}
-	if err := r.SetupWithManager(mgr, opts.controllerOptions()); err != nil {
+	if err := SetupIndexes(mgr.GetFieldIndexer()); err != nil {
+		return err
+	}
+	r := &ProbePolicyReconciler{
+		Client:        mgr.GetClient(),
+		Clock:         opts.Clock,
+		Recorder:      mgr.GetEventRecorder("probe-tuner"),
+		Checkpoints:   &Checkpoints{Reader: mgr.GetAPIReader(), Writer: mgr.GetClient()},
+		ObserveConfig: opts.ObserveConfig,
+	}
+	if err := r.SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles, SkipNameValidation: &opts.SkipNameValidation}); err != nil {
 		return fmt.Errorf("probepolicy controller: %w", err)
 	}
 	return nil
+}
+
+// SetupWithManager watches ProbePolicies, the Deployments they may select, and those Deployments' Pods.
+func (r *ProbePolicyReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&tuningv1alpha1.ProbePolicy{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.policiesForDeployment)).
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(r.policiesForPod)).
+		WithOptions(opts).
+		Named("probepolicy").
+		Complete(r)
+}
+
+// policiesForDeployment maps a Deployment to the policies in its namespace whose selector matches it, and to the
+// policies that still track it (so a Deployment that stops matching is released).
+func (r *ProbePolicyReconciler) policiesForDeployment(ctx context.Context, obj client.Object) []reconcile.Request {
+	var policies tuningv1alpha1.ProbePolicyList
+	if err := r.List(ctx, &policies, client.InNamespace(obj.GetNamespace())); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "listing ProbePolicies for a Deployment event", "namespace", obj.GetNamespace())
+		return nil
+	}
+	var requests []reconcile.Request
+	for i := range policies.Items {
+		p := &policies.Items[i]
+		if selects(p, obj.GetLabels()) || tracks(p, obj.GetName()) {
+			requests = append(requests, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: p.Namespace, Name: p.Name}})
+		}
+	}
+	return requests
+}
+
+// policiesForPod maps a Pod to the policies of its Deployment.
+func (r *ProbePolicyReconciler) policiesForPod(ctx context.Context, obj client.Object) []reconcile.Request {
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return nil
+	}
+	name := deploymentOfPod(pod)
+	if name == "" {
+		return nil
+	}
+	var d appsv1.Deployment
+	if err := r.Get(ctx, types.NamespacedName{Namespace: pod.Namespace, Name: name}, &d); err != nil {
+		return nil
+	}
+	return r.policiesForDeployment(ctx, &d)
+}
+
+func selects(p *tuningv1alpha1.ProbePolicy, l map[string]string) bool {
+	s, err := metav1.LabelSelectorAsSelector(&p.Spec.Selector)
+	return err == nil && !s.Empty() && s.Matches(labels.Set(l))
+}
+
+func tracks(p *tuningv1alpha1.ProbePolicy, name string) bool {
+	for _, w := range p.Status.Workloads {
+		if w.Name == name {
+			return true
+		}
+	}
+	return false
 }

@@ -392,6 +392,10 @@ type ProbeValues struct {
 
 // Decision is one thing probe-tuner decided about one probe field, with the evidence for it.
 type Decision struct {
+	// id identifies the decision; the same id is written on the Deployment's probetuner.io/last-change
+	// annotation when the decision is applied.
+	// +optional
+	ID string `json:"id,omitempty"`
 	// time is when the decision was made.
 	Time metav1.Time `json:"time"`
 	// workload is the Deployment's name.

@@ -14,13 +14,16 @@ import (
 	"github.com/probetuner/probe-tuner/internal/recommend"
 )
 
-// LastChange is the content of the last-change annotation.
+// LastChange is the content of the last-change annotation: what a person reads to see the last change, and
+// what lets probe-tuner apply and record each decision exactly once across restarts.
 type LastChange struct {
-	ID      string    `json:"id"`
-	Time    time.Time `json:"time"`
-	Policy  string    `json:"policy"`
-	Action  string    `json:"action"`
-	Changes []string  `json:"changes"`
+	ID           string             `json:"id"`
+	Time         time.Time          `json:"time"`
+	Policy       string             `json:"policy"`
+	Action       string             `json:"action"`
+	Summary      []string           `json:"summary"`
+	FromRevision string             `json:"fromRevision,omitempty"`
+	Changes      []recommend.Change `json:"changes,omitempty"`
 }
 
 // Request is one change to write to a Deployment.

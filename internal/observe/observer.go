@@ -206,6 +206,7 @@ func (s *State) foldContainer(ps *PodState, rev *RevisionState, st *corev1.Conta
 			}
 		}
 		cs.Startup.Add(end.Sub(pc.StartedAt), now, cfg.StartupHalfLife)
+		cs.LastStartSeconds = end.Sub(pc.StartedAt).Seconds()
 		cs.CensoredStarts = 0
 		pc.StartRecorded = true
 	}

@@ -28,6 +28,8 @@ type State struct {
 type ContainerState struct {
 	// Startup holds completed startup durations: container start to started (with a startup probe) or ready.
 	Startup Histogram `json:"startup"`
+	// LastStartSeconds is the duration of the most recent completed start.
+	LastStartSeconds float64 `json:"lastStart,omitempty"`
 	// CensoredStarts counts starts killed before they completed since the last completed start.
 	CensoredStarts int `json:"censored,omitempty"`
 	// CensoredLowerBound is the longest such killed start, in seconds: the start takes at least this long.

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -18,29 +19,39 @@ import (
 	"github.com/probetuner/probe-tuner/internal/scheme"
 )
 
-// startManager runs probe-tuner's controllers against the test API server until the test ends.
-func startManager(t *testing.T) {
+// startManager runs probe-tuner's controllers against the test API server, configured as cmd/manager does,
+// until the returned stop function is called or the test ends.
+func startManager(t *testing.T, clk clock.PassiveClock) (stop func()) {
 	t.Helper()
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme.New(),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
+		Cache:                  controllers.CacheOptions(),
+		Client:                 client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.ConfigMap{}}}},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := controllers.SetupWithManager(mgr, controllers.Options{MaxConcurrentReconciles: 1, SkipNameValidation: true}); err != nil {
+	if err := controllers.SetupWithManager(mgr, controllers.Options{MaxConcurrentReconciles: 2, SkipNameValidation: true, Clock: clk}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() {
+	var stopped bool
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("manager stopped with an error: %v", err)
 		}
-	})
+	}
+	t.Cleanup(stop)
+	return stop
 }
 
 func deployment(ns, name string, labels map[string]string) *appsv1.Deployment {
@@ -59,7 +70,7 @@ func deployment(ns, name string, labels map[string]string) *appsv1.Deployment {
 // TestPolicyStatusTracksSelectedDeployments checks that the status counts the selected Deployments, follows
 // new ones, and carries a Ready condition for the current generation.
 func TestPolicyStatusTracksSelectedDeployments(t *testing.T) {
-	startManager(t)
+	startManager(t, clock.RealClock{})
 	ctx := context.Background()
 	ns := newNamespace(t)
 	for _, d := range []*appsv1.Deployment{

@@ -1,0 +1,155 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
+	"github.com/probetuner/probe-tuner/internal/observe"
+	"github.com/probetuner/probe-tuner/internal/recommend"
+)
+
+// selectedDeployments lists the Deployments in the policy's namespace that its selector matches, by name.
+func (r *ProbePolicyReconciler) selectedDeployments(ctx context.Context, pol *tuningv1alpha1.ProbePolicy) ([]appsv1.Deployment, error) {
+	selector, err := metav1.LabelSelectorAsSelector(&pol.Spec.Selector)
+	if err != nil {
+		return nil, fmt.Errorf("reading the selector of ProbePolicy %s/%s: %w", pol.Namespace, pol.Name, err)
+	}
+	var list appsv1.DeploymentList
+	if err := r.List(ctx, &list, client.InNamespace(pol.Namespace), client.MatchingLabelsSelector{Selector: selector}); err != nil {
+		return nil, fmt.Errorf("listing the Deployments of ProbePolicy %s/%s: %w", pol.Namespace, pol.Name, err)
+	}
+	sort.Slice(list.Items, func(i, j int) bool { return list.Items[i].Name < list.Items[j].Name })
+	return list.Items, nil
+}
+
+// actingPolicies returns, for each of the given Deployments, the policy that acts on it: of all the policies in
+// the namespace selecting it, the oldest (by creation, then name). The others report a conflict and stay out.
+func (r *ProbePolicyReconciler) actingPolicies(ctx context.Context, ns string, deployments []appsv1.Deployment) (map[string]string, error) {
+	var policies tuningv1alpha1.ProbePolicyList
+	if err := r.List(ctx, &policies, client.InNamespace(ns)); err != nil {
+		return nil, fmt.Errorf("listing the ProbePolicies of namespace %s: %w", ns, err)
+	}
+	sort.Slice(policies.Items, func(i, j int) bool {
+		a, b := policies.Items[i], policies.Items[j]
+		if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+			return a.CreationTimestamp.Before(&b.CreationTimestamp)
+		}
+		return a.Name < b.Name
+	})
+	acting := map[string]string{}
+	for _, d := range deployments {
+		for i := range policies.Items {
+			p := &policies.Items[i]
+			if p.DeletionTimestamp != nil {
+				continue
+			}
+			selector, err := metav1.LabelSelectorAsSelector(&p.Spec.Selector)
+			if err != nil || selector.Empty() || !selector.Matches(labels.Set(d.Labels)) {
+				continue
+			}
+			acting[d.Name] = p.Name
+			break
+		}
+	}
+	return acting, nil
+}
+
+// workloadPods lists a Deployment's Pods from the cache.
+func (r *ProbePolicyReconciler) workloadPods(ctx context.Context, d *appsv1.Deployment) ([]*corev1.Pod, error) {
+	var pods corev1.PodList
+	if err := r.List(ctx, &pods, client.InNamespace(d.Namespace), client.MatchingFields{indexPodDeployment: d.Name}); err != nil {
+		return nil, fmt.Errorf("listing the Pods of Deployment %s/%s: %w", d.Namespace, d.Name, err)
+	}
+	out := make([]*corev1.Pod, len(pods.Items))
+	for i := range pods.Items {
+		out[i] = &pods.Items[i]
+	}
+	return out, nil
+}
+
+// kubeletEvents lists the kubelet's Events about the given Pods.
+func (r *ProbePolicyReconciler) kubeletEvents(ctx context.Context, ns string, pods []*corev1.Pod) ([]observe.KubeletEvent, error) {
+	var out []observe.KubeletEvent
+	for _, p := range pods {
+		var events corev1.EventList
+		if err := r.List(ctx, &events, client.InNamespace(ns), client.MatchingFields{indexEventPod: p.Name}); err != nil {
+			return nil, fmt.Errorf("listing the Events of Pod %s/%s: %w", ns, p.Name, err)
+		}
+		for i := range events.Items {
+			e := &events.Items[i]
+			if e.Reason != "Killing" && e.Reason != "Unhealthy" {
+				continue
+			}
+			out = append(out, observe.KubeletEvent{
+				ID: string(e.UID), Count: eventCount(e), Pod: p.Name,
+				Container: observe.ContainerFromFieldPath(e.InvolvedObject.FieldPath),
+				Reason:    e.Reason, Message: e.Message, Time: eventTime(e),
+			})
+		}
+	}
+	return out, nil
+}
+
+func eventCount(e *corev1.Event) int32 {
+	if e.Series != nil && e.Series.Count > 0 {
+		return e.Series.Count
+	}
+	return max(e.Count, 1)
+}
+
+func eventTime(e *corev1.Event) time.Time {
+	switch {
+	case e.Series != nil && !e.Series.LastObservedTime.IsZero():
+		return e.Series.LastObservedTime.Time
+	case !e.LastTimestamp.IsZero():
+		return e.LastTimestamp.Time
+	case !e.EventTime.IsZero():
+		return e.EventTime.Time
+	}
+	return e.FirstTimestamp.Time
+}
+
+// currentRevision returns the pod-template-hash of the Deployment's current ReplicaSet, and whether the
+// Deployment is still rolling out.
+func (r *ProbePolicyReconciler) currentRevision(ctx context.Context, d *appsv1.Deployment) (string, bool, error) {
+	var sets appsv1.ReplicaSetList
+	if err := r.List(ctx, &sets, client.InNamespace(d.Namespace), client.MatchingFields{indexRSDeployment: d.Name}); err != nil {
+		return "", false, fmt.Errorf("listing the ReplicaSets of Deployment %s/%s: %w", d.Namespace, d.Name, err)
+	}
+	want := d.Annotations[revisionAnnotation]
+	hash := ""
+	for _, rs := range sets.Items {
+		if rs.Annotations[revisionAnnotation] == want {
+			hash = rs.Labels[appsv1.DefaultDeploymentUniqueLabelKey]
+		}
+	}
+	return hash, rollingOut(d), nil
+}
+
+// rollingOut reports whether the Deployment has not finished rolling out its current template.
+func rollingOut(d *appsv1.Deployment) bool {
+	replicas := int32(1)
+	if d.Spec.Replicas != nil {
+		replicas = *d.Spec.Replicas
+	}
+	s := d.Status
+	return s.ObservedGeneration < d.Generation || s.UpdatedReplicas < replicas || s.Replicas > s.UpdatedReplicas
+}
+
+// containersOf returns the Deployment's containers with their current probes.
+func containersOf(d *appsv1.Deployment) []recommend.Container {
+	var out []recommend.Container
+	for _, c := range d.Spec.Template.Spec.Containers {
+		out = append(out, recommend.Container{Name: c.Name, Startup: c.StartupProbe, Liveness: c.LivenessProbe, Readiness: c.ReadinessProbe})
+	}
+	return out
+}

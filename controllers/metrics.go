@@ -1,0 +1,86 @@
+package controllers
+
+import (
+	appsv1 "k8s.io/api/apps/v1"
+
+	"github.com/probetuner/probe-tuner/internal/metrics"
+	"github.com/probetuner/probe-tuner/internal/observe"
+	"github.com/probetuner/probe-tuner/internal/probes"
+	"github.com/probetuner/probe-tuner/internal/recommend"
+)
+
+// recordObservationMetrics adds what the last observation learned to the counters and the startup histogram.
+func (r *ProbePolicyReconciler) recordObservationMetrics(d *appsv1.Deployment, s *observe.State, before counts) {
+	for name, cs := range s.Containers {
+		for _, cause := range observe.Causes {
+			if n := cs.Restarts[cause] - before.restarts[name][cause]; n > 0 {
+				metrics.Restarts.WithLabelValues(d.Namespace, d.Name, name, string(cause)).Add(float64(n))
+			}
+		}
+		if n := cs.ReadyTransitions - before.transitions[name]; n > 0 {
+			metrics.ReadyTransitions.WithLabelValues(d.Namespace, d.Name, name).Add(float64(n))
+		}
+		// Several starts completing in one observation are rare (one update per pod change); each is
+		// reported with the newest start's duration.
+		for i := before.starts[name]; i < cs.Startup.Count; i++ {
+			metrics.StartupDuration.WithLabelValues(d.Namespace, d.Name, name).Observe(cs.LastStartSeconds)
+		}
+	}
+}
+
+// recordProbeMetrics exposes current and recommended probe values, and the findings.
+func (r *ProbePolicyReconciler) recordProbeMetrics(d *appsv1.Deployment, plan recommend.Plan) {
+	metrics.ProbeSetting.DeletePartialMatch(map[string]string{"namespace": d.Namespace, "workload": d.Name})
+	metrics.Findings.DeletePartialMatch(map[string]string{"namespace": d.Namespace, "workload": d.Name})
+	for _, c := range d.Spec.Template.Spec.Containers {
+		for _, k := range probes.Kinds {
+			if p := probes.Get(&c, k); p != nil {
+				setProbeGauge(d, c.Name, k, probes.Of(p), "current")
+			}
+		}
+		if rec, ok := plan.Probes[c.Name]; ok {
+			for _, k := range probes.Kinds {
+				if p := rec.Get(k); p != nil {
+					setProbeGauge(d, c.Name, k, probes.Of(p), "recommended")
+				}
+			}
+		}
+	}
+	for _, f := range plan.Findings {
+		metrics.Findings.WithLabelValues(d.Namespace, d.Name, f.Container, f.Reason, string(f.Severity)).Set(1)
+	}
+}
+
+func setProbeGauge(d *appsv1.Deployment, container string, k probes.Kind, v probes.Values, source string) {
+	for _, f := range probes.FieldNames {
+		val, _ := v.Field(f)
+		metrics.ProbeSetting.WithLabelValues(d.Namespace, d.Name, container, string(k), f, source).Set(float64(val))
+	}
+}
+
+// countAdjustments counts decided changes by direction.
+func (r *ProbePolicyReconciler) countAdjustments(d *appsv1.Deployment, changes []recommend.Change, action string) {
+	for _, c := range changes {
+		direction := "up"
+		switch {
+		case c.Field == recommend.FieldProbe && c.To == 0:
+			direction = "removed"
+		case c.Field == recommend.FieldProbe:
+			direction = "added"
+		case c.To < c.From:
+			direction = "down"
+		}
+		metrics.Adjustments.WithLabelValues(d.Namespace, d.Name, c.Container, string(c.Probe), c.Field, direction, action).Inc()
+	}
+}
+
+func (r *ProbePolicyReconciler) countRevert(d *appsv1.Deployment) {
+	metrics.Reverts.WithLabelValues(d.Namespace, d.Name).Inc()
+}
+
+// forgetWorkloadMetrics removes the gauges of a workload that is no longer selected.
+func forgetWorkloadMetrics(namespace, workload string) {
+	labels := map[string]string{"namespace": namespace, "workload": workload}
+	metrics.ProbeSetting.DeletePartialMatch(labels)
+	metrics.Findings.DeletePartialMatch(labels)
+}

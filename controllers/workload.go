@@ -1,0 +1,193 @@
+package controllers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+
+	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
+	"github.com/probetuner/probe-tuner/internal/apply"
+	"github.com/probetuner/probe-tuner/internal/observe"
+	"github.com/probetuner/probe-tuner/internal/policy"
+	"github.com/probetuner/probe-tuner/internal/recommend"
+	"github.com/probetuner/probe-tuner/internal/status"
+	"github.com/probetuner/probe-tuner/internal/tuner"
+)
+
+// workloadOutcome is what one workload contributed to the policy's reconcile.
+type workloadOutcome struct {
+	summary   status.Workload
+	decisions []tuningv1alpha1.Decision
+	applied   int
+	// changed says the tuning state changed in a way worth checkpointing at once.
+	changed bool
+}
+
+// reconcileWorkload runs one tuning step for a Deployment: gather its pods and the kubelet's Events, observe,
+// respect hand edits, decide, write what was decided, and summarise.
+func (r *ProbePolicyReconciler) reconcileWorkload(ctx context.Context, pol *tuningv1alpha1.ProbePolicy, s policy.Settings,
+	d *appsv1.Deployment, ws *tuner.WorkloadState, now time.Time) (workloadOutcome, error) {
+	out := workloadOutcome{summary: status.Workload{Name: d.Name}}
+	pods, err := r.workloadPods(ctx, d)
+	if err != nil {
+		return out, err
+	}
+	events, err := r.kubeletEvents(ctx, d.Namespace, pods)
+	if err != nil {
+		return out, err
+	}
+	revision, rolling, err := r.currentRevision(ctx, d)
+	if err != nil {
+		return out, err
+	}
+
+	before := snapshotCounts(&ws.Observation)
+	observe.Update(&ws.Observation, observe.Input{Pods: pods, Events: events, Revision: revision, Now: now}, r.ObserveConfig)
+	r.recordObservationMetrics(d, &ws.Observation, before)
+
+	owned, err := apply.ReadOwned(d)
+	if err != nil {
+		return out, err
+	}
+	if overrides := newOverrides(ws, apply.Overrides(owned, d)); len(overrides) > 0 {
+		ws.Frozen = append(ws.Frozen, overrides...)
+		out.decisions = append(out.decisions, r.recordOverrides(pol, d, overrides, now)...)
+		out.changed = true
+	}
+	owned.Release(ws.Frozen)
+	if adopted := adoptLastChange(ws, d); adopted != nil {
+		out.decisions = append(out.decisions, decisions(d.Name, adopted.ID, adopted.Action, adopted.Changes, adopted.Time)...)
+		out.changed = true
+	}
+
+	facts := tuner.Facts{Name: d.Name, Revision: revision, RolloutInProgress: rolling,
+		Paused: d.Annotations[apply.AnnotationPaused] == "true", Containers: containersOf(d)}
+	act := tuner.Decide(ws, facts, s, r.ObserveConfig, now)
+
+	switch {
+	case act.Kind == tuner.Apply || act.Kind == tuner.Revert:
+		decisions, err := r.write(ctx, pol, d, owned, act, revision, now)
+		if err != nil {
+			return out, err
+		}
+		tuner.Applied(ws, act, revision, now)
+		out.decisions = append(out.decisions, decisions...)
+		out.applied += len(act.Changes)
+		out.changed = true
+	case act.Kind == tuner.Recommend && act.Record:
+		out.decisions = append(out.decisions, r.recordRecommendation(pol, d, act, now)...)
+		out.changed = true
+	}
+	if act.NewFindings {
+		r.recordFindings(pol, d, act.Plan.Findings)
+		out.changed = true
+	}
+	r.recordProbeMetrics(d, act.Plan)
+	out.summary = summarise(d, ws, act, facts, r.ObserveConfig, now)
+	return out, nil
+}
+
+// newOverrides keeps the overrides not already known.
+func newOverrides(ws *tuner.WorkloadState, found []recommend.FieldRef) []recommend.FieldRef {
+	known := map[recommend.FieldRef]bool{}
+	for _, f := range ws.Frozen {
+		known[f] = true
+	}
+	var out []recommend.FieldRef
+	for _, f := range found {
+		if !known[f] {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// adoptLastChange takes the last change recorded on the Deployment when the state does not know it: the
+// operator died after writing the Deployment and before checkpointing. The change then counts for cooldown and
+// verification, is not applied again, and is returned so that its decisions are recorded once.
+func adoptLastChange(ws *tuner.WorkloadState, d *appsv1.Deployment) *apply.LastChange {
+	raw := d.Annotations[apply.AnnotationLastChange]
+	if raw == "" {
+		return nil
+	}
+	var lc apply.LastChange
+	if json.Unmarshal([]byte(raw), &lc) != nil || lc.ID == "" {
+		return nil
+	}
+	if ws.LastChange != nil && (ws.LastChange.ID == lc.ID || ws.LastChange.Time.After(lc.Time)) {
+		return nil
+	}
+	reverted := lc.Action == string(tuner.Revert)
+	ws.LastChange = &tuner.ChangeRecord{ID: lc.ID, Time: lc.Time, FromRevision: lc.FromRevision, Changes: lc.Changes, Reverted: reverted, Verified: reverted}
+	if lc.Action == string(tuner.Apply) {
+		lc.Action = "Applied"
+	} else {
+		lc.Action = "Reverted"
+	}
+	return &lc
+}
+
+// summarise describes the workload for the status.
+func summarise(d *appsv1.Deployment, ws *tuner.WorkloadState, act tuner.Action, f tuner.Facts, cfg observe.Config, now time.Time) status.Workload {
+	w := status.Workload{Name: d.Name, Findings: act.Plan.Findings}
+	if ws.LastChange != nil {
+		t := ws.LastChange.Time
+		w.LastChangeTime = &t
+	}
+	for _, c := range f.Containers {
+		sc := status.Container{Name: c.Name, Signals: observe.ContainerSignals(&ws.Observation, c.Name, f.Revision, now, cfg),
+			Current: recommend.ProbeSet{Startup: c.Startup, Liveness: c.Liveness, Readiness: c.Readiness}}
+		if rec, ok := act.Plan.Probes[c.Name]; ok && act.Kind != tuner.Apply {
+			sc.Recommended = &rec
+		}
+		w.Containers = append(w.Containers, sc)
+	}
+	w.State, w.Message = workloadState(act, f, ws)
+	return w
+}
+
+func workloadState(act tuner.Action, f tuner.Facts, ws *tuner.WorkloadState) (string, string) {
+	for _, fd := range act.Plan.Findings {
+		if fd.Severity == recommend.Warning {
+			return status.StateAttentionRequired, fd.Message
+		}
+	}
+	switch {
+	case act.Kind == tuner.Apply:
+		return status.StateAdjusting, fmt.Sprintf("Applied %d probe change(s) (decision %s); the Deployment rolls out", len(act.Changes), act.ID)
+	case act.Kind == tuner.Revert:
+		return status.StateAdjusting, "Reverted the last change: " + act.Reason
+	case f.Paused:
+		return status.StatePaused, "probetuner.io/paused is \"true\": nothing is written; " + act.Reason
+	case act.Kind == tuner.Recommend:
+		return status.StateRecommended, fmt.Sprintf("%d probe change(s) recommended; not applied because %s", len(act.Changes), act.Reason)
+	case ws.LastChange != nil && !ws.LastChange.Verified && !ws.LastChange.Reverted:
+		return status.StateVerifying, act.Reason
+	case len(act.Plan.Waiting) > 0:
+		return status.StateObserving, act.Plan.Waiting[0]
+	}
+	return status.StateStable, "The probes fit what was observed"
+}
+
+// snapshotCounts records the totals the metrics are increased from.
+type counts struct {
+	restarts    map[string]map[observe.Cause]int
+	starts      map[string]int
+	transitions map[string]int
+}
+
+func snapshotCounts(s *observe.State) counts {
+	c := counts{restarts: map[string]map[observe.Cause]int{}, starts: map[string]int{}, transitions: map[string]int{}}
+	for name, cs := range s.Containers {
+		c.restarts[name] = map[observe.Cause]int{}
+		for cause, n := range cs.Restarts {
+			c.restarts[name][cause] = n
+		}
+		c.starts[name] = cs.Startup.Count
+		c.transitions[name] = cs.ReadyTransitions
+	}
+	return c
+}

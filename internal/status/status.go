@@ -1,0 +1,234 @@
+// Package status computes a ProbePolicy's status from what the reconciler gathered and decided, once per
+// reconcile: the per-workload summaries, the bounded decision history and the conditions. It is pure.
+package status
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
+	"github.com/probetuner/probe-tuner/internal/observe"
+	"github.com/probetuner/probe-tuner/internal/probes"
+	"github.com/probetuner/probe-tuner/internal/recommend"
+)
+
+// MaxDecisions bounds the decision history kept in status.
+const MaxDecisions = 20
+
+// Workload states, as shown in status.workloads[].state.
+const (
+	StateObserving         = "Observing"
+	StateStable            = "Stable"
+	StateRecommended       = "Recommended"
+	StateAdjusting         = "Adjusting"
+	StateVerifying         = "Verifying"
+	StatePaused            = "Paused"
+	StateConflict          = "Conflict"
+	StateAttentionRequired = "AttentionRequired"
+	StateOff               = "Off"
+)
+
+// Workload is what the reconciler learned and decided about one Deployment.
+type Workload struct {
+	Name           string
+	State          string
+	Message        string
+	LastChangeTime *time.Time
+	Containers     []Container
+	Findings       []recommend.Finding
+	// ConflictWith names the policy that acts on this workload instead, when it is not this one.
+	ConflictWith string
+}
+
+// Container is one container's observations and probes.
+type Container struct {
+	Name        string
+	Signals     observe.Signals
+	Current     recommend.ProbeSet
+	Recommended *recommend.ProbeSet
+}
+
+// Input is everything the status is computed from.
+type Input struct {
+	Previous    tuningv1alpha1.ProbePolicyStatus
+	Generation  int64
+	Mode        tuningv1alpha1.Mode
+	SpecError   error
+	Workloads   []Workload
+	NewDecision []tuningv1alpha1.Decision
+	// Applied counts the changes written to Deployments in this reconcile.
+	Applied int
+	Now     time.Time
+}
+
+// Compute returns the new status.
+func Compute(in Input) tuningv1alpha1.ProbePolicyStatus {
+	st := *in.Previous.DeepCopy()
+	st.ObservedGeneration = in.Generation
+	st.WorkloadCount = int32(len(in.Workloads))
+	st.ChangesApplied += int32(in.Applied)
+
+	st.Decisions = mergeDecisions(in.NewDecision, st.Decisions)
+	if len(st.Decisions) > 0 {
+		d := st.Decisions[0]
+		st.LastDecision = fmt.Sprintf("%s %s/%s %s %s", d.Action, d.Workload, d.Container, d.Probe, d.Field)
+		if d.From != "" || d.To != "" {
+			st.LastDecision += fmt.Sprintf(" %s->%s", orDash(d.From), d.To)
+		}
+		t := d.Time
+		st.LastDecisionTime = &t
+	}
+
+	st.Workloads = nil
+	for _, w := range in.Workloads {
+		st.Workloads = append(st.Workloads, workloadSummary(w))
+	}
+	sort.Slice(st.Workloads, func(i, j int) bool { return st.Workloads[i].Name < st.Workloads[j].Name })
+
+	setConditions(&st, in)
+	return st
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// mergeDecisions puts the new decisions first, drops exact repeats, and keeps at most MaxDecisions.
+func mergeDecisions(newer, older []tuningv1alpha1.Decision) []tuningv1alpha1.Decision {
+	seen := map[string]bool{}
+	var out []tuningv1alpha1.Decision
+	for _, d := range append(append([]tuningv1alpha1.Decision{}, newer...), older...) {
+		key := fmt.Sprintf("%s|%s|%s|%s|%s|%s|%s|%s", d.Time.UTC().Format(time.RFC3339), d.Workload, d.Container, d.Probe, d.Field, d.From, d.To, d.Action)
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append(out, d)
+		if len(out) == MaxDecisions {
+			break
+		}
+	}
+	return out
+}
+
+func workloadSummary(w Workload) tuningv1alpha1.WorkloadSummary {
+	s := tuningv1alpha1.WorkloadSummary{Name: w.Name, State: w.State, Message: w.Message}
+	if w.LastChangeTime != nil {
+		t := metav1.NewTime(*w.LastChangeTime)
+		s.LastChangeTime = &t
+	}
+	for _, c := range w.Containers {
+		cs := tuningv1alpha1.ContainerSummary{Name: c.Name, Observed: observed(c.Signals), Current: probeSet(c.Current)}
+		if c.Recommended != nil {
+			rec := probeSet(*c.Recommended)
+			cs.Recommended = &rec
+		}
+		s.Containers = append(s.Containers, cs)
+	}
+	return s
+}
+
+func observed(sig observe.Signals) tuningv1alpha1.ObservedSignals {
+	o := tuningv1alpha1.ObservedSignals{
+		LivenessKills: int32(sig.TotalRestarts[observe.CauseLiveness]),
+		StartupKills:  int32(sig.TotalRestarts[observe.CauseStartup]),
+		OOMKills:      int32(sig.TotalRestarts[observe.CauseOOM]),
+		Crashes:       int32(sig.TotalRestarts[observe.CauseError]),
+	}
+	if sig.Startup != nil && sig.Startup.Count > 0 {
+		o.StartupSamples = int32(sig.Startup.Count)
+		o.StartupP50 = &metav1.Duration{Duration: sig.Startup.Quantile(0.5).Round(100 * time.Millisecond)}
+		o.StartupP99 = &metav1.Duration{Duration: sig.Startup.Quantile(0.99).Round(100 * time.Millisecond)}
+	}
+	if sig.StartLowerBound > 0 && sig.CensoredStarts > 0 {
+		o.StartupLowerBound = &metav1.Duration{Duration: sig.StartLowerBound.Round(time.Second)}
+	}
+	if sig.InServiceHours > 0 {
+		o.ReadyTransitionsPerHour = fmt.Sprintf("%.1f", sig.TransitionsPerHour)
+	}
+	for _, p := range sig.NotReady {
+		if !p.EverReady {
+			o.StuckPods++
+		}
+	}
+	return o
+}
+
+func probeSet(p recommend.ProbeSet) tuningv1alpha1.ProbeSet {
+	var out tuningv1alpha1.ProbeSet
+	if p.Startup != nil {
+		out.Startup = probes.Of(p.Startup).ToAPI()
+	}
+	if p.Liveness != nil {
+		out.Liveness = probes.Of(p.Liveness).ToAPI()
+	}
+	if p.Readiness != nil {
+		out.Readiness = probes.Of(p.Readiness).ToAPI()
+	}
+	return out
+}
+
+func setConditions(st *tuningv1alpha1.ProbePolicyStatus, in Input) {
+	gen := in.Generation
+	ready := metav1.Condition{Type: tuningv1alpha1.ConditionReady, ObservedGeneration: gen, Status: metav1.ConditionTrue}
+	switch {
+	case in.SpecError != nil:
+		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, "InvalidSpec", in.SpecError.Error()
+	case in.Mode == tuningv1alpha1.ModeOff:
+		ready.Reason, ready.Message = "Off", fmt.Sprintf("Mode is Off: %d selected workloads are listed but neither observed nor changed", len(in.Workloads))
+	case len(in.Workloads) == 0:
+		ready.Reason, ready.Message = "NoWorkloads", "The selector matches no Deployment in this namespace"
+	default:
+		ready.Reason, ready.Message = "Observing", fmt.Sprintf("Observing %d workloads in %s mode", len(in.Workloads), in.Mode)
+	}
+	meta.SetStatusCondition(&st.Conditions, ready)
+
+	conflict := metav1.Condition{Type: tuningv1alpha1.ConditionConflict, ObservedGeneration: gen, Status: metav1.ConditionFalse, Reason: "NoConflict",
+		Message: "No selected workload is selected by another policy"}
+	var conflicts []string
+	for _, w := range in.Workloads {
+		if w.ConflictWith != "" {
+			conflicts = append(conflicts, fmt.Sprintf("%s (tuned by %s)", w.Name, w.ConflictWith))
+		}
+	}
+	if len(conflicts) > 0 {
+		conflict.Status, conflict.Reason = metav1.ConditionTrue, "SelectedByAnotherPolicy"
+		conflict.Message = "These workloads are also selected by an older policy, which alone tunes them: " + strings.Join(conflicts, ", ") +
+			". Narrow one of the selectors so that each workload has exactly one policy"
+	}
+	meta.SetStatusCondition(&st.Conditions, conflict)
+
+	attention := metav1.Condition{Type: tuningv1alpha1.ConditionAttentionRequired, ObservedGeneration: gen, Status: metav1.ConditionFalse, Reason: "NothingToReport",
+		Message: "No workload shows a pattern that needs a person"}
+	var issues []string
+	reasons := map[string]bool{}
+	for _, w := range in.Workloads {
+		for _, f := range w.Findings {
+			if f.Severity == recommend.Warning {
+				issues = append(issues, fmt.Sprintf("%s: %s", w.Name, f.Message))
+				reasons[f.Reason] = true
+			}
+		}
+	}
+	if len(issues) > 0 {
+		names := make([]string, 0, len(reasons))
+		for r := range reasons {
+			names = append(names, r)
+		}
+		sort.Strings(names)
+		attention.Status, attention.Reason = metav1.ConditionTrue, strings.Join(names, "And")
+		attention.Message = strings.Join(issues, " | ")
+		if len(attention.Message) > 32000 {
+			attention.Message = attention.Message[:32000]
+		}
+	}
+	meta.SetStatusCondition(&st.Conditions, attention)
+}

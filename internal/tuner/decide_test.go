@@ -1,0 +1,162 @@
+package tuner
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
+	"github.com/probetuner/probe-tuner/internal/observe"
+	"github.com/probetuner/probe-tuner/internal/policy"
+	"github.com/probetuner/probe-tuner/internal/recommend"
+)
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func settingsFor(mode tuningv1alpha1.Mode) policy.Settings {
+	s, err := policy.Resolve(tuningv1alpha1.ProbePolicySpec{Mode: mode})
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// crashLooping returns a state and facts where a 45 s start is killed by a 3 x 10 s liveness window.
+func crashLooping() (*WorkloadState, Facts) {
+	st := &WorkloadState{Observation: observe.State{
+		Containers: map[string]*observe.ContainerState{"app": {CensoredStarts: 4, CensoredLowerBound: 30, Restarts: map[observe.Cause]int{observe.CauseLiveness: 4}}},
+		Revisions: []*observe.RevisionState{{Hash: "r1", FirstSeen: t0.Add(-time.Hour), PodSeconds: 3600, NotReadySeconds: 3600,
+			Containers: map[string]*observe.RevisionContainer{"app": {Restarts: map[observe.Cause]int{observe.CauseLiveness: 4}, KillsBeforeReady: 4}}}},
+	}}
+	live := &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromInt32(8080)}}}
+	return st, Facts{Name: "cache", Revision: "r1", Containers: []recommend.Container{{Name: "app", Liveness: live}}}
+}
+
+func TestDecide(t *testing.T) {
+	cases := []struct {
+		name     string
+		mode     tuningv1alpha1.Mode
+		edit     func(*WorkloadState, *Facts)
+		want     Kind
+		reason   string
+		noRecord bool
+	}{
+		{name: "Auto applies a change backed by evidence", mode: tuningv1alpha1.ModeAuto, want: Apply},
+		{name: "Recommend only recommends", mode: tuningv1alpha1.ModeRecommend, want: Recommend, reason: "mode is Recommend"},
+		{name: "Off waits", mode: tuningv1alpha1.ModeOff, want: Wait, reason: "Off"},
+		{name: "a paused Deployment is only recommended to", mode: tuningv1alpha1.ModeAuto, edit: func(_ *WorkloadState, f *Facts) { f.Paused = true }, want: Recommend, reason: "paused"},
+		{name: "no change during a rollout", mode: tuningv1alpha1.ModeAuto, edit: func(_ *WorkloadState, f *Facts) { f.RolloutInProgress = true }, want: Recommend, reason: "rolling out"},
+		{
+			name: "one change per cooldown", mode: tuningv1alpha1.ModeAuto,
+			edit: func(st *WorkloadState, _ *Facts) {
+				st.LastChange = &ChangeRecord{ID: "x", Time: t0.Add(-5 * time.Minute), FromRevision: "r0", Verified: true}
+			},
+			want: Recommend, reason: "cooling down until 2026-03-01T12:05:00Z",
+		},
+		{
+			name: "after the cooldown the next change goes through", mode: tuningv1alpha1.ModeAuto,
+			edit: func(st *WorkloadState, _ *Facts) {
+				st.LastChange = &ChangeRecord{ID: "x", Time: t0.Add(-11 * time.Minute), FromRevision: "r0", Verified: true}
+			},
+			want: Apply,
+		},
+		{
+			name: "a recommendation already recorded is not recorded again", mode: tuningv1alpha1.ModeRecommend,
+			edit: func(st *WorkloadState, f *Facts) {
+				st.LastRecommendation = "app/startup/probe:0>1"
+			},
+			want: Recommend, noRecord: true,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			st, f := crashLooping()
+			if tc.edit != nil {
+				tc.edit(st, &f)
+			}
+			act := Decide(st, f, settingsFor(tc.mode), observe.DefaultConfig(), t0)
+			if act.Kind != tc.want {
+				t.Fatalf("kind = %s (%s), want %s", act.Kind, act.Reason, tc.want)
+			}
+			if !strings.Contains(act.Reason, tc.reason) {
+				t.Errorf("reason = %q, want it to contain %q", act.Reason, tc.reason)
+			}
+			if tc.want != Wait && act.Record == tc.noRecord {
+				t.Errorf("record = %v, want %v", act.Record, !tc.noRecord)
+			}
+			if tc.want == Apply && (act.ID == "" || len(act.Changes) == 0) {
+				t.Errorf("apply without an ID or changes: %+v", act)
+			}
+		})
+	}
+}
+
+func TestDecisionIDIsStable(t *testing.T) {
+	st1, f := crashLooping()
+	st2, _ := crashLooping()
+	s := settingsFor(tuningv1alpha1.ModeAuto)
+	a := Decide(st1, f, s, observe.DefaultConfig(), t0)
+	b := Decide(st2, f, s, observe.DefaultConfig(), t0.Add(time.Minute))
+	if a.ID == "" || a.ID != b.ID {
+		t.Errorf("IDs %q and %q: the same decision must keep its ID so it is applied and recorded once", a.ID, b.ID)
+	}
+}
+
+func TestVerification(t *testing.T) {
+	s := settingsFor(tuningv1alpha1.ModeAuto)
+	change := recommend.Change{Container: "app", Probe: "liveness", Field: "failureThreshold", From: 3, To: 6, Reason: recommend.ReasonLivenessTransient}
+	newState := func(afterRestarts int, afterNotReady float64) (*WorkloadState, Facts) {
+		st, f := crashLooping()
+		st.Observation.Revisions = append(st.Observation.Revisions, &observe.RevisionState{Hash: "r2", FirstSeen: t0, PodSeconds: 3600, NotReadySeconds: afterNotReady * 3600,
+			Containers: map[string]*observe.RevisionContainer{"app": {Restarts: map[observe.Cause]int{observe.CauseLiveness: afterRestarts}}}})
+		st.LastChange = &ChangeRecord{ID: "d-1", Time: t0.Add(-11 * time.Minute), FromRevision: "r1", Changes: []recommend.Change{change}}
+		f.Revision = "r2"
+		return st, f
+	}
+	t.Run("a change that did not lower restarts is reverted and blocked", func(t *testing.T) {
+		st, f := newState(6, 1)
+		act := Decide(st, f, s, observe.DefaultConfig(), t0)
+		if act.Kind != Revert || len(act.Changes) != 1 || act.Changes[0].To != 3 || act.Changes[0].From != 6 {
+			t.Fatalf("action = %+v, want a revert of failureThreshold 6 -> 3", act)
+		}
+		if len(st.Blocked) != 1 || !st.Blocked[0].Same(change) {
+			t.Errorf("blocked = %+v, want the reverted change", st.Blocked)
+		}
+		Applied(st, act, "r2", t0)
+		if !st.LastChange.Reverted {
+			t.Error("the change is not marked reverted")
+		}
+	})
+	t.Run("a change that helped is kept", func(t *testing.T) {
+		st, f := newState(0, 0.1)
+		act := Decide(st, f, s, observe.DefaultConfig(), t0)
+		if act.Kind == Revert || !st.LastChange.Verified {
+			t.Fatalf("action = %+v, verified = %v", act.Kind, st.LastChange.Verified)
+		}
+	})
+	t.Run("inside the window nothing else happens", func(t *testing.T) {
+		st, f := newState(6, 1)
+		st.LastChange.Time = t0.Add(-time.Minute)
+		act := Decide(st, f, s, observe.DefaultConfig(), t0)
+		if act.Kind != Wait || !strings.Contains(act.Reason, "verifying") {
+			t.Fatalf("action = %s (%s), want a wait while verifying", act.Kind, act.Reason)
+		}
+	})
+}
+
+func TestDesiredRevertRemovesAnAddedProbe(t *testing.T) {
+	st, f := crashLooping()
+	act := Decide(st, f, settingsFor(tuningv1alpha1.ModeAuto), observe.DefaultConfig(), t0)
+	applied := Desired(nil, act)
+	if applied["app"].Startup == nil {
+		t.Fatal("the applied probes lack the added startup probe")
+	}
+	revert := Action{Kind: Revert, Changes: []recommend.Change{{Container: "app", Probe: "startup", Field: recommend.FieldProbe, From: 1, To: 0}}}
+	back := Desired(map[string]recommend.ProbeSet{"app": applied["app"]}, revert)
+	if back["app"].Startup != nil || back["app"].Liveness == nil {
+		t.Errorf("after the revert: %+v, want the startup probe gone and liveness kept", back["app"])
+	}
+}
