@@ -153,3 +153,10 @@ func findingsSignature(fs []recommend.Finding) string {
 	sort.Strings(parts)
 	return strings.Join(parts, ",")
 }
+
+// Step folds one look at the workload into its state and decides: the operator's reconcile and the benchmark's
+// closed loop both run exactly this.
+func Step(st *WorkloadState, in observe.Input, f Facts, s policy.Settings, cfg observe.Config) Action {
+	observe.Update(&st.Observation, in, cfg)
+	return Decide(st, f, s, cfg, in.Now)
+}
