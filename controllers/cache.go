@@ -52,8 +52,8 @@ func CacheOptions() cache.Options {
 	}
 }
 
-// slimPod keeps what observation reads: identity, owner, the template hash, which probes each container has,
-// and the status fields about containers and readiness.
+// slimPod keeps what observation reads: identity, owner, the template hash, which probes each container has (with
+// the liveness probe's timing), and the status fields about containers and readiness.
 func slimPod(obj any) (any, error) {
 	p, ok := obj.(*corev1.Pod)
 	if !ok {
@@ -74,8 +74,9 @@ func slimPod(obj any) (any, error) {
 		if c.StartupProbe != nil {
 			sc.StartupProbe = present
 		}
-		if c.LivenessProbe != nil {
-			sc.LivenessProbe = present
+		if lp := c.LivenessProbe; lp != nil {
+			// Its timing tells when a container without readiness probe has finished starting.
+			sc.LivenessProbe = &corev1.Probe{InitialDelaySeconds: lp.InitialDelaySeconds, PeriodSeconds: lp.PeriodSeconds, FailureThreshold: lp.FailureThreshold}
 		}
 		if c.ReadinessProbe != nil {
 			sc.ReadinessProbe = present

@@ -40,6 +40,18 @@ func TestObserveFromSimulatedKubelet(t *testing.T) {
 			},
 		},
 		{
+			// Without a readiness probe a container is Ready the moment it runs; a kill at the liveness
+			// budget is still a start that never completed.
+			name:     "a 35s start under the default liveness probe and no readiness probe is censored too",
+			yaml:     deployment(2, map[string]string{"sim.probetuner.io/startup": "35s"}, defaultLivenessYAML),
+			duration: 4 * time.Minute,
+			check: func(t *testing.T, s Signals) {
+				if s.CensoredStarts < 4 || s.KillsAfterReady != 0 {
+					t.Errorf("censored %d, kills after start %d: want every kill counted as a start that never completed", s.CensoredStarts, s.KillsAfterReady)
+				}
+			},
+		},
+		{
 			name:     "the same start behind a 5s x 12 startup probe completes at 45-50s",
 			yaml:     deployment(3, map[string]string{"sim.probetuner.io/startup": "45s"}, "        startupProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 5, failureThreshold: 12}\n"+defaultLivenessYAML+readinessYAML),
 			duration: 3 * time.Minute,

@@ -164,8 +164,7 @@ func (s *State) foldContainer(ps *PodState, rev *RevisionState, st *corev1.Conta
 
 	// A termination since the last look: count it once its cause is known.
 	if t := st.LastTerminationState.Terminated; t != nil && t.FinishedAt.After(pc.LastFinishedAt) && st.RestartCount > pc.RestartCount && pc.ID != "" {
-		everStarted := pc.EverReady || (hasStartup && pc.StartRecorded)
-		verdict := classify(t, pc.Kills, hasLiveness, hasStartup, everStarted, now, cfg.EventGrace)
+		verdict := classify(t, pc.Kills, hasLiveness, hasStartup, pc.StartCompleted, now, cfg.EventGrace)
 		if verdict.wait {
 			return // look again on the next update; nothing about this container is advanced meanwhile
 		}
@@ -184,7 +183,7 @@ func (s *State) foldContainer(ps *PodState, rev *RevisionState, st *corev1.Conta
 	if running && st.ContainerID != pc.ID {
 		pc.ID = st.ContainerID
 		pc.StartedAt = st.State.Running.StartedAt.Time
-		pc.EverReady, pc.StartRecorded, pc.Ready = false, false, false
+		pc.EverReady, pc.StartCompleted, pc.StartRecorded, pc.Ready = false, false, false, false
 		pc.NotReadySince = pc.StartedAt
 	}
 	pc.Running = running
@@ -193,12 +192,28 @@ func (s *State) foldContainer(ps *PodState, rev *RevisionState, st *corev1.Conta
 		return
 	}
 
-	// Startup duration: to started when a startup probe gates the container, else to ready.
-	completed := st.Ready
-	if hasStartup {
+	// Startup duration: to started when a startup probe gates the container, else to ready. A container with
+	// neither is "ready" the moment it runs, which says nothing about its start: without a readiness probe the
+	// start counts as complete once the container outlives its liveness probe's budget, and no duration is
+	// measured.
+	hasReadiness := spec != nil && spec.ReadinessProbe != nil
+	var completed, measured bool
+	switch {
+	case hasStartup:
 		completed = st.Started != nil && *st.Started
+		measured = completed
+	case hasReadiness:
+		completed, measured = st.Ready, st.Ready
+	case hasLiveness:
+		v := livenessBudget(spec.LivenessProbe)
+		completed = !pc.StartedAt.IsZero() && now.Sub(pc.StartedAt) > v
+	default:
+		completed = true
 	}
-	if completed && !pc.StartRecorded && !pc.StartedAt.IsZero() {
+	if completed {
+		pc.StartCompleted = true
+	}
+	if measured && !pc.StartRecorded && !pc.StartedAt.IsZero() {
 		end := now
 		if !hasStartup {
 			if c := readyCondition(p); c != nil && c.Status == corev1.ConditionTrue && !c.LastTransitionTime.Time.Before(pc.StartedAt) {
@@ -211,13 +226,13 @@ func (s *State) foldContainer(ps *PodState, rev *RevisionState, st *corev1.Conta
 		pc.StartRecorded = true
 	}
 
-	// Flapping: ready switches of an instance that has been ready before.
-	if st.Ready != pc.Ready && pc.EverReady && !deleting {
+	// Flapping: ready switches, driven by a readiness probe, of an instance that has been ready before.
+	if hasReadiness && st.Ready != pc.Ready && pc.EverReady && !deleting {
 		rc.Transitions++
 		rc.RateTransitions++
 		cs.ReadyTransitions++
 	}
-	if pc.EverReady && !deleting {
+	if hasReadiness && pc.EverReady && !deleting {
 		rc.InServiceSeconds += dt.Seconds()
 		rc.RateInServiceSeconds += dt.Seconds()
 	}
@@ -246,7 +261,7 @@ func (s *State) countRestart(cs *ContainerState, rc *RevisionContainer, pc *PodC
 	}
 	// The instance that ended is the one last seen running, unless more than one restart happened unseen.
 	sameInstance := restarts == 1 && (t.ContainerID == "" || t.ContainerID == pc.ID)
-	wasReady := sameInstance && pc.EverReady
+	wasReady := sameInstance && pc.StartCompleted
 	if wasReady {
 		rc.KillsAfterReady += restarts
 		if cause == CauseLiveness {
@@ -299,4 +314,18 @@ func readyCondition(p *corev1.Pod) *corev1.PodCondition {
 		}
 	}
 	return nil
+}
+
+// livenessBudget is how long a liveness probe lets a container fail from its start before killing it, plus one
+// period: a container that lives longer has passed the probe at least once.
+func livenessBudget(p *corev1.Probe) time.Duration {
+	period := p.PeriodSeconds
+	if period == 0 {
+		period = 10
+	}
+	failures := p.FailureThreshold
+	if failures == 0 {
+		failures = 3
+	}
+	return time.Duration(p.InitialDelaySeconds+(failures+1)*period) * time.Second
 }

@@ -124,6 +124,9 @@ type PodContainer struct {
 	Ready   bool `json:"ready,omitempty"`
 	// EverReady says the current instance has been ready at least once.
 	EverReady bool `json:"everReady,omitempty"`
+	// StartCompleted says the current instance finished starting: its startup probe succeeded, or (without
+	// one) its readiness probe did, or (with a liveness probe only) it outlived the liveness probe's budget.
+	StartCompleted bool `json:"startCompleted,omitempty"`
 	// StartRecorded says the current instance's startup duration was recorded.
 	StartRecorded bool `json:"startRecorded,omitempty"`
 	// NotReadySince is when the running instance last stopped being ready (or started), zero while ready.
