@@ -7,8 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -17,6 +19,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/probetuner/probe-tuner/controllers"
+	"github.com/probetuner/probe-tuner/internal/health"
 	"github.com/probetuner/probe-tuner/internal/scheme"
 )
 
@@ -97,7 +100,11 @@ func run(opts options) error {
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return fmt.Errorf("adding the health check: %w", err)
 	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+	discovery, err := kubernetes.NewForConfig(mgr.GetConfig())
+	if err != nil {
+		return fmt.Errorf("creating the API server check: %w", err)
+	}
+	if err := mgr.AddReadyzCheck("apiserver", health.APIServer(discovery.Discovery().RESTClient(), 2*time.Second)); err != nil {
 		return fmt.Errorf("adding the readiness check: %w", err)
 	}
 
