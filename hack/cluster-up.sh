@@ -4,7 +4,8 @@
 # then the simulated kubelet when it is built. Idempotent: components that are already up are left alone.
 #
 # Settings (environment): LOCAL_DIR (state; default bin/local), K8S_BIN (binaries; default bin/k8s),
-# API_PORT (default 16443), ETCD_PORT (default 12379; the peer port is ETCD_PORT+1).
+# API_PORT (default 16443), ETCD_PORT (default 12379; the peer port is ETCD_PORT+1), SIMKUBELET (the simulated
+# kubelet's binary, default bin/simkubelet; "none" to skip it), SIM_NODES (default 2), SIMKUBELET_FLAGS.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,8 +46,15 @@ start kube-controller-manager "$K8S_BIN/kube-controller-manager" \
   --concurrent-deployment-syncs 10 --concurrent-replicaset-syncs 10 \
   --kube-api-qps 200 --kube-api-burst 400 --v 1
 
-if [[ -x "$SIMKUBELET" ]]; then
-  start simkubelet "$SIMKUBELET" --kubeconfig "$KUBECONFIG_PATH" --nodes "${SIM_NODES:-2}"
+# The simulated kubelet (nodes, scheduling, pods): SIMKUBELET=none leaves the cluster without nodes; SIM_NODES
+# sets the number of nodes and SIMKUBELET_FLAGS adds flags (word-split), e.g. "--kube-api-qps 200 -v 2".
+if [[ "$SIMKUBELET" == none ]]; then
+  echo "  simkubelet: skipped (SIMKUBELET=none): pods will stay pending"
+elif [[ -x "$SIMKUBELET" ]]; then
+  # shellcheck disable=SC2086
+  start simkubelet "$SIMKUBELET" --kubeconfig "$KUBECONFIG_PATH" --nodes "${SIM_NODES:-2}" ${SIMKUBELET_FLAGS:-}
+else
+  echo "  simkubelet: not built ($SIMKUBELET; make cluster-up builds it): pods will stay pending" >&2
 fi
 
 echo
