@@ -48,9 +48,16 @@ verify-generated: manifests generate ## Fail when generated files are out of dat
 
 ##@ Test
 
+FUZZ_TIME ?= 10s
+
 .PHONY: test
-test: vet control-plane ## Run unit tests and integration tests against a real local kube-apiserver.
+test: vet control-plane ## Run unit tests, integration tests against a real local kube-apiserver, and a short fuzz run.
 	KUBEBUILDER_ASSETS=$(K8S_BIN) go test $(GO_TEST_FLAGS) ./... -count=1
+	$(MAKE) fuzz
+
+.PHONY: fuzz
+fuzz: ## Fuzz the recommender's invariants for FUZZ_TIME (valid probes, bounds, steps, determinism, samples).
+	go test -run '^$$' -fuzz FuzzRecommendInvariants -fuzztime $(FUZZ_TIME) ./internal/recommend
 
 .PHONY: test-unit
 test-unit: ## Run only the tests that need no API server.
@@ -81,8 +88,12 @@ control-plane: ## Build etcd, kube-apiserver, kube-controller-manager and kubect
 	hack/build-controlplane.sh $(K8S_BIN)
 
 .PHONY: cluster-up
-cluster-up: control-plane ## Start the local control plane on loopback; the kubeconfig is bin/local/kubeconfig.
+cluster-up: control-plane simkubelet ## Start the local control plane and the simulated kubelet; the kubeconfig is bin/local/kubeconfig.
 	hack/cluster-up.sh
+
+.PHONY: simkubelet
+simkubelet: ## Build the simulated kubelet into bin/simkubelet.
+	go build -o $(LOCALBIN)/simkubelet ./cmd/simkubelet
 
 .PHONY: cluster-down
 cluster-down: ## Stop the local control plane and remove its state.
@@ -93,8 +104,8 @@ install: manifests ## Install the CRD into the cluster KUBECONFIG points at.
 	$(KUBECTL) apply -k config/crd
 
 .PHONY: demo
-demo: ## Run probe-tuner on a local control plane with demo workloads.
-	@echo "make demo: coming with the demo issue; today: make cluster-up, make install, make run"
+demo: ## Run probe-tuner on a local control plane with demo workloads, narrated; Ctrl-C stops everything.
+	hack/demo.sh
 
 .PHONY: bench-quality
 bench-quality: ## Score the tuning against the scenario suite in virtual time.

@@ -68,19 +68,10 @@ func slimPod(obj any) (any, error) {
 	if ref := controllerRef(p.OwnerReferences); ref != nil {
 		out.OwnerReferences = []metav1.OwnerReference{*ref}
 	}
-	present := &corev1.Probe{}
 	for _, c := range p.Spec.Containers {
-		sc := corev1.Container{Name: c.Name}
-		if c.StartupProbe != nil {
-			sc.StartupProbe = present
-		}
-		if lp := c.LivenessProbe; lp != nil {
-			// Its timing tells when a container without readiness probe has finished starting.
-			sc.LivenessProbe = &corev1.Probe{InitialDelaySeconds: lp.InitialDelaySeconds, PeriodSeconds: lp.PeriodSeconds, FailureThreshold: lp.FailureThreshold}
-		}
-		if c.ReadinessProbe != nil {
-			sc.ReadinessProbe = present
-		}
+		// Of each probe only its timing is kept: it tells when a start completed and how precisely it was seen.
+		sc := corev1.Container{Name: c.Name, StartupProbe: probeTiming(c.StartupProbe), LivenessProbe: probeTiming(c.LivenessProbe),
+			ReadinessProbe: probeTiming(c.ReadinessProbe)}
 		out.Spec.Containers = append(out.Spec.Containers, sc)
 	}
 	out.Status.Phase = p.Status.Phase
@@ -106,6 +97,15 @@ func slimPod(obj any) (any, error) {
 		out.Status.ContainerStatuses = append(out.Status.ContainerStatuses, s)
 	}
 	return out, nil
+}
+
+// probeTiming copies a probe's timing fields, without its handler.
+func probeTiming(p *corev1.Probe) *corev1.Probe {
+	if p == nil {
+		return nil
+	}
+	return &corev1.Probe{InitialDelaySeconds: p.InitialDelaySeconds, PeriodSeconds: p.PeriodSeconds, TimeoutSeconds: p.TimeoutSeconds,
+		SuccessThreshold: p.SuccessThreshold, FailureThreshold: p.FailureThreshold}
 }
 
 // slimEvent keeps the Event's identity, subject, reason, a bounded message, its count and times.

@@ -37,6 +37,8 @@ const resyncInterval = 15 * time.Second
 // ProbePolicyReconciler observes the workloads each ProbePolicy selects and tunes their probes.
 type ProbePolicyReconciler struct {
 	client.Client
+	// APIReader reads past the cache, for a fresh look at a Deployment right before writing it.
+	APIReader     client.Reader
 	Clock         clock.PassiveClock
 	Recorder      recorder.EventRecorder
 	Checkpoints   *Checkpoints

@@ -18,10 +18,10 @@ import (
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+	ctrl "sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
@@ -96,7 +96,7 @@ func (w *fakeWorld) reconciler(t *testing.T, funcs interceptor.Funcs) (*ProbePol
 		WithInterceptorFuncs(funcs).
 		Build()
 	return &ProbePolicyReconciler{
-		Client: c, Clock: clocktesting.NewFakeClock(testNow), Recorder: discardRecorder{},
+		Client: c, APIReader: c, Clock: clocktesting.NewFakeClock(testNow), Recorder: discardRecorder{},
 		Checkpoints: &Checkpoints{Reader: c, Writer: c}, ObserveConfig: observe.DefaultConfig(),
 	}, c
 }
@@ -297,7 +297,8 @@ func TestReconcileDoesNotReapplyADecisionAlreadyOnTheDeployment(t *testing.T) {
 // discardRecorder drops Events: these tests look at writes and status.
 type discardRecorder struct{}
 
-func (discardRecorder) Eventf(runtime.Object, runtime.Object, string, string, string, string, ...any) {}
+func (discardRecorder) Eventf(runtime.Object, runtime.Object, string, string, string, string, ...any) {
+}
 func (discardRecorder) AnnotatedEventf(runtime.Object, runtime.Object, map[string]string, string, string, string, string, ...any) {
 }
 

@@ -54,6 +54,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	}
 	r := &ProbePolicyReconciler{
 		Client:        mgr.GetClient(),
+		APIReader:     mgr.GetAPIReader(),
 		Clock:         opts.Clock,
 		Recorder:      mgr.GetEventRecorder("probe-tuner"),
 		Checkpoints:   &Checkpoints{Reader: mgr.GetAPIReader(), Writer: mgr.GetClient()},

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
 	"github.com/probetuner/probe-tuner/internal/apply"
@@ -69,7 +70,18 @@ func (r *ProbePolicyReconciler) reconcileWorkload(ctx context.Context, pol *tuni
 
 	switch {
 	case act.Kind == tuner.Apply || act.Kind == tuner.Revert:
-		decisions, err := r.write(ctx, pol, d, owned, act, revision, now)
+		// Read the Deployment afresh: a hand edit since the cache saw it must win over this change.
+		fresh, freshOwned, overrides, err := r.freshDeployment(ctx, d, ws)
+		if err != nil {
+			return out, err
+		}
+		if len(overrides) > 0 {
+			ws.Frozen = append(ws.Frozen, overrides...)
+			out.decisions = append(out.decisions, r.recordOverrides(pol, d, overrides, now)...)
+			out.changed = true
+			break // decide again on the next reconcile, without the fields just released
+		}
+		decisions, err := r.write(ctx, pol, fresh, freshOwned, act, revision, now)
 		if err != nil {
 			return out, err
 		}
@@ -88,6 +100,22 @@ func (r *ProbePolicyReconciler) reconcileWorkload(ctx context.Context, pol *tuni
 	r.recordProbeMetrics(d, act.Plan)
 	out.summary = summarise(d, ws, act, facts, r.ObserveConfig, now)
 	return out, nil
+}
+
+// freshDeployment reads the Deployment from the API server and returns it with the fields probe-tuner owns on it
+// (frozen ones released) and the hand edits not known before.
+func (r *ProbePolicyReconciler) freshDeployment(ctx context.Context, d *appsv1.Deployment, ws *tuner.WorkloadState) (*appsv1.Deployment, apply.Owned, []recommend.FieldRef, error) {
+	fresh := &appsv1.Deployment{}
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(d), fresh); err != nil {
+		return nil, nil, nil, fmt.Errorf("reading Deployment %s/%s before writing it: %w", d.Namespace, d.Name, err)
+	}
+	owned, err := apply.ReadOwned(fresh)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	overrides := newOverrides(ws, apply.Overrides(owned, fresh))
+	owned.Release(ws.Frozen)
+	return fresh, owned, overrides, nil
 }
 
 // newOverrides keeps the overrides not already known.

@@ -38,9 +38,9 @@ type Request struct {
 	LastChange LastChange
 }
 
-// Build returns the object to server-side apply and the owned set after it. The object names the Deployment, its
-// resourceVersion (so a concurrent edit makes the apply fail instead of being overwritten), probe-tuner's
-// annotations, and for each container only the probe fields probe-tuner owns.
+// Build returns the object to server-side apply and the owned set after it. The object names the Deployment,
+// probe-tuner's annotations, and for each container only the probe fields probe-tuner owns: whatever else anyone
+// changes concurrently (image, replicas, other probe fields) is neither reverted nor needed.
 func Build(req Request) (*unstructured.Unstructured, Owned, error) {
 	d := req.Deployment
 	owned := clone(req.Owned)
@@ -117,9 +117,8 @@ func Build(req Request) (*unstructured.Unstructured, Owned, error) {
 		"apiVersion": "apps/v1",
 		"kind":       "Deployment",
 		"metadata": map[string]any{
-			"name":            d.Name,
-			"namespace":       d.Namespace,
-			"resourceVersion": d.ResourceVersion,
+			"name":      d.Name,
+			"namespace": d.Namespace,
 			"annotations": map[string]any{
 				AnnotationManaged:    string(managed),
 				AnnotationLastChange: string(last),

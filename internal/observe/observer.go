@@ -222,6 +222,11 @@ func (s *State) foldContainer(ps *PodState, rev *RevisionState, st *corev1.Conta
 		}
 		cs.Startup.Add(end.Sub(pc.StartedAt), now, cfg.StartupHalfLife)
 		cs.LastStartSeconds = end.Sub(pc.StartedAt).Seconds()
+		if hasStartup {
+			cs.StartupResolution = probePeriod(spec.StartupProbe).Seconds()
+		} else {
+			cs.StartupResolution = probePeriod(spec.ReadinessProbe).Seconds()
+		}
 		cs.CensoredStarts = 0
 		pc.StartRecorded = true
 	}
@@ -314,6 +319,14 @@ func readyCondition(p *corev1.Pod) *corev1.PodCondition {
 		}
 	}
 	return nil
+}
+
+// probePeriod is a probe's period with the API default applied.
+func probePeriod(p *corev1.Probe) time.Duration {
+	if p.PeriodSeconds == 0 {
+		return 10 * time.Second
+	}
+	return time.Duration(p.PeriodSeconds) * time.Second
 }
 
 // livenessBudget is how long a liveness probe lets a container fail from its start before killing it, plus one

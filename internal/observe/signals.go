@@ -17,6 +17,9 @@ type Signals struct {
 	CensoredStarts int
 	// StartLowerBound is the longest start killed before it completed: the start takes at least this long.
 	StartLowerBound time.Duration
+	// StartupResolution is how much a measured start may exceed the true one: the period of the probe that
+	// saw it complete.
+	StartupResolution time.Duration
 
 	// Restarts counts restarts by cause in the current revision.
 	Restarts map[Cause]int
@@ -75,6 +78,7 @@ func ContainerSignals(s *State, container, revision string, now time.Time, cfg C
 		sig.Startup = &cs.Startup
 		sig.CensoredStarts = cs.CensoredStarts
 		sig.StartLowerBound = time.Duration(cs.CensoredLowerBound * float64(time.Second))
+		sig.StartupResolution = time.Duration(cs.StartupResolution * float64(time.Second))
 		for c, n := range cs.Restarts {
 			sig.TotalRestarts[c] = n
 		}

@@ -28,6 +28,9 @@ type State struct {
 type ContainerState struct {
 	// Startup holds completed startup durations: container start to started (with a startup probe) or ready.
 	Startup Histogram `json:"startup"`
+	// StartupResolution is the period, in seconds, of the probe that measured the last start: a measured start
+	// can exceed the true one by up to this much, the wait for the next successful probe.
+	StartupResolution float64 `json:"startupResolution,omitempty"`
 	// LastStartSeconds is the duration of the most recent completed start.
 	LastStartSeconds float64 `json:"lastStart,omitempty"`
 	// CensoredStarts counts starts killed before they completed since the last completed start.

@@ -78,6 +78,11 @@ func (c *containerWrapper) flapping(transitions int, hours, timeoutShare float64
 	return c
 }
 
+func (c *containerWrapper) resolution(d time.Duration) *containerWrapper {
+	c.Signals.StartupResolution = d
+	return c
+}
+
 func (c *containerWrapper) restarts(cause observe.Cause, n int) *containerWrapper {
 	c.Signals.Restarts[cause] += n
 	return c

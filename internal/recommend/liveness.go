@@ -15,7 +15,7 @@ import (
 // failureThreshold failures look like real hangs and are left alone.
 func (r *containerRun) livenessRule() {
 	live := r.next.Liveness
-	if live == nil || r.blockLiveness {
+	if live == nil || r.blockLiveness || r.blockAll {
 		return
 	}
 	s := r.in.Settings

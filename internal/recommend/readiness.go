@@ -11,7 +11,7 @@ import (
 // successThreshold adds hysteresis.
 func (r *containerRun) readinessRule() {
 	rd := r.next.Readiness
-	if rd == nil {
+	if rd == nil || r.blockAll {
 		return
 	}
 	s := r.in.Settings

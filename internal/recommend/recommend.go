@@ -34,8 +34,10 @@ type containerRun struct {
 	plan    *Plan
 	next    ProbeSet
 	changes []Change
-	// blockLiveness is set by a finding that makes liveness tuning blind.
+	// blockLiveness is set by a finding that makes liveness tuning blind; blockAll by one that makes every
+	// observation of the container misleading (restarts caused by a shared dependency).
 	blockLiveness bool
+	blockAll      bool
 }
 
 func (r *containerRun) run() {

@@ -189,7 +189,7 @@ func TestRecommend(t *testing.T) {
 			// kubernetes/kubernetes#66230: a liveness failure on every pod at once.
 			name:      "correlated liveness kills across replicas block tuning and warn",
 			settings:  settings(),
-			container: makeContainer("app").liveness(defaultLiveness).readiness(readiness).livenessKills(6, 30, 0).correlated(3).obj(),
+			container: makeContainer("app").liveness(defaultLiveness).readiness(readiness).livenessKills(6, 30, 0).correlated(3).startsKilled(3, secs(30)).flapping(30, 1, 1, 30).obj(),
 			findings:  []string{ReasonCorrelatedLiveness},
 		},
 		{

@@ -19,8 +19,8 @@ func (r *containerRun) startupRule() {
 	s := r.in.Settings
 	sig := r.c.Signals
 	st, live := r.next.Startup, r.next.Liveness
-	if st == nil && live == nil {
-		return // nothing kills a slow start
+	if (st == nil && live == nil) || r.blockAll {
+		return // nothing kills a slow start, or the workload's restarts have another cause
 	}
 	var budget int32
 	if st != nil {
@@ -56,8 +56,14 @@ func (r *containerRun) startupRule() {
 		}
 		evidence = fmt.Sprintf("p%g of %d completed starts is %.1fs; with a %.2gx margin the start needs %ds; the startup budget is %ds",
 			s.Startup.TargetPercentile, completed, q, margin, need, budget)
+		// With no killed start, a measured start may exceed the true one by the period of the probe that saw
+		// it complete; a budget within that resolution of the need is not raised.
+		var resolution int32
+		if sig.CensoredStarts == 0 {
+			resolution = seconds(sig.StartupResolution.Seconds())
+		}
 		switch {
-		case budget < need:
+		case budget+resolution < need:
 			target = min(stepUp(budget, need, s.Pacing.MaxStepPercent), maxBudget)
 			reason = ReasonStartupBelowTarget
 		case st != nil && sig.CensoredStarts == 0 && budget > 3*need:
