@@ -108,8 +108,8 @@ demo: ## Run probe-tuner on a local control plane with demo workloads, narrated;
 	hack/demo.sh
 
 .PHONY: bench-quality
-bench-quality: ## Score the tuning against the scenario suite in virtual time.
-	@echo "make bench-quality: coming with the benchmark issue"
+bench-quality: ## Score the tuning against the scenario suite in virtual time (baseline, tuned, oracle; PASS/MISS per target).
+	go run ./cmd/probebench -f test/scenarios
 
 .PHONY: bench-scale
 bench-scale: ## Measure memory and latency at scale on the local control plane.
