@@ -61,7 +61,7 @@ func makeFakeWorld(t *testing.T) *fakeWorld {
 		Annotations:     map[string]string{revisionAnnotation: "1"},
 		OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "Deployment", Name: "cache", UID: "dep-uid", Controller: ptr.To(true)}}}}
 	state := map[string]*tuner.WorkloadState{"cache": {Observation: observe.State{
-		Containers: map[string]*observe.ContainerState{"app": {CensoredStarts: 4, CensoredLowerBound: 30, Restarts: map[observe.Cause]int{observe.CauseLiveness: 4}}},
+		Containers: map[string]*observe.ContainerState{"app": {Censored: killedStarts(4, 30*time.Second), Restarts: map[observe.Cause]int{observe.CauseLiveness: 4}}},
 		Revisions: []*observe.RevisionState{{Hash: "h1", FirstSeen: testNow.Add(-time.Hour),
 			Containers: map[string]*observe.RevisionContainer{"app": {Restarts: map[observe.Cause]int{observe.CauseLiveness: 4}, KillsBeforeReady: 4}}}},
 	}}}
@@ -71,6 +71,15 @@ func makeFakeWorld(t *testing.T) *fakeWorld {
 	}
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: checkpointName("caches")}, Data: map[string]string{checkpointKey: string(raw)}}
 	return &fakeWorld{policy: pol, deployment: d, objects: []client.Object{pol, d, rs, cm}}
+}
+
+// killedStarts is a histogram of n starts killed after lived.
+func killedStarts(n int, lived time.Duration) observe.Histogram {
+	var h observe.Histogram
+	for i := 0; i < n; i++ {
+		h.Add(lived, testNow.Add(-time.Minute), 24*time.Hour)
+	}
+	return h
 }
 
 // calls counts what the reconciler sent.

@@ -119,3 +119,15 @@ func (h *Histogram) Quantile(q float64) time.Duration {
 	}
 	return time.Duration(bucketUpper(keys[len(keys)-1]) * float64(time.Second))
 }
+
+// WeightAbove is the decayed weight of the samples of at least the given seconds (to the bucket's precision).
+func (h *Histogram) WeightAbove(seconds float64) float64 {
+	from := bucketOf(seconds)
+	var total float64
+	for b, w := range h.Buckets {
+		if b >= from {
+			total += w
+		}
+	}
+	return total
+}

@@ -47,6 +47,7 @@ func Update(s *State, in Input, cfg Config) {
 			delete(s.Pods, uid)
 		}
 	}
+	s.trackCorrelation(in.Revision, cfg)
 	s.pruneKills(in.Now, cfg)
 	s.pruneRevisions(in.Revision, cfg)
 	s.UpdatedAt = in.Now
@@ -95,12 +96,21 @@ func (s *State) foldEvents(events []KubeletEvent, pods map[string]*corev1.Pod, n
 					rc.RateReadinessErrors += float64(delta)
 				}
 			case probeLiveness:
+				pc := ps.container(e.Container)
+				if !pc.StartCompleted {
+					break // a start still in progress: its failures say nothing about transient blips
+				}
 				rc.LivenessFailures += delta
 				if timeout {
 					rc.RateLivenessTimeouts += float64(delta)
 				} else {
 					rc.RateLivenessErrors += float64(delta)
 				}
+				if pc.LiveRun > 0 && e.Time.Sub(pc.LiveRunLast) > 2*livenessPeriod(pod, e.Container) {
+					closeNearMiss(pc, rc)
+				}
+				pc.LiveRun += delta
+				pc.LiveRunLast = e.Time
 			}
 		}
 	}
@@ -140,8 +150,15 @@ func (s *State) foldPod(ps *PodState, p *corev1.Pod, now time.Time, cfg Config) 
 		if !ps.Ready {
 			rev.NotReadySeconds += dt.Seconds()
 		}
+		if ps.EverReady {
+			rev.ServiceSeconds += dt.Seconds()
+			if !ps.Ready {
+				rev.ServiceNotReadySeconds += dt.Seconds()
+			}
+		}
 	}
 	ps.Ready = podReady
+	ps.EverReady = ps.EverReady || podReady
 
 	specs := make(map[string]*corev1.Container, len(p.Spec.Containers))
 	for i := range p.Spec.Containers {
@@ -169,7 +186,7 @@ func (s *State) foldContainer(ps *PodState, rev *RevisionState, st *corev1.Conta
 			return // look again on the next update; nothing about this container is advanced meanwhile
 		}
 		restarts := int(st.RestartCount - pc.RestartCount)
-		s.countRestart(cs, rc, pc, ps, st.Name, verdict.cause, restarts, t, now)
+		s.countRestart(cs, rc, pc, ps, st.Name, verdict.cause, restarts, t, now, cfg.StartupHalfLife)
 		pc.LastFinishedAt = t.FinishedAt.Time
 		pc.Kills = nil
 	}
@@ -190,6 +207,13 @@ func (s *State) foldContainer(ps *PodState, rev *RevisionState, st *corev1.Conta
 	if !running {
 		pc.Ready = false
 		return
+	}
+	// A run of liveness failures that stopped without a kill recovered on its own: a near miss.
+	if hasLiveness && pc.LiveRun > 0 && now.Sub(pc.LiveRunLast) > 2*probePeriod(spec.LivenessProbe)+cfg.EventGrace {
+		closeNearMiss(pc, rc)
+	}
+	if hasLiveness && pc.StartCompleted && !deleting {
+		rc.LivenessProbes += dt.Seconds() / probePeriod(spec.LivenessProbe).Seconds()
 	}
 
 	// Startup duration: to started when a startup probe gates the container, else to ready. A container with
@@ -227,7 +251,6 @@ func (s *State) foldContainer(ps *PodState, rev *RevisionState, st *corev1.Conta
 		} else {
 			cs.StartupResolution = probePeriod(spec.ReadinessProbe).Seconds()
 		}
-		cs.CensoredStarts = 0
 		pc.StartRecorded = true
 	}
 
@@ -252,7 +275,7 @@ func (s *State) foldContainer(ps *PodState, rev *RevisionState, st *corev1.Conta
 
 // countRestart records restarts of one container with their cause.
 func (s *State) countRestart(cs *ContainerState, rc *RevisionContainer, pc *PodContainer, ps *PodState, container string,
-	cause Cause, restarts int, t *corev1.ContainerStateTerminated, now time.Time) {
+	cause Cause, restarts int, t *corev1.ContainerStateTerminated, now time.Time, startupHalfLife time.Duration) {
 	if cs.Restarts == nil {
 		cs.Restarts = map[Cause]int{}
 	}
@@ -261,6 +284,7 @@ func (s *State) countRestart(cs *ContainerState, rc *RevisionContainer, pc *PodC
 	}
 	cs.Restarts[cause] += restarts
 	rc.Restarts[cause] += restarts
+	pc.LiveRun = 0 // a run that ended in a restart is not a near miss
 	if !cause.ProbeCaused() {
 		return
 	}
@@ -277,10 +301,39 @@ func (s *State) countRestart(cs *ContainerState, rc *RevisionContainer, pc *PodC
 	}
 	// Killed before it ever completed its start: a censored observation, the start takes longer than this.
 	rc.KillsBeforeReady += restarts
-	lived := t.FinishedAt.Sub(t.StartedAt.Time).Seconds()
-	cs.CensoredStarts += restarts
-	cs.CensoredLowerBound = max(cs.CensoredLowerBound, lived)
-	cs.LastCensoredAt = now
+	lived := t.FinishedAt.Sub(t.StartedAt.Time)
+	for i := 0; i < restarts; i++ {
+		cs.Censored.Add(lived, now, startupHalfLife)
+	}
+}
+
+// closeNearMiss records the current run of liveness failures as one that recovered without a kill.
+func closeNearMiss(pc *PodContainer, rc *RevisionContainer) {
+	rc.NearMissRuns++
+	rc.NearMissFailures += pc.LiveRun
+	pc.LiveRun = 0
+}
+
+// livenessPeriod returns the liveness probe period of a pod's container, or the API default.
+func livenessPeriod(p *corev1.Pod, container string) time.Duration {
+	for i := range p.Spec.Containers {
+		if c := &p.Spec.Containers[i]; c.Name == container && c.LivenessProbe != nil {
+			return probePeriod(c.LivenessProbe)
+		}
+	}
+	return 10 * time.Second
+}
+
+// trackCorrelation remembers, per container of the current revision, the most replicas killed together, so that
+// the finding outlives the kills list.
+func (s *State) trackCorrelation(revision string, cfg Config) {
+	rev := s.Revision(revision)
+	if rev == nil {
+		return
+	}
+	for name, rc := range rev.Containers {
+		rc.MaxCorrelated = max(rc.MaxCorrelated, correlated(s.Kills, name, cfg.CorrelationWindow))
+	}
 }
 
 func (s *State) pruneKills(now time.Time, cfg Config) {

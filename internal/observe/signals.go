@@ -1,6 +1,7 @@
 package observe
 
 import (
+	"math"
 	"sort"
 	"time"
 )
@@ -11,9 +12,11 @@ type Signals struct {
 	// Replicas is how many pods of the workload were looked at.
 	Replicas int
 
-	// Startup holds completed startup durations across revisions.
-	Startup *Histogram
-	// CensoredStarts counts starts killed before completing since the last completed start.
+	// Startup holds completed startup durations across revisions; Censored holds how long the starts killed
+	// before completing ran. Both decay alike, so their weights compare recent starts.
+	Startup  *Histogram
+	Censored *Histogram
+	// CensoredStarts is the recent (decayed) number of starts killed before completing, rounded.
 	CensoredStarts int
 	// StartLowerBound is the longest start killed before it completed: the start takes at least this long.
 	StartLowerBound time.Duration
@@ -31,9 +34,15 @@ type Signals struct {
 	KillsBeforeReady int
 	// LivenessKillsPerHour is the recent rate of liveness kills of ready containers per in-service hour.
 	LivenessKillsPerHour float64
-	// LivenessFailures and ReadinessFailures count failed probes reported in the current revision.
+	// LivenessFailures and ReadinessFailures count failed probes reported in the current revision (liveness:
+	// of started containers only).
 	LivenessFailures  int
 	ReadinessFailures int
+	// NearMissRuns counts runs of liveness failures that recovered without a kill; NearMissFailures the
+	// failures in them; LivenessProbes estimates the liveness probes run on started containers.
+	NearMissRuns     int
+	NearMissFailures int
+	LivenessProbes   float64
 	// LivenessTimeoutShare and ReadinessTimeoutShare are the recent shares of failures that were timeouts.
 	LivenessTimeoutShare  float64
 	ReadinessTimeoutShare float64
@@ -67,7 +76,7 @@ type RevisionSummary struct {
 	// PodHours is the observed pod lifetime; ProbeRestarts the probe-caused restarts in it.
 	PodHours      float64
 	ProbeRestarts int
-	// Unavailability is the share of pod time spent not ready.
+	// Unavailability is the share of pod time after the first Ready spent not ready.
 	Unavailability float64
 }
 
@@ -75,15 +84,17 @@ type RevisionSummary struct {
 func ContainerSignals(s *State, container, revision string, now time.Time, cfg Config) Signals {
 	sig := Signals{Container: container, Restarts: map[Cause]int{}, TotalRestarts: map[Cause]int{}}
 	if cs := s.Containers[container]; cs != nil {
-		sig.Startup = &cs.Startup
-		sig.CensoredStarts = cs.CensoredStarts
-		sig.StartLowerBound = time.Duration(cs.CensoredLowerBound * float64(time.Second))
+		cs.Startup.decay(now, cfg.StartupHalfLife)
+		cs.Censored.decay(now, cfg.StartupHalfLife)
+		sig.Startup, sig.Censored = &cs.Startup, &cs.Censored
+		sig.CensoredStarts = int(math.Round(cs.Censored.Weight()))
+		sig.StartLowerBound = cs.Censored.Quantile(1)
 		sig.StartupResolution = time.Duration(cs.StartupResolution * float64(time.Second))
 		for c, n := range cs.Restarts {
 			sig.TotalRestarts[c] = n
 		}
 	} else {
-		sig.Startup = &Histogram{}
+		sig.Startup, sig.Censored = &Histogram{}, &Histogram{}
 	}
 	if rev := s.Revision(revision); rev != nil {
 		if rc := rev.Containers[container]; rc != nil {
@@ -93,6 +104,8 @@ func ContainerSignals(s *State, container, revision string, now time.Time, cfg C
 			}
 			sig.KillsAfterReady, sig.KillsBeforeReady = rc.KillsAfterReady, rc.KillsBeforeReady
 			sig.LivenessFailures, sig.ReadinessFailures = rc.LivenessFailures, rc.ReadinessFailures
+			sig.NearMissRuns, sig.NearMissFailures, sig.LivenessProbes = rc.NearMissRuns, rc.NearMissFailures, rc.LivenessProbes
+			sig.CorrelatedKills = rc.MaxCorrelated
 			sig.Transitions = rc.Transitions
 			sig.InServiceHours = rc.InServiceSeconds / 3600
 			if hours := rc.RateInServiceSeconds / 3600; hours > 0 {
@@ -112,7 +125,7 @@ func ContainerSignals(s *State, container, revision string, now time.Time, cfg C
 		sig.NotReady = append(sig.NotReady, NotReadyPod{Pod: ps.Name, For: now.Sub(pc.NotReadySince), EverReady: pc.EverReady})
 	}
 	sort.Slice(sig.NotReady, func(i, j int) bool { return sig.NotReady[i].Pod < sig.NotReady[j].Pod })
-	sig.CorrelatedKills = correlated(s.Kills, container, cfg.CorrelationWindow)
+	sig.CorrelatedKills = max(sig.CorrelatedKills, correlated(s.Kills, container, cfg.CorrelationWindow))
 	sig.CorrelationWindow = cfg.CorrelationWindow
 	return sig
 }
@@ -148,8 +161,8 @@ func Summary(s *State, hash string) RevisionSummary {
 		return sum
 	}
 	sum.PodHours = rev.PodSeconds / 3600
-	if rev.PodSeconds > 0 {
-		sum.Unavailability = rev.NotReadySeconds / rev.PodSeconds
+	if rev.ServiceSeconds > 0 {
+		sum.Unavailability = rev.ServiceNotReadySeconds / rev.ServiceSeconds
 	}
 	for _, rc := range rev.Containers {
 		sum.ProbeRestarts += rc.Restarts[CauseLiveness] + rc.Restarts[CauseStartup]

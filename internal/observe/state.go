@@ -33,12 +33,9 @@ type ContainerState struct {
 	StartupResolution float64 `json:"startupResolution,omitempty"`
 	// LastStartSeconds is the duration of the most recent completed start.
 	LastStartSeconds float64 `json:"lastStart,omitempty"`
-	// CensoredStarts counts starts killed before they completed since the last completed start.
-	CensoredStarts int `json:"censored,omitempty"`
-	// CensoredLowerBound is the longest such killed start, in seconds: the start takes at least this long.
-	CensoredLowerBound float64 `json:"censoredLowerBound,omitempty"`
-	// LastCensoredAt is when the last start was killed before completing.
-	LastCensoredAt time.Time `json:"lastCensoredAt,omitempty"`
+	// Censored holds starts killed before they completed, by how long they ran: each only says the start takes
+	// longer than that. It decays like Startup, so the two weigh recent starts alike.
+	Censored Histogram `json:"censored"`
 	// Restarts counts every restart ever observed, by cause.
 	Restarts map[Cause]int `json:"restarts,omitempty"`
 	// ReadyTransitions counts every Ready/NotReady switch of a running container after its first Ready.
@@ -55,6 +52,11 @@ type RevisionState struct {
 	PodSeconds float64 `json:"podSeconds,omitempty"`
 	// NotReadySeconds is the part of PodSeconds during which a pod was not Ready.
 	NotReadySeconds float64 `json:"notReadySeconds,omitempty"`
+	// ServiceSeconds is the lifetime of the revision's pods after they were first Ready; ServiceNotReadySeconds
+	// the part of it spent not Ready. Unlike NotReadySeconds it leaves out the first start, so a new revision
+	// is not judged worse for having just started.
+	ServiceSeconds         float64 `json:"serviceSeconds,omitempty"`
+	ServiceNotReadySeconds float64 `json:"serviceNotReadySeconds,omitempty"`
 	// Containers holds per-container statistics of the revision.
 	Containers map[string]*RevisionContainer `json:"containers,omitempty"`
 }
@@ -78,8 +80,18 @@ type RevisionContainer struct {
 	// Transitions and InServiceSeconds are the undecayed totals behind the flapping rate.
 	Transitions      int     `json:"transitions,omitempty"`
 	InServiceSeconds float64 `json:"inServiceSeconds,omitempty"`
-	// LivenessFailures counts failed liveness probes reported by the kubelet (Unhealthy Events).
+	// LivenessFailures counts failed liveness probes of started containers reported by the kubelet (Unhealthy
+	// Events).
 	LivenessFailures int `json:"livenessFailures,omitempty"`
+	// NearMissRuns counts runs of liveness failures that ended without a kill (the container recovered on its
+	// own); NearMissFailures the failures in them.
+	NearMissRuns     int `json:"nearMissRuns,omitempty"`
+	NearMissFailures int `json:"nearMissFailures,omitempty"`
+	// LivenessProbes estimates the liveness probes run on started containers (running time / period).
+	LivenessProbes float64 `json:"livenessProbes,omitempty"`
+	// MaxCorrelated is the most pods whose ready containers were killed by liveness within one correlation
+	// window, over the revision's life.
+	MaxCorrelated int `json:"maxCorrelated,omitempty"`
 	// ReadinessFailures counts failed readiness probes reported by the kubelet.
 	ReadinessFailures int `json:"readinessFailures,omitempty"`
 }
@@ -107,8 +119,9 @@ func (r *RevisionContainer) decay(now time.Time, halfLife time.Duration) {
 type PodState struct {
 	Name     string `json:"name"`
 	Revision string `json:"revision,omitempty"`
-	// Ready is the pod's Ready condition as last seen.
-	Ready bool `json:"ready,omitempty"`
+	// Ready is the pod's Ready condition as last seen; EverReady says it has been Ready at least once.
+	Ready     bool `json:"ready,omitempty"`
+	EverReady bool `json:"everReady,omitempty"`
 	// LastSeen is when the pod was last observed.
 	LastSeen time.Time `json:"lastSeen"`
 	// Containers tracks the pod's containers by name.
@@ -138,6 +151,9 @@ type PodContainer struct {
 	LastFinishedAt time.Time `json:"lastFinishedAt,omitempty"`
 	// Kills are Killing Events not yet matched to a termination.
 	Kills []KillMark `json:"kills,omitempty"`
+	// LiveRun counts the liveness failures of the current run; LiveRunLast is the time of its last failure.
+	LiveRun     int       `json:"liveRun,omitempty"`
+	LiveRunLast time.Time `json:"liveRunLast,omitempty"`
 }
 
 // KillMark is a kubelet Killing Event for a probe failure.

@@ -30,7 +30,7 @@ type containerWrapper struct{ Container }
 
 func makeContainer(name string) *containerWrapper {
 	return &containerWrapper{Container{Name: name, Signals: observe.Signals{
-		Container: name, Replicas: 3, Startup: &observe.Histogram{},
+		Container: name, Replicas: 3, Startup: &observe.Histogram{}, Censored: &observe.Histogram{},
 		Restarts: map[observe.Cause]int{}, TotalRestarts: map[observe.Cause]int{}, CorrelationWindow: 90 * time.Second,
 	}}}
 }
@@ -49,8 +49,12 @@ func (c *containerWrapper) startsCompleted(ds ...time.Duration) *containerWrappe
 	return c
 }
 
-// startsKilled records n starts killed before completing, the longest after lived.
+// startsKilled records n starts killed before completing after lived.
 func (c *containerWrapper) startsKilled(n int, lived time.Duration) *containerWrapper {
+	now := time.Unix(1_800_000_000, 0)
+	for i := 0; i < n; i++ {
+		c.Signals.Censored.Add(lived, now, 24*time.Hour)
+	}
 	c.Signals.CensoredStarts = n
 	c.Signals.StartLowerBound = lived
 	c.Signals.Restarts[observe.CauseLiveness] += n
@@ -80,6 +84,12 @@ func (c *containerWrapper) flapping(transitions int, hours, timeoutShare float64
 
 func (c *containerWrapper) resolution(d time.Duration) *containerWrapper {
 	c.Signals.StartupResolution = d
+	return c
+}
+
+// nearMisses records liveness failure runs that recovered on their own, among about probes liveness probes.
+func (c *containerWrapper) nearMisses(runs, failures int, probes float64) *containerWrapper {
+	c.Signals.NearMissRuns, c.Signals.NearMissFailures, c.Signals.LivenessProbes = runs, failures, probes
 	return c
 }
 

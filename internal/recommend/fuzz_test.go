@@ -57,7 +57,7 @@ func checkInvariants(t *testing.T, s policy.Settings, c Container, plan Plan) {
 		after := probes.Of(next.Get(ch.Probe))
 		switch {
 		case ch.Probe == probes.Startup:
-			if sig.CensoredStarts < minSamples && sig.Startup.Count < minSamples {
+			if weight(sig.Startup)+weight(sig.Censored) < float64(minSamples) {
 				t.Fatalf("startup changed without enough samples: %+v (censored %d, completed %d)", ch, sig.CensoredStarts, sig.Startup.Count)
 			}
 			if after.Budget() > s.Startup.MaxBudgetSeconds {
@@ -74,7 +74,7 @@ func checkInvariants(t *testing.T, s policy.Settings, c Container, plan Plan) {
 				}
 			}
 		case ch.Probe == probes.Liveness && ch.Field == "initialDelaySeconds":
-			if ch.Reason != ReasonLivenessGated && sig.CensoredStarts < minSamples && sig.Startup.Count < minSamples {
+			if ch.Reason != ReasonLivenessGated && weight(sig.Startup)+weight(sig.Censored) < float64(minSamples) {
 				t.Fatalf("liveness delay changed without enough samples: %+v", ch)
 			}
 		case ch.Probe == probes.Liveness:
@@ -182,6 +182,7 @@ func randomContainer(rng *rand.Rand) Container {
 	if rng.IntN(2) == 0 {
 		kills := rng.IntN(10)
 		w.livenessKills(kills, kills*rng.IntN(8), rng.Float64())
+		w.nearMisses(rng.IntN(100), rng.IntN(200), float64(rng.IntN(5000)))
 	}
 	if rng.IntN(2) == 0 {
 		w.flapping(rng.IntN(60), 0.1+rng.Float64()*5, rng.Float64(), rng.IntN(100))

@@ -2,6 +2,7 @@ package recommend
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/probetuner/probe-tuner/internal/observe"
 	"github.com/probetuner/probe-tuner/internal/probes"
@@ -10,9 +11,11 @@ import (
 // livenessRule raises the liveness probe's tolerance when it kills containers that had been ready on transient
 // failures, within the policy's bounds on failureThreshold and on the time to detect a hung container.
 //
-// A kill is transient evidence when failureThreshold is 1 (any single blip kills) or when more failures were
-// reported than the kills explain (some failure runs recovered on their own). Kills that each followed exactly
-// failureThreshold failures look like real hangs and are left alone.
+// Whether kills are transient is judged from the failure runs that recovered on their own (near misses): they
+// give the chance p that one probe fails by accident. Runs of failureThreshold such accidents then happen about
+// probes x p^failureThreshold times. Kills that this explains are needless; many more kills than it explains are
+// real hangs, which the probe is right to end. With failureThreshold 1 any single blip kills, so every kill
+// counts as transient.
 func (r *containerRun) livenessRule() {
 	live := r.next.Liveness
 	if live == nil || r.blockLiveness || r.blockAll {
@@ -20,23 +23,29 @@ func (r *containerRun) livenessRule() {
 	}
 	s := r.in.Settings
 	sig := r.c.Signals
-	kills := sig.Restarts[observe.CauseLiveness]
-	killsAfterReady := min(kills, sig.KillsAfterReady)
-	if killsAfterReady < int(s.Pacing.MinSamples) {
-		if killsAfterReady > 0 {
-			r.wait("liveness: %d kills of ready containers observed, %d needed before acting", killsAfterReady, s.Pacing.MinSamples)
+	kills := min(sig.Restarts[observe.CauseLiveness], sig.KillsAfterReady)
+	if kills < int(s.Pacing.MinSamples) {
+		if kills > 0 {
+			r.wait("liveness: %d kills of ready containers observed, %d needed before acting", kills, s.Pacing.MinSamples)
 		}
 		return
 	}
 	v := probes.Of(live)
-	transient := v.FailureThreshold == 1 || sig.LivenessFailures > killsAfterReady*int(v.FailureThreshold)
+	chance := 0.0
+	if sig.LivenessProbes > 0 {
+		chance = float64(sig.NearMissFailures) / sig.LivenessProbes
+	}
+	byChance := sig.LivenessProbes * math.Pow(chance, float64(v.FailureThreshold))
+	transient := v.FailureThreshold == 1 || float64(kills) <= 3*byChance+1
 	if !transient {
-		r.find(Info, "LivenessKillsLookLikeHangs", fmt.Sprintf("container %s: each of %d liveness kills followed %d consecutive failures with none recovering; "+
-			"that is what a hang looks like, so the liveness probe is left as it is", r.c.Name, killsAfterReady, v.FailureThreshold))
+		r.find(Info, "LivenessKillsLookLikeHangs", fmt.Sprintf("container %s: %d liveness kills of ready containers, but the failures that recovered on their own (%d in %.0f probes) "+
+			"make a run of %d failures by chance unlikely (about %.2f expected): the kills look like real hangs, so the liveness probe is left as it is",
+			r.c.Name, kills, sig.NearMissFailures, sig.LivenessProbes, v.FailureThreshold, byChance))
 		return
 	}
-	evidence := fmt.Sprintf("%d liveness kills of ready containers (%.1f per in-service hour) after %d reported liveness failures, %.0f%% of them timeouts; failureThreshold %d x periodSeconds %ds, timeoutSeconds %ds",
-		killsAfterReady, sig.LivenessKillsPerHour, sig.LivenessFailures, 100*sig.LivenessTimeoutShare, v.FailureThreshold, v.PeriodSeconds, v.TimeoutSeconds)
+	evidence := fmt.Sprintf("%d liveness kills of ready containers (%.1f per in-service hour); %d failure runs recovered on their own (%d failures in about %.0f probes, %.2f%% each), so runs of %d failures happen by chance about %.1f times; %.0f%% of failures were timeouts; failureThreshold %d x periodSeconds %ds, timeoutSeconds %ds",
+		kills, sig.LivenessKillsPerHour, sig.NearMissRuns, sig.NearMissFailures, sig.LivenessProbes, 100*chance, v.FailureThreshold, byChance,
+		100*sig.LivenessTimeoutShare, v.FailureThreshold, v.PeriodSeconds, v.TimeoutSeconds)
 
 	bounds := s.Liveness
 	timeout := v.TimeoutSeconds

@@ -5,6 +5,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/probetuner/probe-tuner/internal/observe"
 	"github.com/probetuner/probe-tuner/internal/probes"
 )
 
@@ -12,9 +13,11 @@ import (
 // one, the liveness probe) kills it.
 //
 // A start killed before it completed is a censored observation: it only says the start takes longer than it was
-// allowed. A crash loop produces nothing else, so from censored evidence the budget grows in bounded steps until
-// starts complete; from completed starts it is sized to the target percentile times the safety margin, and
-// tightened, with hysteresis, when it is far above what is needed.
+// allowed. Completed and killed starts are weighed together: when more of them were killed than the target
+// percentile leaves out, that percentile lies above the budget at an unknown value, so the budget grows by a
+// full step (a crash loop produces nothing else). Otherwise the percentile is read from the completed starts,
+// at the level that accounts for the killed ones above them, and the budget is sized to it times the margin,
+// or tightened, with hysteresis, when it is far above what is needed.
 func (r *containerRun) startupRule() {
 	s := r.in.Settings
 	sig := r.c.Signals
@@ -28,57 +31,56 @@ func (r *containerRun) startupRule() {
 	} else {
 		budget = probes.Of(live).Budget()
 	}
-	minSamples := int(s.Pacing.MinSamples)
+	completedW, censoredW := weight(sig.Startup), weight(sig.Censored)
+	total := completedW + censoredW
+	if total < float64(s.Pacing.MinSamples) {
+		if total > 0 {
+			r.wait("startup: %.0f completed and %.0f killed starts observed recently, %d needed before acting", completedW, censoredW, s.Pacing.MinSamples)
+		}
+		return
+	}
 	margin := s.Startup.SafetyMargin
 	maxBudget := s.Startup.MaxBudgetSeconds
 	lowerBound := sig.StartLowerBound.Seconds()
-	completed := 0
-	if sig.Startup != nil {
-		completed = sig.Startup.Count
-	}
+	q, known := observe.StartQuantile(sig.Startup, sig.Censored, s.Startup.TargetPercentile/100)
 
 	var target, need int32
 	var reason, evidence string
-	switch {
-	case sig.CensoredStarts >= minSamples:
-		// The true start time is unknown beyond the lower bound: grow by a full step, at least to the bound
-		// times the margin.
+	if !known {
+		// The target percentile lies beyond every completed start, among the killed ones: its value is
+		// unknown. Only starts killed at about the current budget show that this budget is short; kills under
+		// an older, shorter budget (or one hang during a start) do not justify another step.
+		atBudget := weightAbove(sig.Censored, 0.8*float64(budget))
+		if atBudget < float64(s.Pacing.MinSamples) {
+			r.wait("startup: %.0f starts killed at about the current budget of %ds, %d needed before growing it", atBudget, budget, s.Pacing.MinSamples)
+			return
+		}
+		// Grow by a full step, at least to the longest killed start times the margin.
 		need = max(seconds(lowerBound*margin), 2*budget)
 		target = min(stepUp(budget, need, s.Pacing.MaxStepPercent), maxBudget)
 		reason = ReasonStartupKilled
-		evidence = fmt.Sprintf("%d starts were killed before they completed (the longest ran %.0fs) against a startup budget of %ds; %d completed starts observed",
-			sig.CensoredStarts, lowerBound, budget, completed)
-	case completed >= minSamples:
-		q := sig.Startup.Quantile(s.Startup.TargetPercentile / 100).Seconds()
-		need = seconds(q * margin)
-		if sig.CensoredStarts > 0 {
-			need = max(need, seconds(lowerBound*margin))
-		}
-		evidence = fmt.Sprintf("p%g of %d completed starts is %.1fs; with a %.2gx margin the start needs %ds; the startup budget is %ds",
-			s.Startup.TargetPercentile, completed, q, margin, need, budget)
-		// With no killed start, a measured start may exceed the true one by the period of the probe that saw
-		// it complete; a budget within that resolution of the need is not raised.
-		var resolution int32
-		if sig.CensoredStarts == 0 {
-			resolution = seconds(sig.StartupResolution.Seconds())
-		}
+		evidence = fmt.Sprintf("%.0f of %.0f recent starts were killed before they completed, too many for the p%g to be among the %.0f that completed; the longest killed start ran %.0fs against a startup budget of %ds",
+			censoredW, total, s.Startup.TargetPercentile, completedW, lowerBound, budget)
+	} else {
+		qs := q.Seconds()
+		need = seconds(qs * margin)
+		// A measured start can exceed the true one by the period of the probe that saw it complete: the budget
+		// is raised only when even the lowest reading of the start, times the margin, exceeds it.
+		low := seconds(max(0, qs-sig.StartupResolution.Seconds()) * margin)
+		evidence = fmt.Sprintf("p%g of %.0f recent starts is %.1fs (%.0f of them killed before completing, counted as longer than they ran); with a %.2gx margin the start needs %ds; the startup budget is %ds",
+			s.Startup.TargetPercentile, total, qs, censoredW, margin, need, budget)
 		switch {
-		case budget+resolution < need:
+		case budget < low:
 			target = min(stepUp(budget, need, s.Pacing.MaxStepPercent), maxBudget)
 			reason = ReasonStartupBelowTarget
-		case st != nil && sig.CensoredStarts == 0 && budget > 3*need:
-			// Hysteresis: only a budget more than three times the need is tightened, to twice the need, so
-			// that a hang during start is still caught and small drifts cause no churn.
-			target = stepDown(budget, 2*need, s.Pacing.MaxStepPercent)
+		case st != nil && censoredW < 0.5 && budget > 2*need:
+			// Hysteresis: only a budget more than twice the need is tightened, to the need (which includes the
+			// margin), so small drifts cause no churn and a hang during start is caught sooner.
+			target = stepDown(budget, need, s.Pacing.MaxStepPercent)
 			reason = ReasonStartupTooLoose
 		default:
 			return
 		}
-	default:
-		if sig.CensoredStarts > 0 || completed > 0 {
-			r.wait("startup: %d completed and %d killed starts observed, %d needed before acting", completed, sig.CensoredStarts, minSamples)
-		}
-		return
 	}
 	if need > maxBudget {
 		r.find(Warning, ReasonNeedsMoreThanBound, fmt.Sprintf("container %s needs a startup budget of about %ds, above the policy's maxBudgetSeconds of %ds: "+
@@ -91,6 +93,22 @@ func (r *containerRun) startupRule() {
 	if r.setBudget(budget, target, reason, evidence) {
 		r.gateLiveness()
 	}
+}
+
+// weightAbove is the decayed weight of a histogram's samples of at least the given seconds.
+func weightAbove(h *observe.Histogram, seconds float64) float64 {
+	if h == nil {
+		return 0
+	}
+	return h.WeightAbove(seconds)
+}
+
+// weight is a histogram's decayed weight, zero for none.
+func weight(h *observe.Histogram) float64 {
+	if h == nil {
+		return 0
+	}
+	return h.Weight()
 }
 
 // setBudget makes the startup budget target: by resizing the startup probe, adding one with the liveness

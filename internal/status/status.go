@@ -76,9 +76,10 @@ func Compute(in Input) tuningv1alpha1.ProbePolicyStatus {
 	st.Decisions = mergeDecisions(in.NewDecision, st.Decisions)
 	if len(st.Decisions) > 0 {
 		d := st.Decisions[0]
-		st.LastDecision = fmt.Sprintf("%s %s/%s %s %s", d.Action, d.Workload, d.Container, d.Probe, d.Field)
-		if d.From != "" || d.To != "" {
-			st.LastDecision += fmt.Sprintf(" %s->%s", orDash(d.From), d.To)
+		if d.Field == "probe" {
+			st.LastDecision = fmt.Sprintf("%s %s/%s %s probe %s", d.Action, d.Workload, d.Container, d.Probe, d.To)
+		} else {
+			st.LastDecision = fmt.Sprintf("%s %s/%s %s %s %s->%s", d.Action, d.Workload, d.Container, d.Probe, d.Field, d.From, d.To)
 		}
 		t := d.Time
 		st.LastDecisionTime = &t
@@ -92,13 +93,6 @@ func Compute(in Input) tuningv1alpha1.ProbePolicyStatus {
 
 	setConditions(&st, in)
 	return st
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
 
 // mergeDecisions puts the new decisions first, drops exact repeats, and keeps at most MaxDecisions.

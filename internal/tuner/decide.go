@@ -96,7 +96,7 @@ func Decide(st *WorkloadState, f Facts, s policy.Settings, cfg observe.Config, n
 		hold = "the policy's mode is Recommend"
 	case f.Paused:
 		hold = "the Deployment is paused with probetuner.io/paused"
-	case f.RolloutInProgress:
+	case f.RolloutInProgress && !rolloutStalledByProbes(plan, containers, s):
 		hold = "the Deployment is rolling out"
 	case st.LastChange != nil && now.Sub(st.LastChange.Time) < s.Pacing.Cooldown:
 		hold = fmt.Sprintf("cooling down until %s", st.LastChange.Time.Add(s.Pacing.Cooldown).UTC().Format(time.RFC3339))
@@ -111,6 +111,23 @@ func Decide(st *WorkloadState, f Facts, s policy.Settings, cfg observe.Config, n
 	act.ID = decisionID(f.Name, f.Revision, plan.Changes)
 	st.LastRecommendation = ""
 	return act
+}
+
+// rolloutStalledByProbes reports whether the current revision's own pods are being killed before they finish
+// starting and the plan fixes that: such a rollout cannot complete until the probes change, so waiting for it
+// would wait forever.
+func rolloutStalledByProbes(plan recommend.Plan, containers []recommend.Container, s policy.Settings) bool {
+	for _, ch := range plan.Changes {
+		if ch.Reason != recommend.ReasonStartupKilled {
+			continue
+		}
+		for _, c := range containers {
+			if c.Name == ch.Container && c.Signals.KillsBeforeReady >= int(s.Pacing.MinSamples) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Applied records that the caller wrote an Apply or Revert action to the workload.

@@ -27,12 +27,20 @@ func settingsFor(mode tuningv1alpha1.Mode) policy.Settings {
 // crashLooping returns a state and facts where a 45 s start is killed by a 3 x 10 s liveness window.
 func crashLooping() (*WorkloadState, Facts) {
 	st := &WorkloadState{Observation: observe.State{
-		Containers: map[string]*observe.ContainerState{"app": {CensoredStarts: 4, CensoredLowerBound: 30, Restarts: map[observe.Cause]int{observe.CauseLiveness: 4}}},
+		Containers: map[string]*observe.ContainerState{"app": {Censored: censored(4, 30*time.Second), Restarts: map[observe.Cause]int{observe.CauseLiveness: 4}}},
 		Revisions: []*observe.RevisionState{{Hash: "r1", FirstSeen: t0.Add(-time.Hour), PodSeconds: 3600, NotReadySeconds: 3600,
 			Containers: map[string]*observe.RevisionContainer{"app": {Restarts: map[observe.Cause]int{observe.CauseLiveness: 4}, KillsBeforeReady: 4}}}},
 	}}
 	live := &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromInt32(8080)}}}
 	return st, Facts{Name: "cache", Revision: "r1", Containers: []recommend.Container{{Name: "app", Liveness: live}}}
+}
+
+func censored(n int, lived time.Duration) observe.Histogram {
+	var h observe.Histogram
+	for i := 0; i < n; i++ {
+		h.Add(lived, t0, 24*time.Hour)
+	}
+	return h
 }
 
 func TestDecide(t *testing.T) {
@@ -48,7 +56,11 @@ func TestDecide(t *testing.T) {
 		{name: "Recommend only recommends", mode: tuningv1alpha1.ModeRecommend, want: Recommend, reason: "mode is Recommend"},
 		{name: "Off waits", mode: tuningv1alpha1.ModeOff, want: Wait, reason: "Off"},
 		{name: "a paused Deployment is only recommended to", mode: tuningv1alpha1.ModeAuto, edit: func(_ *WorkloadState, f *Facts) { f.Paused = true }, want: Recommend, reason: "paused"},
-		{name: "no change during a rollout", mode: tuningv1alpha1.ModeAuto, edit: func(_ *WorkloadState, f *Facts) { f.RolloutInProgress = true }, want: Recommend, reason: "rolling out"},
+		{name: "no change during a rollout", mode: tuningv1alpha1.ModeAuto, edit: func(st *WorkloadState, f *Facts) {
+			f.RolloutInProgress = true
+			st.Observation.Revisions[0].Containers["app"].KillsBeforeReady = 0
+		}, want: Recommend, reason: "rolling out"},
+		{name: "a rollout stalled by its own crash loop is fixed anyway", mode: tuningv1alpha1.ModeAuto, edit: func(_ *WorkloadState, f *Facts) { f.RolloutInProgress = true }, want: Apply},
 		{
 			name: "one change per cooldown", mode: tuningv1alpha1.ModeAuto,
 			edit: func(st *WorkloadState, _ *Facts) {
@@ -111,6 +123,7 @@ func TestVerification(t *testing.T) {
 	newState := func(afterRestarts int, afterNotReady float64) (*WorkloadState, Facts) {
 		st, f := crashLooping()
 		st.Observation.Revisions = append(st.Observation.Revisions, &observe.RevisionState{Hash: "r2", FirstSeen: t0, PodSeconds: 3600, NotReadySeconds: afterNotReady * 3600,
+			ServiceSeconds: 3600, ServiceNotReadySeconds: afterNotReady * 3600,
 			Containers: map[string]*observe.RevisionContainer{"app": {Restarts: map[observe.Cause]int{observe.CauseLiveness: afterRestarts}}}})
 		st.LastChange = &ChangeRecord{ID: "d-1", Time: t0.Add(-11 * time.Minute), FromRevision: "r1", Changes: []recommend.Change{change}}
 		f.Revision = "r2"
@@ -118,6 +131,7 @@ func TestVerification(t *testing.T) {
 	}
 	t.Run("a change that did not lower restarts is reverted and blocked", func(t *testing.T) {
 		st, f := newState(6, 1)
+		st.LastChange.SettledAt = t0.Add(-10 * time.Minute)
 		act := Decide(st, f, s, observe.DefaultConfig(), t0)
 		if act.Kind != Revert || len(act.Changes) != 1 || act.Changes[0].To != 3 || act.Changes[0].From != 6 {
 			t.Fatalf("action = %+v, want a revert of failureThreshold 6 -> 3", act)
@@ -132,9 +146,31 @@ func TestVerification(t *testing.T) {
 	})
 	t.Run("a change that helped is kept", func(t *testing.T) {
 		st, f := newState(0, 0.1)
+		st.LastChange.SettledAt = t0.Add(-10 * time.Minute)
 		act := Decide(st, f, s, observe.DefaultConfig(), t0)
 		if act.Kind == Revert || !st.LastChange.Verified {
 			t.Fatalf("action = %+v, verified = %v", act.Kind, st.LastChange.Verified)
+		}
+	})
+	t.Run("the window runs from the end of the rollout", func(t *testing.T) {
+		st, f := newState(6, 1)
+		f.RolloutInProgress = true
+		act := Decide(st, f, s, observe.DefaultConfig(), t0)
+		if act.Kind == Revert || st.LastChange.Verified {
+			t.Fatalf("judged a change whose rollout is still running: %s", act.Kind)
+		}
+		f.RolloutInProgress = false
+		Decide(st, f, s, observe.DefaultConfig(), t0)
+		if !st.LastChange.SettledAt.Equal(t0) {
+			t.Errorf("settledAt = %s, want the first look at the completed rollout", st.LastChange.SettledAt)
+		}
+	})
+	t.Run("a stalled rollout is judged after three windows", func(t *testing.T) {
+		st, f := newState(6, 1)
+		f.RolloutInProgress = true
+		st.LastChange.Time = t0.Add(-31 * time.Minute)
+		if act := Decide(st, f, s, observe.DefaultConfig(), t0); act.Kind != Revert {
+			t.Fatalf("action = %s, want a revert of a change whose rollout stalled with more restarts", act.Kind)
 		}
 	})
 	t.Run("inside the window nothing else happens", func(t *testing.T) {

@@ -39,6 +39,8 @@ type ChangeRecord struct {
 	FromRevision string `json:"fromRevision,omitempty"`
 	// Changes are the fields changed.
 	Changes []recommend.Change `json:"changes"`
+	// SettledAt is when the change's rollout was first seen complete; the verification window runs from then.
+	SettledAt time.Time `json:"settledAt,omitempty"`
 	// Verified says the change was checked after its verification window and kept.
 	Verified bool `json:"verified,omitempty"`
 	// Reverted says the change was undone.

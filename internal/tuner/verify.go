@@ -9,15 +9,29 @@ import (
 	"github.com/probetuner/probe-tuner/internal/recommend"
 )
 
-// unavailabilitySlack is how much more of its time the new revision may spend not ready before a change counts
-// as making availability worse.
-const unavailabilitySlack = 0.05
+// unavailabilitySlack is how much more of its in-service time the new revision may spend not ready before a
+// change counts as making availability worse: small samples (a few pods over a few minutes) move the share by
+// several points on their own.
+const unavailabilitySlack = 0.10
 
-// verify checks the last change once its verification window has passed. A change that did not lower the
-// probe-caused restart rate it was made for, or that made availability worse, is reverted and blocked.
+// stalledFactor bounds how long a change waits for its rollout to complete before it is judged anyway, in
+// verification windows: a rollout that stalls (its new pods never become ready) is itself the verdict.
+const stalledFactor = 3
+
+// verify checks the last change once its verification window has passed since its rollout completed (or, if the
+// rollout stalls, since the change). A change that did not lower the probe-caused restart rate it was made for,
+// or that made availability worse, is reverted and blocked.
 func verify(st *WorkloadState, f Facts, s policy.Settings, now time.Time) (Action, bool) {
 	lc := st.LastChange
-	if lc == nil || lc.Verified || lc.Reverted || now.Sub(lc.Time) < s.Pacing.VerificationWindow {
+	if lc == nil || lc.Verified || lc.Reverted {
+		return Action{}, false
+	}
+	if lc.SettledAt.IsZero() && !f.RolloutInProgress && f.Revision != lc.FromRevision {
+		lc.SettledAt = now
+	}
+	window := s.Pacing.VerificationWindow
+	settled := !lc.SettledAt.IsZero() && now.Sub(lc.SettledAt) >= window
+	if !settled && now.Sub(lc.Time) < stalledFactor*window {
 		return Action{}, false
 	}
 	if f.Revision == lc.FromRevision {

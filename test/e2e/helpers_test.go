@@ -1,0 +1,213 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/probetuner/probe-tuner/internal/scheme"
+)
+
+// kubectl runs the locally built kubectl against the test cluster.
+func kubectl(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(cluster.Root, "bin", "k8s", "kubectl"), append([]string{"--kubeconfig", cluster.Kubeconfig}, args...)...)
+	cmd.Dir = cluster.Root
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func newClient(t *testing.T) client.Client {
+	t.Helper()
+	c, err := client.New(cluster.Config, client.Options{Scheme: scheme.New()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// operator is probe-tuner's manager running as its own process.
+type operator struct {
+	cmd         *exec.Cmd
+	metricsAddr string
+	healthAddr  string
+	logPath     string
+}
+
+// buildManager builds the manager once per test binary.
+func buildManager(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(cluster.Dir, "manager")
+	if _, err := os.Stat(bin); err == nil {
+		return bin
+	}
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/manager")
+	cmd.Dir = cluster.Root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building the manager: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// startOperator runs the manager against the cluster with plain metrics on a free loopback port; extra flags
+// are appended. It is stopped (SIGTERM, then SIGKILL) when the test ends.
+func startOperator(t *testing.T, name string, flags ...string) *operator {
+	t.Helper()
+	op := &operator{
+		metricsAddr: "127.0.0.1:" + strconv.Itoa(freePort(t)),
+		healthAddr:  "127.0.0.1:" + strconv.Itoa(freePort(t)),
+		logPath:     filepath.Join(cluster.LocalDir, "logs", name+".log"),
+	}
+	args := append([]string{"--metrics-bind-address", op.metricsAddr, "--metrics-secure=false", "--health-probe-bind-address", op.healthAddr}, flags...)
+	op.cmd = exec.Command(buildManager(t), args...)
+	op.cmd.Env = append(os.Environ(), "KUBECONFIG="+cluster.Kubeconfig)
+	op.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	logFile, err := os.Create(op.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op.cmd.Stdout, op.cmd.Stderr = logFile, logFile
+	if err := op.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		op.stop()
+		logFile.Close()
+		if t.Failed() {
+			tail(t, op.logPath, 40)
+		}
+	})
+	eventually(t, 60*time.Second, func() error {
+		resp, err := http.Get("http://" + op.healthAddr + "/readyz")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("readyz: %s", resp.Status)
+		}
+		return nil
+	})
+	return op
+}
+
+func (o *operator) stop() {
+	if o.cmd.Process == nil || o.cmd.ProcessState != nil {
+		return
+	}
+	_ = syscall.Kill(-o.cmd.Process.Pid, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = o.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		_ = syscall.Kill(-o.cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+	}
+}
+
+// metrics returns the operator's metrics in the text format.
+func (o *operator) metrics(t *testing.T) string {
+	t.Helper()
+	resp, err := http.Get("http://" + o.metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatalf("scraping the metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		b.WriteString(sc.Text())
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// metricValue returns the value of the first sample of metric whose labels include every given label pair.
+func metricValue(text, metric string, labels ...string) (float64, bool) {
+	for _, line := range strings.Split(text, "\n") {
+		if !strings.HasPrefix(line, metric+"{") {
+			continue
+		}
+		match := true
+		for _, l := range labels {
+			if !strings.Contains(line, l) {
+				match = false
+				break
+			}
+		}
+		if !match {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+		return v, err == nil
+	}
+	return 0, false
+}
+
+func eventually(t *testing.T, timeout time.Duration, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not met within %s: %v", timeout, err)
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+func tail(t *testing.T, path string, lines int) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	all := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(all) > lines {
+		all = all[len(all)-lines:]
+	}
+	t.Logf("last lines of %s:\n%s", path, strings.Join(all, "\n"))
+}
+
+var background = context.Background()
+
+// kubectlNoFail runs kubectl and returns its output even when it exits non-zero (kubectl auth can-i says "no"
+// with exit code 1).
+func kubectlNoFail(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(cluster.Root, "bin", "k8s", "kubectl"), append([]string{"--kubeconfig", cluster.Kubeconfig}, args...)...)
+	cmd.Dir = cluster.Root
+	out, _ := cmd.Output()
+	return string(out)
+}
