@@ -77,12 +77,17 @@ cat <<'EOF'
 EOF
 
 say "What probe-tuner decides, as it happens (Events on the ProbePolicies)"
-k get events -n demo --watch-only --field-selector involvedObject.kind=ProbePolicy \
-  -o jsonpath='{.reason}{"\t"}{.message}{"\n"}' 2>/dev/null |
-  while IFS=$'\t' read -r reason message; do
-    printf '    %s  %-28s %s\n' "$(date +%H:%M:%S)" "$reason" "${message:0:220}"
-  done &
-children+=($!)
+# narrate prints the policies' Events not printed yet, oldest first.
+declare -A told=()
+narrate() {
+  local name reason message
+  while IFS=$'\t' read -r name reason message; do
+    [[ -z "$name" || -n "${told[$name]:-}" ]] && continue
+    told[$name]=1
+    printf '    %s  %-27s %s\n' "$(date +%H:%M:%S)" "$reason" "${message:0:240}"
+  done < <(k get events -n demo --field-selector involvedObject.kind=ProbePolicy --sort-by .eventTime \
+    -o jsonpath='{range .items[*]}{.metadata.name}{"\t"}{.reason}{"\t"}{.message}{"\n"}{end}' 2>/dev/null)
+}
 
 # milestone NAME CHECK... prints NAME once when the command CHECK succeeds.
 declare -A reached=()
@@ -108,6 +113,7 @@ recommended() { jp probepolicy/demo-recommend '{.status.decisions[*].action}' | 
 
 start=$SECONDS
 while ((SECONDS - start < DEMO_TIMEOUT)); do
+  narrate
   milestone "cache-loader: crash loop stopped, 2/2 pods Ready with a startup probe" crash_loop_stopped
   milestone "flaky-api: readiness timeout raised to stop the flapping" flapping_tuned
   milestone "stuck-cache: warned (running, never ready, nothing restarts it)" warned StuckNotReady
@@ -117,6 +123,7 @@ while ((SECONDS - start < DEMO_TIMEOUT)); do
   sleep 3
 done
 
+narrate
 say "Summary after $((SECONDS - start))s"
 k get probepolicies -n demo | sed 's/^/    /'
 echo
@@ -140,6 +147,9 @@ Look for yourself (in another terminal):
     curl -s http://$METRICS/metrics | grep ^probetuner_
 EOF
 
+if [[ -n "${DEMO_DESCRIBE_OUT:-}" ]]; then
+  k describe probepolicy -n demo demo-auto >"$DEMO_DESCRIBE_OUT"
+fi
 if [[ "${DEMO_ONESHOT:-0}" == "1" ]]; then
   ((${#reached[@]} == 5))
   exit

@@ -41,8 +41,9 @@ func (r *containerRun) findPatterns() {
 		if c.Liveness == nil && c.Startup == nil {
 			advice = "With only a readiness probe nothing will ever restart them: the capacity is lost silently. Add a startup probe (or a liveness probe) so that a start that never completes is restarted"
 		}
-		r.find(Warning, ReasonStuckNotReady, fmt.Sprintf("%d pod(s) of container %s (%s) have been running without ever becoming ready for up to %s, far longer than %s. %s",
-			len(stuck), c.Name, strings.Join(stuck, ", "), longest.Round(time.Second), normal, advice))
+		// Whole minutes keep the message (and so the status) from changing on every look.
+		r.find(Warning, ReasonStuckNotReady, fmt.Sprintf("%d pod(s) of container %s (%s) have been running without ever becoming ready for over %s, far longer than %s. %s",
+			len(stuck), c.Name, strings.Join(stuck, ", "), max(longest.Truncate(time.Minute), time.Minute), normal, advice))
 	}
 }
 

@@ -10,6 +10,10 @@ import (
 	"os"
 	"testing"
 
+	"go.uber.org/zap/zapcore"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
 	"github.com/probetuner/probe-tuner/test/localcluster"
 )
 
@@ -20,6 +24,7 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	logf.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.InfoLevel)))
 	c, err := localcluster.New(localcluster.Options{SimKubelet: localcluster.SimKubeletProcess, Nodes: 2,
 		Logf: func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }})
 	if err != nil {
