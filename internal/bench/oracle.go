@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/probetuner/probe-tuner/internal/probes"
 	"github.com/probetuner/probe-tuner/internal/recommend"
 )
 
@@ -271,7 +272,7 @@ func (o *oracle) startupBudget(container string) dimension {
 		add := func(c candidate) { out = append(out, c) }
 		switch {
 		case orig.Startup != nil && set.Startup != nil:
-			for _, b := range append(slices.Clone(budgets), budgetOf(orig.Startup)) {
+			for _, b := range append(slices.Clone(budgets), probes.Of(orig.Startup).Budget()) {
 				c := cur.clone()
 				st := c[container].Startup
 				st.FailureThreshold = max(1, ceilDiv(b-st.InitialDelaySeconds, st.PeriodSeconds))
@@ -325,10 +326,6 @@ func (o *oracle) startupBudget(container string) dimension {
 	}
 }
 
-func budgetOf(p *corev1.Probe) int32 {
-	return p.InitialDelaySeconds + p.FailureThreshold*p.PeriodSeconds
-}
-
 func ceilDiv(a, b int32) int32 {
 	if a <= 0 {
 		return 0
@@ -336,29 +333,15 @@ func ceilDiv(a, b int32) int32 {
 	return (a + b - 1) / b
 }
 
+// fieldOf reads a probe timing field, with the API defaults applied.
 func fieldOf(p *corev1.Probe, name string) int32 {
-	switch name {
-	case "timeoutSeconds":
-		return p.TimeoutSeconds
-	case "failureThreshold":
-		return p.FailureThreshold
-	case "successThreshold":
-		return p.SuccessThreshold
-	case "initialDelaySeconds":
-		return p.InitialDelaySeconds
-	}
-	return p.PeriodSeconds
+	v, _ := probes.Of(p).Field(name)
+	return v
 }
 
-func setField(p *corev1.Probe, name string, v int32) {
-	switch name {
-	case "timeoutSeconds":
-		p.TimeoutSeconds = v
-	case "failureThreshold":
-		p.FailureThreshold = v
-	case "successThreshold":
-		p.SuccessThreshold = v
-	case "initialDelaySeconds":
-		p.InitialDelaySeconds = v
+// setField writes a probe timing field (the others take their API defaults explicitly).
+func setField(p *corev1.Probe, name string, value int32) {
+	if v, err := probes.Of(p).WithField(name, value); err == nil {
+		v.Apply(p)
 	}
 }

@@ -20,6 +20,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/probetuner/probe-tuner/internal/scheme"
+
+	"github.com/probetuner/probe-tuner/test/testutil"
 )
 
 // kubectl runs the locally built kubectl against the test cluster.
@@ -173,19 +175,10 @@ func metricValue(text, metric string, labels ...string) (float64, bool) {
 	return 0, false
 }
 
+// eventually polls cond every second until it returns nil, failing the test after timeout.
 func eventually(t *testing.T, timeout time.Duration, cond func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not met within %s: %v", timeout, err)
-		}
-		time.Sleep(time.Second)
-	}
+	testutil.Eventually(t, timeout, time.Second, cond)
 }
 
 func tail(t *testing.T, path string, lines int) {

@@ -12,6 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
+
+	"github.com/probetuner/probe-tuner/test/testutil"
 )
 
 var namespaceSeq atomic.Int64
@@ -50,20 +52,10 @@ func policyFromYAML(t *testing.T, ns, name, specYAML string) *unstructured.Unstr
 	return u
 }
 
-// eventually polls cond until it returns nil or the timeout passes, then fails with cond's last error.
+// eventually polls cond until it returns nil, failing the test after timeout.
 func eventually(t *testing.T, timeout time.Duration, cond func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %s: %v", timeout, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testutil.Eventually(t, timeout, 100*time.Millisecond, cond)
 }
 
 // defaultWait bounds how long a test waits for the controllers to converge.

@@ -13,6 +13,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
+
+	"github.com/probetuner/probe-tuner/test/testutil"
 )
 
 var namespaceSeq atomic.Int64
@@ -91,20 +93,10 @@ func events(t *testing.T, ns string) []corev1.Event {
 	return l.Items
 }
 
-// eventually polls cond every 200ms until it returns nil, and fails the test with its last error after timeout.
+// eventually polls cond until it returns nil, failing the test after timeout.
 func eventually(t *testing.T, timeout time.Duration, cond func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %v", timeout, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	testutil.Eventually(t, timeout, 200*time.Millisecond, cond)
 }
 
 // available waits until the deployment has rolled out: all replicas updated and available, none extra.
