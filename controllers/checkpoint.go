@@ -135,11 +135,18 @@ func (c *Checkpoints) Save(ctx context.Context, pol *tuningv1alpha1.ProbePolicy,
 	return nil
 }
 
-// Forget drops a deleted policy's state from memory.
-func (c *Checkpoints) Forget(key types.NamespacedName) {
+// Forget drops a deleted policy's state from memory and returns the workloads it tracked.
+func (c *Checkpoints) Forget(key types.NamespacedName) []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	var names []string
+	if ps, ok := c.policies[key]; ok {
+		for name := range ps.workloads {
+			names = append(names, name)
+		}
+	}
 	delete(c.policies, key)
+	return names
 }
 
 // Prune drops the state of workloads the policy no longer selects: they stop being tracked.

@@ -51,7 +51,11 @@ func (r *ProbePolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	pol := &tuningv1alpha1.ProbePolicy{}
 	if err := r.Get(ctx, req.NamespacedName, pol); err != nil {
 		if client.IgnoreNotFound(err) == nil {
-			r.Checkpoints.Forget(req.NamespacedName)
+			// A deleted policy's workloads are left as they are; only what probe-tuner kept about them goes.
+			for _, name := range r.Checkpoints.Forget(req.NamespacedName) {
+				forgetWorkloadMetrics(req.Namespace, name)
+			}
+			metrics.SelectedWorkloads.DeletePartialMatch(map[string]string{"namespace": req.Namespace, "policy": req.Name})
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
