@@ -112,8 +112,12 @@ bench-quality: ## Score the tuning against the scenario suite in virtual time (b
 	go run ./cmd/probebench -f test/scenarios
 
 .PHONY: bench-scale
-bench-scale: ## Measure memory and latency at scale on the local control plane.
-	@echo "make bench-scale: coming with the scale issue"
+bench-scale: control-plane ## Measure memory, CPU and latency at scale on the local control plane (SCALE=N Deployments, default 1000).
+	KUBEBUILDER_ASSETS=$(K8S_BIN) go run ./cmd/benchscale $(if $(SCALE),-n $(SCALE),) $(if $(WINDOW),-window $(WINDOW),)
+
+.PHONY: test-faults
+test-faults: control-plane build ## Run only the end-to-end fault tests (operator kills, leader election, API server outage, conflicts, odd objects).
+	KUBEBUILDER_ASSETS=$(K8S_BIN) go test -tags e2e,faults ./test/e2e/ -run 'TestFault' -count=1 -v -timeout 30m
 
 ##@ Tools
 

@@ -204,3 +204,58 @@ func kubectlNoFail(t *testing.T, args ...string) string {
 	out, _ := cmd.Output()
 	return string(out)
 }
+
+// kubectlIn runs kubectl with input on its standard input (for `apply -f -`).
+func kubectlIn(t *testing.T, input string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(cluster.Root, "bin", "k8s", "kubectl"), append([]string{"--kubeconfig", cluster.Kubeconfig}, args...)...)
+	cmd.Dir = cluster.Root
+	cmd.Stdin = strings.NewReader(input)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl %s: %v\n%s\ninput:\n%s", strings.Join(args, " "), err, out, input)
+	}
+	return string(out)
+}
+
+// kill sends SIGKILL to the operator's process group and waits for it: no graceful shutdown, no lease release.
+func (o *operator) kill(t *testing.T) {
+	t.Helper()
+	if o.cmd.Process == nil || o.cmd.ProcessState != nil {
+		return
+	}
+	if err := syscall.Kill(-o.cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatalf("killing the operator: %v", err)
+	}
+	_ = o.cmd.Wait()
+}
+
+// alive reports whether the operator process is still running (not exited, not a zombie).
+func (o *operator) alive() bool {
+	if o.cmd.Process == nil || o.cmd.ProcessState != nil {
+		return false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", o.cmd.Process.Pid))
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(string(b))
+	return len(f) > 2 && f[2] != "Z"
+}
+
+// log returns the operator's log so far.
+func (o *operator) log() string {
+	b, _ := os.ReadFile(o.logPath)
+	return string(b)
+}
+
+// httpStatus returns the status code of a GET of path on the operator's health address (0 when unreachable).
+func (o *operator) httpStatus(path string) int {
+	c := http.Client{Timeout: 3 * time.Second}
+	resp, err := c.Get("http://" + o.healthAddr + path)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}

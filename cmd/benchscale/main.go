@@ -1,0 +1,529 @@
+// Command benchscale is probe-tuner's scale benchmark (make bench-scale). It starts a local control plane with
+// the simulated kubelet, runs N Deployments of 5 pods across N/10 ProbePolicies (5% crash-looping, 5% flapping
+// readiness, the rest healthy), runs the operator and, side by side, a bare controller-runtime manager caching
+// the same pods unfiltered (hack/cachefloor, the floor), and measures memory per watched pod, CPU per pod status
+// update, time from evidence to decision, reconcile latency and API requests per decision. It writes
+// bin/bench-scale.json and prints a table.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
+	"github.com/probetuner/probe-tuner/internal/scheme"
+	"github.com/probetuner/probe-tuner/test/localcluster"
+)
+
+const replicas = 5
+
+type result struct {
+	Deployments                  int     `json:"deployments"`
+	Pods                         int     `json:"pods"`
+	Policies                     int     `json:"policies"`
+	BytesPerPod                  float64 `json:"bytesPerPod"`
+	FloorBytesPerPod             float64 `json:"floorBytesPerPod"`
+	HeapInuseBytes               float64 `json:"heapInuseBytes"`
+	FloorHeapInuseBytes          float64 `json:"floorHeapInuseBytes"`
+	PeakRSSBytes                 float64 `json:"peakRSSBytes"`
+	FloorPeakRSSBytes            float64 `json:"floorPeakRSSBytes"`
+	CPUSecondsPer1000Updates     float64 `json:"cpuSecondsPer1000StatusUpdates"`
+	FloorCPUSecondsPer1000       float64 `json:"floorCpuSecondsPer1000StatusUpdates"`
+	StatusUpdates                float64 `json:"statusUpdatesInWindow"`
+	DecisionLatencySeconds       float64 `json:"decisionLatencySeconds"`
+	DecisionLatencyP50Seconds    float64 `json:"decisionLatencyP50Seconds"`
+	DecisionLatencyFromFirstKill float64 `json:"decisionLatencyFromFirstKillSecondsMax"`
+	CrashLoopsDecided            int     `json:"crashLoopsDecided"`
+	CrashLoops                   int     `json:"crashLoops"`
+	ReconcileP50Seconds          float64 `json:"reconcileP50Seconds"`
+	ReconcileP99Seconds          float64 `json:"reconcileP99Seconds"`
+	Reconciles                   float64 `json:"reconciles"`
+	APIRequestsPerDecision       float64 `json:"apiRequestsPerDecision"`
+	Decisions                    int     `json:"decisions"`
+	WindowSeconds                float64 `json:"windowSeconds"`
+}
+
+func main() {
+	n := flag.Int("n", envInt("SCALE", 1000), "Deployments (5 pods each); default $SCALE or 1000.")
+	window := flag.Duration("window", 3*time.Minute, "Measurement window once the pods run.")
+	out := flag.String("o", "bin/bench-scale.json", "Result file.")
+	flag.Parse()
+	if err := run(*n, *window, *out); err != nil {
+		fmt.Fprintln(os.Stderr, "benchscale:", err)
+		os.Exit(1)
+	}
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
+
+func freeAddr() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func run(n int, window time.Duration, outPath string) error {
+	pods := n * replicas
+	nodes := max(2, pods/100)
+	simMetrics := freeAddr()
+	logf("starting the local cluster: %d nodes for %d Deployments / %d pods", nodes, n, pods)
+	cl, err := localcluster.New(localcluster.Options{SimKubelet: localcluster.SimKubeletProcess, Nodes: nodes,
+		SimKubeletFlags: []string{"--kube-api-qps=300", "--kube-api-burst=400", "--metrics-bind-address=" + simMetrics}, Logf: logf})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := cl.Stop(); err != nil {
+			logf("stopping the cluster: %v", err)
+		}
+	}()
+	cl.Config.QPS, cl.Config.Burst = 200, 400
+	c, err := client.New(cl.Config, client.Options{Scheme: scheme.New()})
+	if err != nil {
+		return err
+	}
+	kubectl := func(args ...string) error {
+		cmd := exec.Command(filepath.Join(cl.Root, "bin", "k8s", "kubectl"), append([]string{"--kubeconfig", cl.Kubeconfig}, args...)...)
+		cmd.Dir = cl.Root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("kubectl %v: %w\n%s", args, err, out)
+		}
+		return nil
+	}
+	if err := kubectl("apply", "-k", "config/crd"); err != nil {
+		return err
+	}
+	if err := kubectl("wait", "--for", "condition=Established", "--timeout", "60s", "crd/probepolicies.tuning.probetuner.io"); err != nil {
+		return err
+	}
+
+	bin := filepath.Join(cl.Dir, "bin")
+	for name, pkg := range map[string]string{"manager": "./cmd/manager", "cachefloor": "./hack/cachefloor"} {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(bin, name), pkg)
+		cmd.Dir = cl.Root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("building %s: %w\n%s", pkg, err, out)
+		}
+	}
+	opMetrics, floorMetrics := freeAddr(), freeAddr()
+	op, err := startProcess(cl, filepath.Join(bin, "manager"), "manager", "--metrics-bind-address", opMetrics, "--metrics-secure=false", "--health-probe-bind-address", freeAddr())
+	if err != nil {
+		return err
+	}
+	defer stopProcess(op)
+	floor, err := startProcess(cl, filepath.Join(bin, "cachefloor"), "cachefloor", "--metrics-bind-address", floorMetrics)
+	if err != nil {
+		return err
+	}
+	defer stopProcess(floor)
+	time.Sleep(10 * time.Second)
+	opBase, floorBase := scrapeValue(opMetrics, "go_memstats_heap_inuse_bytes"), scrapeValue(floorMetrics, "go_memstats_heap_inuse_bytes")
+	logf("baseline heap in use: operator %.1f MiB, floor %.1f MiB", opBase/(1<<20), floorBase/(1<<20))
+
+	ctx := context.Background()
+	const ns = "bench"
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		return err
+	}
+	policies := max(1, n/10)
+	for i := range policies {
+		if err := c.Create(ctx, benchPolicy(ns, i)); err != nil {
+			return err
+		}
+	}
+	// The evidence of a crash loop: each pod's first probe kill, as its container status reports it (Events are
+	// rate-limited and aggregated by the kubelet's recorder, so they are not a reliable clock at scale).
+	firstKills := map[string][]time.Time{}
+	seenPod := map[string]bool{}
+	var killsMu sync.Mutex
+	pollCtx, stopPoll := context.WithCancel(ctx)
+	defer stopPoll()
+	go func() {
+		for pollCtx.Err() == nil {
+			var list corev1.PodList
+			if err := c.List(pollCtx, &list, client.InNamespace(ns)); err == nil {
+				killsMu.Lock()
+				for _, p := range list.Items {
+					if seenPod[p.Name] || !strings.Contains(p.Name, "-crash-") {
+						continue
+					}
+					for _, cs := range p.Status.ContainerStatuses {
+						if t := cs.LastTerminationState.Terminated; t != nil {
+							seenPod[p.Name] = true
+							dep := deploymentOfPodName(p.Name)
+							firstKills[dep] = append(firstKills[dep], t.FinishedAt.Time)
+						}
+					}
+				}
+				killsMu.Unlock()
+			}
+			time.Sleep(2 * time.Second)
+		}
+	}()
+	var crashers []string
+	created := time.Now()
+	for i := range n {
+		kind := "healthy"
+		switch i % 20 {
+		case 7:
+			kind = "crash"
+		case 13:
+			kind = "flap"
+		}
+		d := benchDeployment(ns, fmt.Sprintf("w%04d-%s", i, kind), i%policies, kind)
+		if kind == "crash" {
+			crashers = append(crashers, d.Name)
+		}
+		if err := c.Create(ctx, d); err != nil {
+			return fmt.Errorf("creating %s: %w", d.Name, err)
+		}
+	}
+	logf("created %d Deployments (%d crash-looping) and %d ProbePolicies in %s", n, len(crashers), policies, time.Since(created).Round(time.Second))
+
+	// Wait for most pods to run.
+	deadline := time.Now().Add(10 * time.Minute)
+	for {
+		var list corev1.PodList
+		if err := c.List(ctx, &list, client.InNamespace(ns)); err != nil {
+			return err
+		}
+		running := 0
+		for _, p := range list.Items {
+			if p.Status.Phase == corev1.PodRunning {
+				running++
+			}
+		}
+		if running >= pods*95/100 {
+			logf("%d of %d pods running after %s", running, pods, time.Since(created).Round(time.Second))
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("only %d of %d pods running after 10 minutes", running, pods)
+		}
+		time.Sleep(5 * time.Second)
+	}
+
+	// Measurement window.
+	opCPU0, floorCPU0 := cpuSeconds(op.Process.Pid), cpuSeconds(floor.Process.Pid)
+	writes0 := scrapeValue(simMetrics, "simkubelet_status_writes_total")
+	begin := time.Now()
+	var opHeap, floorHeap []float64
+	for time.Since(begin) < window {
+		time.Sleep(10 * time.Second)
+		opHeap = append(opHeap, scrapeValue(opMetrics, "go_memstats_heap_inuse_bytes"))
+		floorHeap = append(floorHeap, scrapeValue(floorMetrics, "go_memstats_heap_inuse_bytes"))
+	}
+	el := time.Since(begin).Seconds()
+	writes := scrapeValue(simMetrics, "simkubelet_status_writes_total") - writes0
+	opCPU, floorCPU := cpuSeconds(op.Process.Pid)-opCPU0, cpuSeconds(floor.Process.Pid)-floorCPU0
+
+	r := result{Deployments: n, Pods: pods, Policies: policies, StatusUpdates: writes, WindowSeconds: math.Round(el)}
+	r.HeapInuseBytes, r.FloorHeapInuseBytes = median(opHeap), median(floorHeap)
+	r.BytesPerPod = (r.HeapInuseBytes - opBase) / float64(pods)
+	r.FloorBytesPerPod = (r.FloorHeapInuseBytes - floorBase) / float64(pods)
+	r.PeakRSSBytes, r.FloorPeakRSSBytes = vmHWM(op.Process.Pid), vmHWM(floor.Process.Pid)
+	if writes > 0 {
+		r.CPUSecondsPer1000Updates = opCPU / writes * 1000
+		r.FloorCPUSecondsPer1000 = floorCPU / writes * 1000
+	}
+
+	m := scrape(opMetrics)
+	r.ReconcileP50Seconds, r.ReconcileP99Seconds, r.Reconciles = histogramQuantiles(m, "controller_runtime_reconcile_time_seconds", `controller="probepolicy"`, 0.5, 0.99)
+	requests := sumMetric(m, "rest_client_requests_total")
+
+	// Decisions and their latency: from the kills that made the evidence (minSamples of them) to the Event.
+	var events corev1.EventList
+	if err := c.List(ctx, &events, client.InNamespace(ns)); err != nil {
+		return err
+	}
+	decided := map[string]time.Time{}
+	for _, e := range events.Items {
+		t := eventTime(e)
+		if (e.Reason == "ProbeAdjusted" || e.Reason == "ProbeRecommended") && e.InvolvedObject.Kind == "ProbePolicy" {
+			r.Decisions++
+			dep := strings.TrimPrefix(strings.SplitN(e.Message, ":", 2)[0], "Deployment ")
+			if prev, ok := decided[dep]; !ok || t.Before(prev) {
+				decided[dep] = t
+			}
+		}
+	}
+	stopPoll()
+	killsMu.Lock()
+	var lat, latFirst []float64
+	for _, name := range crashers {
+		k := firstKills[name]
+		sort.Slice(k, func(i, j int) bool { return k[i].Before(k[j]) })
+		d, ok := decided[name]
+		if !ok || len(k) < 2 {
+			continue
+		}
+		lat = append(lat, d.Sub(k[1]).Seconds()) // minSamples is 2: the second kill completes the evidence
+		latFirst = append(latFirst, d.Sub(k[0]).Seconds())
+	}
+	killsMu.Unlock()
+	r.CrashLoops, r.CrashLoopsDecided = len(crashers), len(lat)
+	if len(lat) > 0 {
+		sort.Float64s(lat)
+		sort.Float64s(latFirst)
+		r.DecisionLatencySeconds = lat[len(lat)-1]
+		r.DecisionLatencyP50Seconds = median(lat)
+		r.DecisionLatencyFromFirstKill = latFirst[len(latFirst)-1]
+	}
+	if r.Decisions > 0 {
+		r.APIRequestsPerDecision = requests / float64(r.Decisions)
+	}
+
+	b, _ := json.MarshalIndent(r, "", "  ")
+	if err := os.WriteFile(filepath.Join(cl.Root, outPath), append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("\nprobe-tuner scale benchmark: %d Deployments, %d pods, %d ProbePolicies, %.0f s window\n\n", n, pods, policies, el)
+	fmt.Printf("%-44s %14s %14s %s\n", "measure", "probe-tuner", "floor", "target")
+	row := func(name, a, b, target string) { fmt.Printf("%-44s %14s %14s %s\n", name, a, b, target) }
+	row("heap in use per watched pod (bytes)", f0(r.BytesPerPod), f0(r.FloorBytesPerPod), "< 2048")
+	row("heap in use (MiB)", f1(r.HeapInuseBytes/(1<<20)), f1(r.FloorHeapInuseBytes/(1<<20)), "")
+	row("peak RSS, VmHWM (MiB)", f1(r.PeakRSSBytes/(1<<20)), f1(r.FloorPeakRSSBytes/(1<<20)), "")
+	row("CPU s per 1000 pod status updates", f3(r.CPUSecondsPer1000Updates), f3(r.FloorCPUSecondsPer1000), "")
+	row("decision after evidence, max (s)", f1(r.DecisionLatencySeconds), "-", "< 10")
+	row("decision after evidence, p50 (s)", f1(r.DecisionLatencyP50Seconds), "-", "")
+	row("decision after first kill, max (s)", f1(r.DecisionLatencyFromFirstKill), "-", "")
+	row("crash loops decided", fmt.Sprintf("%d/%d", r.CrashLoopsDecided, r.CrashLoops), "-", "")
+	row("reconcile p50 (s)", f3(r.ReconcileP50Seconds), "-", "")
+	row("reconcile p99 (s)", f3(r.ReconcileP99Seconds), "-", "< 1")
+	row("API requests per decision", f1(r.APIRequestsPerDecision), "-", "")
+	fmt.Printf("\nwritten to %s\n", outPath)
+	return nil
+}
+
+func f0(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) }
+func f1(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
+func f3(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
+
+func benchPolicy(ns string, i int) *tuningv1alpha1.ProbePolicy {
+	p := &tuningv1alpha1.ProbePolicy{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("p%03d", i), Namespace: ns}}
+	p.Spec.Mode = tuningv1alpha1.ModeAuto
+	p.Spec.Selector = metav1.LabelSelector{MatchLabels: map[string]string{"bench-policy": fmt.Sprintf("p%03d", i)}}
+	raw := fmt.Sprintf(`{"startup":{"maxBudgetSeconds":120,"periodSeconds":5},"readiness":{"flappingTolerancePerHour":12},"pacing":{"minSamples":2,"cooldown":"1m","verificationWindow":"1m"}}`)
+	_ = json.Unmarshal([]byte(raw), &p.Spec)
+	return p
+}
+
+func benchDeployment(ns, name string, policy int, kind string) *appsv1.Deployment {
+	annotations := map[string]string{"sim.probetuner.io/startup": "3s-6s"}
+	readiness := &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/ready", Port: intstr.FromInt32(8080)}}, PeriodSeconds: 10}
+	switch kind {
+	case "crash":
+		annotations["sim.probetuner.io/startup"] = "38s-42s"
+	case "flap":
+		annotations["sim.probetuner.io/readiness-latency"] = "800ms-1300ms"
+		readiness.PeriodSeconds, readiness.TimeoutSeconds = 2, 1
+	}
+	labels := map[string]string{"app": name}
+	r := int32(replicas)
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{"app": name, "bench-policy": fmt.Sprintf("p%03d", policy)}},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &r,
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: annotations},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{
+					Name: "app", Image: "example.com/app:1",
+					LivenessProbe:  &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromInt32(8080)}}},
+					ReadinessProbe: readiness,
+				}}},
+			},
+		},
+	}
+}
+
+// deploymentOfPodName strips a Deployment pod's "-<template hash>-<suffix>".
+func deploymentOfPodName(pod string) string {
+	parts := strings.Split(pod, "-")
+	if len(parts) < 3 {
+		return pod
+	}
+	return strings.Join(parts[:len(parts)-2], "-")
+}
+
+func eventTime(e corev1.Event) time.Time {
+	switch {
+	case !e.EventTime.IsZero():
+		return e.EventTime.Time
+	case !e.FirstTimestamp.IsZero():
+		return e.FirstTimestamp.Time
+	}
+	return e.LastTimestamp.Time
+}
+
+func startProcess(cl *localcluster.Cluster, bin, name string, args ...string) (*exec.Cmd, error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+cl.Kubeconfig)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	f, err := os.Create(cl.LogPath(name))
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdout, cmd.Stderr = f, f
+	return cmd, cmd.Start()
+}
+
+func stopProcess(cmd *exec.Cmd) {
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+	}
+}
+
+// cpuSeconds returns a process's user+system CPU time from /proc/<pid>/stat.
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / 100 // USER_HZ
+}
+
+// vmHWM returns a process's peak resident set size in bytes.
+func vmHWM(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			f := strings.Fields(line)
+			v, _ := strconv.ParseFloat(f[1], 64)
+			return v * 1024
+		}
+	}
+	return 0
+}
+
+func scrape(addr string) []string {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	var lines []string
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if l := sc.Text(); !strings.HasPrefix(l, "#") {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}
+
+func sampleValue(line string) float64 {
+	v, _ := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+	return v
+}
+
+func scrapeValue(addr, metric string) float64 { return sumMetric(scrape(addr), metric) }
+
+// sumMetric sums every sample of a metric.
+func sumMetric(lines []string, metric string) float64 {
+	var sum float64
+	for _, l := range lines {
+		if strings.HasPrefix(l, metric+" ") || strings.HasPrefix(l, metric+"{") {
+			sum += sampleValue(l)
+		}
+	}
+	return sum
+}
+
+// histogramQuantiles estimates quantiles of a Prometheus histogram (linear within a bucket) and its count.
+func histogramQuantiles(lines []string, metric, label string, qs ...float64) (float64, float64, float64) {
+	type bucket struct{ le, n float64 }
+	var bs []bucket
+	for _, l := range lines {
+		if !strings.HasPrefix(l, metric+"_bucket{") || !strings.Contains(l, label) {
+			continue
+		}
+		i := strings.Index(l, `le="`)
+		le := l[i+4:]
+		le = le[:strings.IndexByte(le, '"')]
+		v := math.Inf(1)
+		if le != "+Inf" {
+			v, _ = strconv.ParseFloat(le, 64)
+		}
+		bs = append(bs, bucket{v, sampleValue(l)})
+	}
+	sort.Slice(bs, func(i, j int) bool { return bs[i].le < bs[j].le })
+	if len(bs) == 0 || bs[len(bs)-1].n == 0 {
+		return 0, 0, 0
+	}
+	total := bs[len(bs)-1].n
+	quantile := func(q float64) float64 {
+		rank := q * total
+		prevLe, prevN := 0.0, 0.0
+		for _, b := range bs {
+			if b.n >= rank {
+				if math.IsInf(b.le, 1) {
+					return prevLe
+				}
+				if b.n == prevN {
+					return b.le
+				}
+				return prevLe + (b.le-prevLe)*(rank-prevN)/(b.n-prevN)
+			}
+			prevLe, prevN = b.le, b.n
+		}
+		return prevLe
+	}
+	return quantile(qs[0]), quantile(qs[1]), total
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}

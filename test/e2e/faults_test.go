@@ -1,0 +1,857 @@
+//go:build e2e && faults
+
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
+)
+
+// The fault tests share TestMain's cluster. Each has its own namespace and ProbePolicy and runs its own operator
+// process(es). They run one after the other: the manager watches every namespace (it has no namespace flag), so
+// two tests' operators running at once would both act on each test's policies, which is exactly the double
+// writing these tests must not see. Each test's operator is stopped at the end of the test.
+
+// faultEnv is one fault test's namespace and client.
+type faultEnv struct {
+	t  *testing.T
+	c  client.Client
+	ns string
+}
+
+func newFaultEnv(t *testing.T, ns string) *faultEnv {
+	t.Helper()
+	kubectl(t, "apply", "-k", "config/crd")
+	kubectl(t, "wait", "--for", "condition=Established", "--timeout", "60s", "crd/probepolicies.tuning.probetuner.io")
+	kubectl(t, "create", "namespace", ns)
+	return &faultEnv{t: t, c: newClient(t), ns: ns}
+}
+
+// crashLoopYAML is a Deployment whose start (38–42 s) outlasts its liveness window (3 x 10 s): every start is
+// killed, so probe-tuner adds a startup probe.
+func crashLoopYAML(ns, name, label string, replicas int) string {
+	return fmt.Sprintf(`apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: %[2]s
+  namespace: %[1]s
+  labels: {app: %[2]s, tune: %[3]s}
+spec:
+  replicas: %[4]d
+  selector: {matchLabels: {app: %[2]s}}
+  template:
+    metadata:
+      labels: {app: %[2]s}
+      annotations:
+        sim.probetuner.io/startup: "38s-42s"
+    spec:
+      containers:
+      - name: server
+        image: example.com/loader:1
+        ports: [{name: http, containerPort: 8080}]
+        livenessProbe:
+          httpGet: {path: /healthz, port: http}
+        readinessProbe:
+          httpGet: {path: /ready, port: http}
+          periodSeconds: 5
+`, ns, name, label, replicas)
+}
+
+// flappingYAML is a Deployment whose readiness answers in 0.8–1.3 s against a 1 s timeout: it flaps.
+func flappingYAML(ns, name, label string) string {
+	return fmt.Sprintf(`apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: %[2]s
+  namespace: %[1]s
+  labels: {app: %[2]s, tune: %[3]s}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: %[2]s}}
+  template:
+    metadata:
+      labels: {app: %[2]s}
+      annotations:
+        sim.probetuner.io/startup: "3s"
+        sim.probetuner.io/readiness-latency: "800ms-1300ms"
+    spec:
+      containers:
+      - name: api
+        image: example.com/api:1
+        ports: [{name: http, containerPort: 8080}]
+        livenessProbe:
+          httpGet: {path: /healthz, port: http}
+          periodSeconds: 10
+        readinessProbe:
+          httpGet: {path: /ready, port: http}
+          periodSeconds: 2
+          timeoutSeconds: 1
+`, ns, name, label)
+}
+
+// policyYAML is an Auto policy with the API's minimum pacing, selecting tune=<label>.
+func policyYAML(ns, name, label string) string {
+	return fmt.Sprintf(`apiVersion: tuning.probetuner.io/v1alpha1
+kind: ProbePolicy
+metadata:
+  name: %[2]s
+  namespace: %[1]s
+spec:
+  mode: Auto
+  selector:
+    matchLabels: {tune: %[3]s}
+  startup:
+    targetPercentile: 99
+    safetyMargin: "1.5"
+    periodSeconds: 5
+    maxBudgetSeconds: 120
+  readiness:
+    flappingTolerancePerHour: 12
+  pacing:
+    minSamples: 2
+    cooldown: 1m
+    verificationWindow: 1m
+`, ns, name, label)
+}
+
+func (e *faultEnv) apply(yaml string) { e.t.Helper(); kubectlIn(e.t, yaml, "apply", "-f", "-") }
+
+func (e *faultEnv) deploy(name string) *appsv1.Deployment {
+	e.t.Helper()
+	var d appsv1.Deployment
+	if err := e.c.Get(background, client.ObjectKey{Namespace: e.ns, Name: name}, &d); err != nil {
+		e.t.Fatal(err)
+	}
+	return &d
+}
+
+func (e *faultEnv) policy(name string) *tuningv1alpha1.ProbePolicy {
+	e.t.Helper()
+	var p tuningv1alpha1.ProbePolicy
+	if err := e.c.Get(background, client.ObjectKey{Namespace: e.ns, Name: name}, &p); err != nil {
+		e.t.Fatal(err)
+	}
+	return &p
+}
+
+// events returns the Events of the namespace with this reason about objects of this kind.
+func (e *faultEnv) events(kind, reason string) []corev1.Event {
+	e.t.Helper()
+	var list corev1.EventList
+	if err := e.c.List(background, &list, client.InNamespace(e.ns)); err != nil {
+		e.t.Fatal(err)
+	}
+	var out []corev1.Event
+	for _, ev := range list.Items {
+		if ev.Reason == reason && ev.InvolvedObject.Kind == kind {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// appliedIDs returns the ids of the Applied and Reverted decisions (writes) recorded in the policy's status
+// for a workload.
+func appliedIDs(p *tuningv1alpha1.ProbePolicy, workload string) []string {
+	seen := map[string]bool{}
+	var ids []string
+	for _, d := range p.Status.Decisions {
+		if d.Workload == workload && (d.Action == "Applied" || d.Action == "Reverted") && !seen[d.ID] {
+			seen[d.ID] = true
+			ids = append(ids, d.ID)
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// checkNoDuplicateDecisions fails when one change of one decision appears twice in status, or a write decision
+// has no id.
+func checkNoDuplicateDecisions(t *testing.T, p *tuningv1alpha1.ProbePolicy) {
+	t.Helper()
+	seen := map[string]int{}
+	for _, d := range p.Status.Decisions {
+		if d.Action != "Applied" && d.Action != "Reverted" {
+			continue
+		}
+		if d.ID == "" {
+			t.Errorf("policy %s: %s decision without an id: %+v", p.Name, d.Action, d)
+		}
+		seen[strings.Join([]string{d.ID, d.Action, d.Workload, d.Container, d.Probe, d.Field}, "|")]++
+	}
+	for k, n := range seen {
+		if n > 1 {
+			t.Errorf("policy %s: decision %s recorded %d times in status", p.Name, k, n)
+		}
+	}
+}
+
+// checkOneRolloutPerDecision fails unless the Deployment's generation advanced exactly once per write
+// decision (it starts at 1 and nobody else edits its spec in these tests), and the last-change annotation
+// names the newest of them.
+func (e *faultEnv) checkOneRolloutPerDecision(p *tuningv1alpha1.ProbePolicy, name string) {
+	e.t.Helper()
+	d := e.deploy(name)
+	ids := appliedIDs(p, name)
+	if int(d.Generation) != 1+len(ids) {
+		e.t.Errorf("Deployment %s: generation %d after %d write decision(s) %v: want %d", name, d.Generation, len(ids), ids, 1+len(ids))
+	}
+	var lc struct {
+		ID string `json:"id"`
+	}
+	if raw := d.Annotations["probetuner.io/last-change"]; raw != "" {
+		_ = json.Unmarshal([]byte(raw), &lc)
+	}
+	if len(ids) > 0 {
+		found := false
+		for _, id := range ids {
+			found = found || id == lc.ID
+		}
+		if !found {
+			e.t.Errorf("Deployment %s: last-change id %q is none of the recorded decisions %v", name, lc.ID, ids)
+		}
+	}
+}
+
+// checkpoint returns the policy's checkpoint ConfigMap data (empty when there is none).
+func (e *faultEnv) checkpoint(policy string) string {
+	e.t.Helper()
+	var cm corev1.ConfigMap
+	if err := e.c.Get(background, client.ObjectKey{Namespace: e.ns, Name: "probe-tuner-" + policy}, &cm); err != nil {
+		return ""
+	}
+	return cm.Data["state.json"]
+}
+
+// checkOperatorHealthy fails when the operator died or panicked.
+func checkOperatorHealthy(t *testing.T, op *operator) {
+	t.Helper()
+	if !op.alive() {
+		t.Errorf("the operator process (%s) is not running", op.logPath)
+	}
+	if l := op.log(); strings.Contains(l, "panic") || strings.Contains(l, "goroutine ") {
+		t.Errorf("the operator's log (%s) shows a panic", op.logPath)
+	}
+}
+
+// workloadSummary returns the policy's status entry for a workload.
+func workloadSummary(p *tuningv1alpha1.ProbePolicy, name string) *tuningv1alpha1.WorkloadSummary {
+	for i := range p.Status.Workloads {
+		if p.Status.Workloads[i].Name == name {
+			return &p.Status.Workloads[i]
+		}
+	}
+	return nil
+}
+
+// a. The operator is SIGKILLed while it observes a crash loop and again right after its first change, and
+// restarted each time: observations survive in the checkpoint, the change is made once and recorded once.
+func TestFaultOperatorKilled(t *testing.T) {
+	e := newFaultEnv(t, "fault-kill")
+	e.apply(crashLoopYAML(e.ns, "loader", "kill", 2))
+	e.apply(policyYAML(e.ns, "kill", "kill"))
+	op := startOperator(t, "manager-fault-kill-1")
+
+	// First kill: while it observes, once the checkpoint holds the workload and before any decision.
+	eventually(t, 2*time.Minute, func() error {
+		if cp := e.checkpoint("kill"); !strings.Contains(cp, "loader") {
+			return fmt.Errorf("no checkpoint of loader yet")
+		}
+		return nil
+	})
+	if n := len(appliedIDs(e.policy("kill"), "loader")); n != 0 {
+		t.Logf("note: %d decision(s) already before the first kill", n)
+	}
+	before := e.checkpoint("kill")
+	killsBefore := livenessKills(e.policy("kill"), "loader")
+	op.kill(t)
+	t.Logf("killed the operator while observing (checkpoint %d bytes)", len(before))
+	if after := e.checkpoint("kill"); after != before {
+		t.Errorf("the checkpoint changed although the operator was dead")
+	}
+	op = startOperator(t, "manager-fault-kill-2")
+	// What was observed before the kill is still known after it.
+	eventually(t, time.Minute, func() error {
+		if n := livenessKills(e.policy("kill"), "loader"); n < killsBefore {
+			return fmt.Errorf("status reports %d probe kills after the restart, %d before", n, killsBefore)
+		}
+		return nil
+	})
+
+	// Second kill: at the first ProbeAdjusted Event, i.e. between writing the Deployment and (perhaps) the status.
+	eventually(t, 3*time.Minute, func() error {
+		if len(e.events("ProbePolicy", "ProbeAdjusted")) == 0 {
+			return fmt.Errorf("no ProbeAdjusted event yet; generation %d", e.deploy("loader").Generation)
+		}
+		return nil
+	})
+	op.kill(t)
+	genAtKill := e.deploy("loader").Generation
+	t.Logf("killed the operator right after the first ProbeAdjusted event (generation %d)", genAtKill)
+	cp := e.checkpoint("kill")
+	if cp == "" {
+		t.Errorf("no checkpoint ConfigMap probe-tuner-kill after the kill")
+	}
+	op = startOperator(t, "manager-fault-kill-3")
+
+	// The restarted operator completes the record: the decision is in status, once, and the Deployment was
+	// written once per decision.
+	eventually(t, 2*time.Minute, func() error {
+		p := e.policy("kill")
+		if len(appliedIDs(p, "loader")) == 0 {
+			return fmt.Errorf("no Applied decision in status yet")
+		}
+		if p.Status.ChangesApplied < 1 {
+			return fmt.Errorf("changesApplied %d", p.Status.ChangesApplied)
+		}
+		return nil
+	})
+	// Let it run on a while (more reconciles, possibly a second step) and check again.
+	time.Sleep(30 * time.Second)
+	p := e.policy("kill")
+	checkNoDuplicateDecisions(t, p)
+	e.checkOneRolloutPerDecision(p, "loader")
+	if !strings.Contains(e.checkpoint("kill"), "loader") {
+		t.Errorf("the checkpoint lost the workload after two kills")
+	}
+	if n := len(e.events("ProbePolicy", "ProbeAdjusted")); n != len(appliedIDs(p, "loader")) {
+		t.Logf("note: %d ProbeAdjusted events for %d applied decisions (an event may be re-emitted when the status write is retried after a kill)", n, len(appliedIDs(p, "loader")))
+	}
+	checkOperatorHealthy(t, op)
+	t.Logf("decisions %v, generation %d, changesApplied %d", appliedIDs(p, "loader"), e.deploy("loader").Generation, p.Status.ChangesApplied)
+}
+
+// livenessKills returns the liveness kills the policy's status reports for a workload.
+func livenessKills(p *tuningv1alpha1.ProbePolicy, name string) int32 {
+	var n int32
+	if w := workloadSummary(p, name); w != nil {
+		for _, c := range w.Containers {
+			n += c.Observed.LivenessKills + c.Observed.StartupKills
+		}
+	}
+	return n
+}
+
+// apiReachable reports whether the API server accepts connections.
+func apiReachable() bool {
+	conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", cluster.APIPort), time.Second)
+	if err != nil {
+		return false
+	}
+	conn.Close()
+	return true
+}
+
+// leaseHolder returns the holder of the manager's leader-election Lease in ns ("" when there is none).
+func (e *faultEnv) leaseHolder() string {
+	var l coordinationv1.Lease
+	if err := e.c.Get(background, client.ObjectKey{Namespace: e.ns, Name: "probe-tuner.tuning.probetuner.io"}, &l); err != nil || l.Spec.HolderIdentity == nil {
+		return ""
+	}
+	return *l.Spec.HolderIdentity
+}
+
+// b. Two operators with leader election: only the Lease holder works; when it is SIGKILLed, the other takes
+// over within the lease duration plus the renew deadline and carries on, and no decision is written twice.
+func TestFaultLeaderElection(t *testing.T) {
+	e := newFaultEnv(t, "fault-leader")
+	e.apply(crashLoopYAML(e.ns, "loader-a", "leader", 2))
+	e.apply(policyYAML(e.ns, "leader", "leader"))
+	flags := []string{"--leader-elect", "--leader-election-namespace", e.ns}
+	ops := []*operator{startOperator(t, "manager-fault-leader-a", flags...), startOperator(t, "manager-fault-leader-b", flags...)}
+
+	var leader, follower *operator
+	eventually(t, time.Minute, func() error {
+		var working []*operator
+		for _, op := range ops {
+			if strings.Contains(op.log(), "Starting workers") {
+				working = append(working, op)
+			}
+		}
+		if len(working) != 1 || e.leaseHolder() == "" {
+			return fmt.Errorf("%d operators started workers, lease holder %q", len(working), e.leaseHolder())
+		}
+		leader = working[0]
+		return nil
+	})
+	follower = ops[0]
+	if follower == leader {
+		follower = ops[1]
+	}
+	holder := e.leaseHolder()
+	t.Logf("leader %s holds the lease as %s", leader.logPath, holder)
+
+	eventually(t, 3*time.Minute, func() error {
+		if len(appliedIDs(e.policy("leader"), "loader-a")) == 0 {
+			return fmt.Errorf("no Applied decision for loader-a yet")
+		}
+		return nil
+	})
+	if strings.Contains(follower.log(), "Starting workers") {
+		t.Fatalf("the follower started workers while the leader held the lease")
+	}
+	leader.kill(t)
+	killed := time.Now()
+	// controller-runtime's defaults: lease duration 15 s, renew deadline 10 s, retry period 2 s.
+	eventually(t, 40*time.Second, func() error {
+		if !strings.Contains(follower.log(), "Starting workers") {
+			return fmt.Errorf("the follower has not started workers")
+		}
+		if h := e.leaseHolder(); h == holder || h == "" {
+			return fmt.Errorf("lease still held by %q", h)
+		}
+		return nil
+	})
+	took := time.Since(killed)
+	t.Logf("the follower took over %s after the leader was killed", took.Round(100*time.Millisecond))
+	if took > 25*time.Second+3*time.Second {
+		t.Errorf("take-over took %s, more than the lease duration plus the renew deadline (25s) and 3s of polling", took)
+	}
+
+	// The new leader carries on: a workload created now is tuned.
+	e.apply(crashLoopYAML(e.ns, "loader-b", "leader", 2))
+	eventually(t, 3*time.Minute, func() error {
+		if len(appliedIDs(e.policy("leader"), "loader-b")) == 0 {
+			return fmt.Errorf("no Applied decision for loader-b yet")
+		}
+		return nil
+	})
+	time.Sleep(10 * time.Second)
+	p := e.policy("leader")
+	checkNoDuplicateDecisions(t, p)
+	e.checkOneRolloutPerDecision(p, "loader-a")
+	e.checkOneRolloutPerDecision(p, "loader-b")
+	checkOperatorHealthy(t, follower)
+	t.Logf("decisions loader-a %v, loader-b %v", appliedIDs(p, "loader-a"), appliedIDs(p, "loader-b"))
+}
+
+// c. The API server is stopped for 30 s and started again: the operator keeps running, /healthz stays 200
+// while /readyz fails, and afterwards it reconnects and catches up. Not parallel: the other tests wait.
+func TestFaultAPIServerDown(t *testing.T) {
+	e := newFaultEnv(t, "fault-apiserver")
+	e.apply(flappingYAML(e.ns, "api", "apiserver"))
+	e.apply(policyYAML(e.ns, "apiserver", "apiserver"))
+	op := startOperator(t, "manager-fault-apiserver")
+	eventually(t, time.Minute, func() error {
+		if workloadSummary(e.policy("apiserver"), "api") == nil {
+			return fmt.Errorf("api not in status yet")
+		}
+		return nil
+	})
+
+	if err := cluster.Kill("kube-apiserver", syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if !apiReachable() {
+			_ = cluster.Up()
+		}
+	})
+	eventually(t, 30*time.Second, func() error {
+		if apiReachable() {
+			return fmt.Errorf("the API server still answers")
+		}
+		return nil
+	})
+	// A real stop: kube-apiserver drains for a while after SIGTERM; if it has not exited after 20 s, kill it.
+	stopping := time.Now()
+	for cluster.Running("kube-apiserver") && time.Since(stopping) < 20*time.Second {
+		time.Sleep(500 * time.Millisecond)
+	}
+	if cluster.Running("kube-apiserver") {
+		t.Logf("kube-apiserver still draining 20 s after SIGTERM: SIGKILL")
+		_ = cluster.Kill("kube-apiserver", syscall.SIGKILL)
+		eventually(t, 10*time.Second, func() error {
+			if cluster.Running("kube-apiserver") {
+				return fmt.Errorf("kube-apiserver still running after SIGKILL")
+			}
+			return nil
+		})
+	}
+	down := time.Now()
+	readyFailed := false
+	for time.Since(stopping) < 30*time.Second {
+		if !op.alive() {
+			t.Fatalf("the operator exited %s after the API server stopped", time.Since(down).Round(time.Second))
+		}
+		if code := op.httpStatus("/healthz"); code != 200 {
+			t.Errorf("/healthz = %d %s after the API server stopped, want 200", code, time.Since(down).Round(time.Second))
+		}
+		if code := op.httpStatus("/readyz"); code != 200 {
+			readyFailed = true
+		}
+		time.Sleep(time.Second)
+	}
+	if !readyFailed {
+		t.Errorf("/readyz stayed 200 for 30 s without an API server")
+	}
+	if err := cluster.Up(); err != nil {
+		t.Fatal(err)
+	}
+	up := time.Now()
+	eventually(t, time.Minute, func() error {
+		if code := op.httpStatus("/readyz"); code != 200 {
+			return fmt.Errorf("/readyz = %d", code)
+		}
+		return nil
+	})
+	t.Logf("/readyz 200 again %s after the API server was started", time.Since(up).Round(100*time.Millisecond))
+
+	// It catches up: a Deployment created now is seen and tuned, and the flapping one is tuned.
+	e.apply(crashLoopYAML(e.ns, "loader", "apiserver", 2))
+	eventually(t, time.Minute, func() error {
+		if workloadSummary(e.policy("apiserver"), "loader") == nil {
+			return fmt.Errorf("loader not in status yet")
+		}
+		return nil
+	})
+	eventually(t, 3*time.Minute, func() error {
+		if len(appliedIDs(e.policy("apiserver"), "loader")) == 0 {
+			return fmt.Errorf("no decision on loader, created after the API server came back")
+		}
+		return nil
+	})
+	p := e.policy("apiserver")
+	checkNoDuplicateDecisions(t, p)
+	checkOperatorHealthy(t, op)
+	t.Logf("decisions api %v, loader %v", appliedIDs(p, "api"), appliedIDs(p, "loader"))
+}
+
+// probeField returns a probe field of a container of the Deployment (-1 when the probe is absent).
+func probeField(d *appsv1.Deployment, container, probe, field string) int32 {
+	for _, c := range d.Spec.Template.Spec.Containers {
+		if c.Name != container {
+			continue
+		}
+		var p *corev1.Probe
+		switch probe {
+		case "startup":
+			p = c.StartupProbe
+		case "liveness":
+			p = c.LivenessProbe
+		case "readiness":
+			p = c.ReadinessProbe
+		}
+		if p == nil {
+			return -1
+		}
+		switch field {
+		case "initialDelaySeconds":
+			return p.InitialDelaySeconds
+		case "timeoutSeconds":
+			return p.TimeoutSeconds
+		case "periodSeconds":
+			return p.PeriodSeconds
+		case "successThreshold":
+			return p.SuccessThreshold
+		case "failureThreshold":
+			return p.FailureThreshold
+		}
+	}
+	return -1
+}
+
+// d. A person edits the image, the replicas and a probe field after probe-tuner changed the Deployment, then
+// changes a field probe-tuner set: probe-tuner reverts none of it, keeps its own fields, records
+// ManualOverrideRespected and never touches that field again.
+func TestFaultConflictingEdits(t *testing.T) {
+	e := newFaultEnv(t, "fault-conflict")
+	e.apply(flappingYAML(e.ns, "api", "conflict"))
+	e.apply(policyYAML(e.ns, "conflict", "conflict"))
+	op := startOperator(t, "manager-fault-conflict")
+	eventually(t, 4*time.Minute, func() error {
+		if len(appliedIDs(e.policy("conflict"), "api")) == 0 {
+			return fmt.Errorf("no Applied decision yet")
+		}
+		return nil
+	})
+	// The fields probe-tuner set, with the value of its latest decision on each.
+	mine := map[string]string{}
+	for _, d := range e.policy("conflict").Status.Decisions {
+		if d.Workload == "api" && d.Action == "Applied" && d.Field != "probe" {
+			mine[d.Container+"|"+d.Probe+"|"+d.Field] = d.To
+		}
+	}
+	t.Logf("probe-tuner set %v", mine)
+	if len(mine) == 0 {
+		t.Fatalf("no field-level decision to conflict with: %+v", e.policy("conflict").Status.Decisions)
+	}
+	checkMine := func(skip string) {
+		t.Helper()
+		d := e.deploy("api")
+		for k, want := range mine {
+			if k == skip {
+				continue
+			}
+			f := strings.Split(k, "|")
+			if got := fmt.Sprint(probeField(d, f[0], f[1], f[2])); got != want {
+				t.Errorf("probe-tuner's %s is %s, it set %s: its field was lost", k, got, want)
+			}
+		}
+	}
+
+	kubectl(t, "patch", "deployment", "api", "-n", e.ns, "--field-manager", "person", "-p",
+		`{"spec":{"replicas":3,"template":{"spec":{"containers":[{"name":"api","image":"example.com/api:2","livenessProbe":{"periodSeconds":15}}]}}}}`)
+	checkPerson := func() {
+		t.Helper()
+		d := e.deploy("api")
+		c := d.Spec.Template.Spec.Containers[0]
+		if *d.Spec.Replicas != 3 || c.Image != "example.com/api:2" || c.LivenessProbe == nil || c.LivenessProbe.PeriodSeconds != 15 {
+			t.Errorf("the person's edits were reverted: replicas %d, image %s, liveness %+v", *d.Spec.Replicas, c.Image, c.LivenessProbe)
+		}
+	}
+	// Let probe-tuner reconcile the edited Deployment over its cooldown (it may write again).
+	lastChange := e.deploy("api").Annotations["probetuner.io/last-change"]
+	time.Sleep(75 * time.Second)
+	checkPerson()
+	checkMine("")
+	if e.deploy("api").Annotations["probetuner.io/last-change"] != lastChange {
+		t.Logf("probe-tuner wrote the Deployment again after the person's edit")
+	}
+
+	// The person now takes over one field probe-tuner set.
+	var taken string
+	for k := range mine {
+		taken = k
+		break
+	}
+	f := strings.Split(taken, "|")
+	newValue := probeField(e.deploy("api"), f[0], f[1], f[2]) + 1
+	kubectl(t, "patch", "deployment", "api", "-n", e.ns, "--field-manager", "person", "-p",
+		fmt.Sprintf(`{"spec":{"template":{"spec":{"containers":[{"name":%q,"%sProbe":{%q:%d}}]}}}}`, f[0], f[1], f[2], newValue))
+	t.Logf("the person set %s to %d", taken, newValue)
+	eventually(t, 2*time.Minute, func() error {
+		if len(e.events("ProbePolicy", "ManualOverrideRespected")) == 0 {
+			return fmt.Errorf("no ManualOverrideRespected event yet")
+		}
+		return nil
+	})
+	deadline := time.Now().Add(90 * time.Second)
+	for time.Now().Before(deadline) {
+		if got := probeField(e.deploy("api"), f[0], f[1], f[2]); got != newValue {
+			t.Fatalf("probe-tuner changed %s back to %d after the person set it to %d", taken, got, newValue)
+		}
+		time.Sleep(2 * time.Second)
+	}
+	checkPerson()
+	checkMine(taken)
+	for _, d := range e.policy("conflict").Status.Decisions {
+		if d.Action == "Applied" && d.Container+"|"+d.Probe+"|"+d.Field == taken && d.To != mine[taken] {
+			t.Errorf("probe-tuner decided on %s again after the override: %+v", taken, d)
+		}
+	}
+	checkNoDuplicateDecisions(t, e.policy("conflict"))
+	checkOperatorHealthy(t, op)
+}
+
+// e. A policy's selector stops selecting a tuned Deployment: it is left as it is and leaves the status. Two
+// policies select one Deployment: both report the conflict and only the older acts.
+func TestFaultSelection(t *testing.T) {
+	e := newFaultEnv(t, "fault-select")
+	e.apply(crashLoopYAML(e.ns, "loader", "sel", 2))
+	e.apply(crashLoopYAML(e.ns, "shared", "shared", 2))
+	e.apply(policyYAML(e.ns, "select", "sel"))
+	e.apply(policyYAML(e.ns, "older", "shared"))
+	time.Sleep(2 * time.Second) // creation timestamps have a resolution of one second
+	// "newer" sorts before "older": a tie broken by name would wrongly let it act.
+	e.apply(policyYAML(e.ns, "newer", "shared"))
+	op := startOperator(t, "manager-fault-select")
+
+	eventually(t, 4*time.Minute, func() error {
+		if len(appliedIDs(e.policy("select"), "loader")) == 0 {
+			return fmt.Errorf("no Applied decision for loader yet")
+		}
+		if len(appliedIDs(e.policy("older"), "shared")) == 0 {
+			return fmt.Errorf("no Applied decision for shared by the older policy yet")
+		}
+		return nil
+	})
+	newer, older := e.policy("newer"), e.policy("older")
+	if w := workloadSummary(newer, "shared"); w == nil || w.State != "Conflict" || !strings.Contains(w.Message, "older") {
+		t.Errorf("the newer policy's status for shared: %+v", w)
+	}
+	if c := meta.FindStatusCondition(newer.Status.Conditions, tuningv1alpha1.ConditionConflict); c == nil || c.Status != metav1.ConditionTrue {
+		t.Errorf("the newer policy's Conflict condition: %+v", c)
+	}
+	if c := meta.FindStatusCondition(older.Status.Conditions, tuningv1alpha1.ConditionConflict); c != nil && c.Status == metav1.ConditionTrue {
+		t.Logf("the older policy's Conflict condition is also True: %+v", c)
+	}
+	if ids := appliedIDs(newer, "shared"); len(ids) != 0 || newer.Status.ChangesApplied != 0 {
+		t.Errorf("the newer policy acted on shared: %v, changesApplied %d", ids, newer.Status.ChangesApplied)
+	}
+	checkNoDuplicateDecisions(t, older)
+	e.checkOneRolloutPerDecision(older, "shared")
+
+	// Deselect loader.
+	kubectl(t, "patch", "probepolicy", "select", "-n", e.ns, "--type", "merge", "-p", `{"spec":{"selector":{"matchLabels":{"tune":"nothing"}}}}`)
+	eventually(t, time.Minute, func() error {
+		if w := workloadSummary(e.policy("select"), "loader"); w != nil {
+			return fmt.Errorf("loader still in the status: %+v", w)
+		}
+		return nil
+	})
+	d := e.deploy("loader")
+	gen, probes := d.Generation, fmt.Sprintf("%+v", d.Spec.Template.Spec.Containers[0])
+	time.Sleep(75 * time.Second)
+	d = e.deploy("loader")
+	if d.Generation != gen || fmt.Sprintf("%+v", d.Spec.Template.Spec.Containers[0]) != probes {
+		t.Errorf("the deselected Deployment was changed: generation %d -> %d", gen, d.Generation)
+	}
+	if p := e.policy("select"); p.Status.WorkloadCount != 0 {
+		t.Errorf("workloadCount %d after deselection", p.Status.WorkloadCount)
+	}
+	checkOperatorHealthy(t, op)
+}
+
+// f. Odd Deployments: no probes, exec, gRPC and TCP probes, several containers, init containers, absurd values.
+// The operator neither crashes nor writes anything the API server rejects, and reports each readably.
+func TestFaultOddWorkloads(t *testing.T) {
+	e := newFaultEnv(t, "fault-odd")
+	dep := func(name, annotations, spec string) string {
+		return fmt.Sprintf(`apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: %[2]s
+  namespace: %[1]s
+  labels: {app: %[2]s, tune: odd}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: %[2]s}}
+  template:
+    metadata:
+      labels: {app: %[2]s}
+      annotations: {%[3]s}
+    spec:
+%[4]s`, e.ns, name, annotations, spec)
+	}
+	crash := `sim.probetuner.io/startup: "38s-42s"`
+	manifests := []string{
+		dep("noprobes", `sim.probetuner.io/startup: "2s"`, `      containers:
+      - {name: app, image: example.com/app:1}
+`),
+		dep("exec", crash, `      containers:
+      - name: app
+        image: example.com/app:1
+        livenessProbe:
+          exec: {command: [cat, /tmp/healthy]}
+`),
+		dep("grpc", crash, `      containers:
+      - name: app
+        image: example.com/app:1
+        livenessProbe:
+          grpc: {port: 9090}
+`),
+		dep("tcp", crash, `      containers:
+      - name: app
+        image: example.com/app:1
+        livenessProbe:
+          tcpSocket: {port: 8080}
+        readinessProbe:
+          tcpSocket: {port: 8080}
+          periodSeconds: 5
+`),
+		dep("multi", `app.sim.probetuner.io/startup: "38s-42s", sidecar.sim.probetuner.io/startup: "1s"`, `      containers:
+      - name: app
+        image: example.com/app:1
+        livenessProbe:
+          httpGet: {path: /healthz, port: 8080}
+      - name: sidecar
+        image: example.com/sidecar:1
+        readinessProbe:
+          httpGet: {path: /ready, port: 9000}
+`),
+		dep("withinit", crash, `      initContainers:
+      - {name: init, image: example.com/init:1}
+      containers:
+      - name: app
+        image: example.com/app:1
+        livenessProbe:
+          httpGet: {path: /healthz, port: 8080}
+`),
+		dep("absurd", `sim.probetuner.io/startup: "5s"`, `      containers:
+      - name: app
+        image: example.com/app:1
+        livenessProbe:
+          httpGet: {path: /healthz, port: 8080}
+          periodSeconds: 3600
+          failureThreshold: 1000
+          timeoutSeconds: 3600
+          initialDelaySeconds: 86400
+        readinessProbe:
+          httpGet: {path: /ready, port: 8080}
+          periodSeconds: 3600
+          failureThreshold: 1000
+          successThreshold: 1000
+`),
+	}
+	for _, m := range manifests {
+		e.apply(m)
+	}
+	e.apply(policyYAML(e.ns, "odd", "odd"))
+	op := startOperator(t, "manager-fault-odd")
+	names := []string{"noprobes", "exec", "grpc", "tcp", "multi", "withinit", "absurd"}
+	eventually(t, time.Minute, func() error {
+		if n := len(e.policy("odd").Status.Workloads); n != len(names) {
+			return fmt.Errorf("%d of %d workloads in status", n, len(names))
+		}
+		return nil
+	})
+	time.Sleep(150 * time.Second) // crash loops long enough for decisions on the odd ones
+	p := e.policy("odd")
+	for _, name := range names {
+		w := workloadSummary(p, name)
+		if w == nil || w.State == "" || w.Message == "" {
+			t.Errorf("%s: unreadable status %+v", name, w)
+			continue
+		}
+		d := e.deploy(name)
+		t.Logf("%-9s generation %d, state %s: %s", name, d.Generation, w.State, w.Message)
+		for _, c := range d.Spec.Template.Spec.Containers {
+			for kind, pr := range map[string]*corev1.Probe{"startup": c.StartupProbe, "liveness": c.LivenessProbe, "readiness": c.ReadinessProbe} {
+				if pr == nil {
+					continue
+				}
+				handlers := 0
+				for _, set := range []bool{pr.Exec != nil, pr.HTTPGet != nil, pr.TCPSocket != nil, pr.GRPC != nil} {
+					if set {
+						handlers++
+					}
+				}
+				if handlers != 1 || (kind != "readiness" && pr.SuccessThreshold != 1) || pr.PeriodSeconds < 1 || pr.FailureThreshold < 1 {
+					t.Errorf("%s/%s: invalid %s probe %+v", name, c.Name, kind, pr)
+				}
+			}
+		}
+		if name == "noprobes" && d.Generation != 1 {
+			t.Errorf("noprobes was written (generation %d)", d.Generation)
+		}
+	}
+	// Every Deployment as it is now passes the API server's validation again (a server-side dry-run update).
+	for _, name := range names {
+		kubectlIn(t, kubectl(t, "get", "deployment", name, "-n", e.ns, "-o", "json"), "replace", "--dry-run=server", "-f", "-")
+	}
+	log := op.log()
+	for _, bad := range []string{"is invalid", "Invalid value"} {
+		if strings.Contains(log, bad) {
+			t.Errorf("the operator's log shows a write the API server rejected (%q)", bad)
+		}
+	}
+	checkNoDuplicateDecisions(t, p)
+	checkOperatorHealthy(t, op)
+	t.Logf("decisions: %d, changesApplied %d, %d reconciler errors logged", len(p.Status.Decisions), p.Status.ChangesApplied, strings.Count(log, "Reconciler error"))
+}
