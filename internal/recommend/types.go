@@ -41,17 +41,6 @@ type Container struct {
 	Signals   observe.Signals
 }
 
-// Probe returns the container's probe of kind k.
-func (c Container) Probe(k probes.Kind) *corev1.Probe {
-	switch k {
-	case probes.Startup:
-		return c.Startup
-	case probes.Liveness:
-		return c.Liveness
-	}
-	return c.Readiness
-}
-
 // FieldProbe is the pseudo field of a change that adds or removes a whole probe.
 const FieldProbe = "probe"
 
@@ -147,7 +136,8 @@ func (p ProbeSet) Get(k probes.Kind) *corev1.Probe {
 	return p.Readiness
 }
 
-func (p *ProbeSet) set(k probes.Kind, pr *corev1.Probe) {
+// Set replaces the probe of kind k (nil removes it).
+func (p *ProbeSet) Set(k probes.Kind, pr *corev1.Probe) {
 	switch k {
 	case probes.Startup:
 		p.Startup = pr

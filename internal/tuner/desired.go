@@ -24,7 +24,7 @@ func Desired(current map[string]recommend.ProbeSet, act Action) map[string]recom
 			p := set.Get(ch.Probe)
 			switch {
 			case ch.Field == recommend.FieldProbe && ch.To == 0:
-				set = withoutProbe(set, ch.Probe)
+				set.Set(ch.Probe, nil)
 			case p != nil:
 				v := probes.Of(p)
 				if nv, err := v.WithField(ch.Field, ch.To); err == nil {
@@ -35,16 +35,4 @@ func Desired(current map[string]recommend.ProbeSet, act Action) map[string]recom
 		}
 	}
 	return out
-}
-
-func withoutProbe(set recommend.ProbeSet, k probes.Kind) recommend.ProbeSet {
-	switch k {
-	case probes.Startup:
-		set.Startup = nil
-	case probes.Liveness:
-		set.Liveness = nil
-	default:
-		set.Readiness = nil
-	}
-	return set
 }
