@@ -93,6 +93,12 @@ func (c *containerWrapper) nearMisses(runs, failures int, probes float64) *conta
 	return c
 }
 
+// readinessFailures records failed readiness probes reported by the kubelet (Unhealthy events).
+func (c *containerWrapper) readinessFailures(n int) *containerWrapper {
+	c.Signals.ReadinessFailures = n
+	return c
+}
+
 func (c *containerWrapper) restarts(cause observe.Cause, n int) *containerWrapper {
 	c.Signals.Restarts[cause] += n
 	return c

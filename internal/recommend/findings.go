@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/probetuner/probe-tuner/internal/observe"
+	"github.com/probetuner/probe-tuner/internal/probes"
 )
 
 // minStuckThreshold is the least time a pod must be running and never ready before it counts as stuck.
@@ -41,10 +42,56 @@ func (r *containerRun) findPatterns() {
 		if c.Liveness == nil && c.Startup == nil {
 			advice = "With only a readiness probe nothing will ever restart them: the capacity is lost silently. Add a startup probe (or a liveness probe) so that a start that never completes is restarted"
 		}
+		if slow, ok := r.slowReadiness(threshold); ok {
+			advice = slow
+		}
 		// Whole minutes keep the message (and so the status) from changing on every look.
 		r.find(Warning, ReasonStuckNotReady, fmt.Sprintf("%d pod(s) of container %s (%s) have been running without ever becoming ready for over %s, far longer than %s. %s",
 			len(stuck), c.Name, strings.Join(stuck, ", "), max(longest.Truncate(time.Minute), time.Minute), normal, advice))
 	}
+}
+
+// slowReadiness explains pods stuck not ready by the readiness probe's own settings, when they alone keep a
+// container from becoming ready for longer than threshold even if every probe passes: no readiness probe runs
+// before initialDelaySeconds, and Ready takes successThreshold passing probes in a row, periodSeconds apart. A
+// failing endpoint is then not the cause to point at: the probe cannot pass in reasonable time. The message uses
+// only the probe's settings and whether readiness failures were reported, so it does not change on every look.
+func (r *containerRun) slowReadiness(threshold time.Duration) (string, bool) {
+	if r.c.Readiness == nil {
+		return "", false
+	}
+	v := probes.Of(r.c.Readiness)
+	hold := readinessHold(v)
+	if hold <= threshold {
+		return "", false
+	}
+	// Name every setting that adds to the wait; advise lowering the ones that make up most of it.
+	delay := time.Duration(max(v.InitialDelaySeconds, 0)) * time.Second
+	var settings, fields []string
+	if delay > 0 {
+		settings = append(settings, fmt.Sprintf("initialDelaySeconds %d", v.InitialDelaySeconds))
+		if 2*delay >= hold {
+			fields = append(fields, "initialDelaySeconds")
+		}
+	}
+	if v.SuccessThreshold > 1 {
+		settings = append(settings, fmt.Sprintf("successThreshold %d x periodSeconds %ds", v.SuccessThreshold, v.PeriodSeconds))
+		if 2*delay <= hold {
+			fields = append(fields, "successThreshold")
+		}
+	}
+	msg := fmt.Sprintf("Their readiness probe cannot pass in time: with %s, a pod cannot become ready until about %s after it starts, even if every probe passes",
+		strings.Join(settings, " and "), hold)
+	if v.SuccessThreshold > 1 && r.c.Signals.ReadinessFailures > 0 {
+		msg += fmt.Sprintf("; readiness failures were reported too, and each one starts the count of %d successes again, so Ready may never be reached", v.SuccessThreshold)
+	}
+	return msg + ". Lower " + strings.Join(fields, " and "), true
+}
+
+// readinessHold is the least time a readiness probe's settings keep a started container from being ready:
+// initialDelaySeconds, then successThreshold passing probes periodSeconds apart (the first may run at once).
+func readinessHold(v probes.Values) time.Duration {
+	return asDuration(max(int64(v.InitialDelaySeconds), 0) + max(int64(v.SuccessThreshold)-1, 0)*max(int64(v.PeriodSeconds), 0))
 }
 
 // stuckThreshold is how long a running pod may stay not ready before it counts as stuck: three times the

@@ -39,6 +39,24 @@ func checkInvariants(t *testing.T, s policy.Settings, c Container, plan Plan) {
 	t.Helper()
 	sig := c.Signals
 	minSamples := int(s.Pacing.MinSamples)
+	// A liveness probe slower to detect a hang than the policy allows is reported as advice, and only then.
+	slow := false
+	if c.Liveness != nil {
+		v := probes.Of(c.Liveness)
+		slow = timeToDetect(v.FailureThreshold, v.PeriodSeconds, v.TimeoutSeconds) > int64(s.Liveness.MaxTimeToDetectSeconds)
+	}
+	reported := false
+	for _, f := range plan.Findings {
+		if f.Reason == ReasonSlowHangDetection {
+			reported = true
+			if f.Severity != Info {
+				t.Fatalf("%s is advice, reported as %s", f.Reason, f.Severity)
+			}
+		}
+	}
+	if reported != slow {
+		t.Fatalf("%s reported %v, want %v (liveness %+v, maxTimeToDetectSeconds %d)", ReasonSlowHangDetection, reported, slow, c.Liveness, s.Liveness.MaxTimeToDetectSeconds)
+	}
 	next, changed := plan.Probes[c.Name]
 	if !changed {
 		if len(plan.Changes) > 0 {
@@ -189,6 +207,14 @@ func randomContainer(rng *rand.Rand) Container {
 	}
 	if rng.IntN(4) == 0 {
 		w.correlated(rng.IntN(6))
+	}
+	// Drawn last, so that the draws above stay what they were for each seed.
+	if rng.IntN(3) == 0 {
+		w.notReady("web-1", time.Duration(rng.IntN(6*3600))*time.Second, rng.IntN(4) == 0)
+		w.readinessFailures(rng.IntN(3) * rng.IntN(100))
+		if rd := w.Readiness; rd != nil && rng.IntN(2) == 0 {
+			rd.SuccessThreshold = int32(1 + rng.IntN(2000))
+		}
 	}
 	return w.obj()
 }

@@ -64,7 +64,7 @@ func (r *containerRun) livenessRule() {
 			ft = v.FailureThreshold // the minimum and the time-to-detect bound cannot both hold: leave it
 		}
 	}
-	if ft*v.PeriodSeconds+timeout > bounds.MaxTimeToDetectSeconds {
+	if timeToDetect(ft, v.PeriodSeconds, timeout) > int64(bounds.MaxTimeToDetectSeconds) {
 		timeout = v.TimeoutSeconds // keep the bound: prefer the threshold over the timeout
 	}
 	if ft == v.FailureThreshold && timeout == v.TimeoutSeconds {
@@ -72,9 +72,34 @@ func (r *containerRun) livenessRule() {
 			"(maxFailureThreshold %d, maxTimeToDetectSeconds %d, maxTimeoutSeconds %d)", r.c.Name, evidence, bounds.MaxFailureThreshold, bounds.MaxTimeToDetectSeconds, bounds.MaxTimeoutSeconds))
 		return
 	}
-	if ft*v.PeriodSeconds+timeout > bounds.MaxTimeToDetectSeconds {
+	if timeToDetect(ft, v.PeriodSeconds, timeout) > int64(bounds.MaxTimeToDetectSeconds) {
 		return // the current probe already exceeds the bound; probe-tuner does not make it worse
 	}
 	r.setField(probes.Liveness, "timeoutSeconds", timeout, ReasonLivenessTransient, evidence)
 	r.setField(probes.Liveness, "failureThreshold", ft, ReasonLivenessTransient, evidence)
+}
+
+// slowHangDetection reports a liveness probe that takes longer to detect a hung container than the policy's
+// maxTimeToDetectSeconds. It is advice, not a change: a shorter window could restart containers on failures that
+// would have recovered, and probe-tuner does not tighten liveness without evidence. The liveness rule only ever
+// lengthens the time to detect, within the bound, so it leaves the timing of such a probe as it is.
+func (r *containerRun) slowHangDetection() {
+	if r.c.Liveness == nil {
+		return
+	}
+	v := probes.Of(r.c.Liveness)
+	bound := r.in.Settings.Liveness.MaxTimeToDetectSeconds
+	detect := timeToDetect(v.FailureThreshold, v.PeriodSeconds, v.TimeoutSeconds)
+	if detect <= int64(bound) {
+		return
+	}
+	r.find(Info, ReasonSlowHangDetection, fmt.Sprintf("container %s: its liveness probe takes up to %s to detect a hang (failureThreshold %d x periodSeconds %ds + timeoutSeconds %ds), "+
+		"above the policy's maxTimeToDetectSeconds of %ds. probe-tuner does not tighten liveness without evidence and leaves it as it is; lower failureThreshold or periodSeconds by hand",
+		r.c.Name, asDuration(detect), v.FailureThreshold, v.PeriodSeconds, v.TimeoutSeconds, bound))
+}
+
+// timeToDetect is probes.Values.TimeToDetect (failureThreshold x periodSeconds + timeoutSeconds) without int32
+// overflow: the API server puts no upper bound on failureThreshold.
+func timeToDetect(failureThreshold, periodSeconds, timeoutSeconds int32) int64 {
+	return int64(failureThreshold)*int64(periodSeconds) + int64(timeoutSeconds)
 }

@@ -50,6 +50,7 @@ func (r *containerRun) run() {
 	r.findPatterns()
 	r.startupRule()
 	r.livenessRule()
+	r.slowHangDetection()
 	r.readinessRule()
 	r.notAProbeProblem()
 	r.commit()

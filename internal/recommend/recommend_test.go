@@ -1,6 +1,7 @@
 package recommend
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -31,7 +32,10 @@ func TestRecommend(t *testing.T) {
 		blocked      []Change
 		frozen       []FieldRef
 		want         []change
-		findings     []string // finding reasons, in order
+		findings     []string   // finding reasons, in order
+		severities   []Severity // when set, the findings' severities, in order
+		messageLike  []string   // texts the findings' messages must contain
+		messageNot   []string   // texts no finding's message may contain
 		waitingLike  string
 		evidenceLike string
 	}{
@@ -187,6 +191,37 @@ func TestRecommend(t *testing.T) {
 			findings:  []string{"LivenessKillsLookLikeHangs"},
 		},
 		{
+			// 360000 x 10 s: a hung container goes unnoticed for about 1000 hours. Advice only: nothing is changed.
+			name:        "a liveness probe that needs 1000 hours to detect a hang is reported, not changed",
+			settings:    settings(),
+			container:   makeContainer("app").liveness(makeProbe("/healthz").failure(360000).obj()).readiness(readiness).obj(),
+			findings:    []string{ReasonSlowHangDetection},
+			severities:  []Severity{Info},
+			messageLike: []string{"container app: its liveness probe takes up to 1000h0m1s to detect a hang (failureThreshold 360000 x periodSeconds 10s + timeoutSeconds 1s), above the policy's maxTimeToDetectSeconds of 120s. probe-tuner does not tighten liveness without evidence"},
+		},
+		{
+			name:     "transient liveness kills on a probe already beyond the time-to-detect bound raise nothing, and the bound is reported",
+			settings: settings(func(s *tuningv1alpha1.ProbePolicySpec) { s.Liveness.MaxTimeToDetectSeconds = 40 }),
+			container: makeContainer("app").liveness(makeProbe("/healthz").failure(4).obj()).
+				livenessKills(3, 220, 0).nearMisses(150, 200, 1000).obj(),
+			findings:    []string{"LivenessAtBounds", ReasonSlowHangDetection},
+			severities:  []Severity{Info, Info},
+			messageLike: []string{"takes up to 41s to detect a hang", "maxTimeToDetectSeconds of 40s"},
+		},
+		{
+			name:      "a liveness probe exactly at the maximum time to detect is normal",
+			settings:  settings(func(s *tuningv1alpha1.ProbePolicySpec) { s.Liveness.MaxTimeToDetectSeconds = 31 }),
+			container: makeContainer("app").liveness(defaultLiveness).readiness(readiness).obj(),
+		},
+		{
+			name:        "a liveness probe one second over the maximum time to detect is reported",
+			settings:    settings(func(s *tuningv1alpha1.ProbePolicySpec) { s.Liveness.MaxTimeToDetectSeconds = 30 }),
+			container:   makeContainer("app").liveness(defaultLiveness).readiness(readiness).obj(),
+			findings:    []string{ReasonSlowHangDetection},
+			severities:  []Severity{Info},
+			messageLike: []string{"takes up to 31s to detect a hang", "maxTimeToDetectSeconds of 30s"},
+		},
+		{
 			// kubernetes/kubernetes#66230: a liveness failure on every pod at once.
 			name:      "correlated liveness kills across replicas block tuning and warn",
 			settings:  settings(),
@@ -205,6 +240,56 @@ func TestRecommend(t *testing.T) {
 			settings:  settings(),
 			container: makeContainer("app").readiness(readiness).notReady("cache-1", 11*time.Minute, false).notReady("cache-2", 30*time.Second, false).obj(),
 			findings:  []string{ReasonStuckNotReady},
+		},
+		{
+			// The endpoint passes, but 1000 passing probes in a row 10 s apart take hours: the probe is the cause.
+			name:      "pods stuck behind a readiness successThreshold of 1000 are told the threshold is the cause, not a failing endpoint",
+			settings:  settings(),
+			container: makeContainer("app").liveness(defaultLiveness).readiness(makeProbe("/ready").success(1000).obj()).notReady("web-1", 3*time.Hour, false).obj(),
+			findings:  []string{ReasonStuckNotReady},
+			messageLike: []string{
+				"with successThreshold 1000 x periodSeconds 10s, a pod cannot become ready until about 2h46m30s after it starts, even if every probe passes. Lower successThreshold",
+			},
+			messageNot: []string{"readiness fails"},
+		},
+		{
+			name:     "with a readiness successThreshold of 1000 and reported failures, Ready may never be reached",
+			settings: settings(),
+			container: makeContainer("app").readiness(makeProbe("/ready").success(1000).obj()).readinessFailures(40).
+				notReady("cache-1", 3*time.Hour, false).obj(),
+			findings: []string{ReasonStuckNotReady},
+			messageLike: []string{
+				"successThreshold 1000 x periodSeconds 10s",
+				"readiness failures were reported too, and each one starts the count of 1000 successes again, so Ready may never be reached",
+			},
+			messageNot: []string{"readiness fails", "nothing will ever restart them"},
+		},
+		{
+			// Starts complete in 20 s (to started, behind a startup probe), but readiness needs 5 passes 60 s apart.
+			name:     "a readiness successThreshold x periodSeconds far beyond the observed starts is named as the cause",
+			settings: settings(),
+			container: makeContainer("app").startup(makeProbe("/healthz").period(5).failure(12).obj()).liveness(defaultLiveness).
+				readiness(makeProbe("/ready").period(60).success(5).obj()).startsCompleted(repeat(secs(20), 10)...).notReady("web-1", 5*time.Minute, false).obj(),
+			findings:    []string{ReasonStuckNotReady},
+			messageLike: []string{"with successThreshold 5 x periodSeconds 60s, a pod cannot become ready until about 4m0s after it starts"},
+			messageNot:  []string{"readiness fails"},
+		},
+		{
+			name:        "a readiness initialDelaySeconds of two hours is named as the cause",
+			settings:    settings(),
+			container:   makeContainer("app").liveness(defaultLiveness).readiness(makeProbe("/ready").delay(7200).obj()).notReady("web-1", time.Hour, false).obj(),
+			findings:    []string{ReasonStuckNotReady},
+			messageLike: []string{"with initialDelaySeconds 7200, a pod cannot become ready until about 2h0m0s after it starts, even if every probe passes. Lower initialDelaySeconds"},
+			messageNot:  []string{"readiness fails"},
+		},
+		{
+			name:     "pods stuck behind an ordinary readiness probe that fails are still told readiness fails",
+			settings: settings(),
+			container: makeContainer("app").liveness(defaultLiveness).readiness(makeProbe("/ready").success(3).obj()).readinessFailures(200).
+				notReady("web-1", 20*time.Minute, false).obj(),
+			findings:    []string{ReasonStuckNotReady},
+			messageLike: []string{"Their liveness probe passes while readiness fails"},
+			messageNot:  []string{"cannot become ready until"},
 		},
 		{
 			name:      "a pod not ready for less than three normal starts is not stuck",
@@ -289,6 +374,30 @@ func TestRecommend(t *testing.T) {
 			}
 			if strings.Join(reasons, ",") != strings.Join(tc.findings, ",") {
 				t.Errorf("findings = %v, want %v (%+v)", reasons, tc.findings, plan.Findings)
+			}
+			if tc.severities != nil {
+				var sevs []Severity
+				for _, f := range plan.Findings {
+					sevs = append(sevs, f.Severity)
+				}
+				if !reflect.DeepEqual(sevs, tc.severities) {
+					t.Errorf("finding severities = %v, want %v", sevs, tc.severities)
+				}
+			}
+			var messages []string
+			for _, f := range plan.Findings {
+				messages = append(messages, f.Message)
+			}
+			all := strings.Join(messages, "\n")
+			for _, like := range tc.messageLike {
+				if !strings.Contains(all, like) {
+					t.Errorf("findings' messages lack %q:\n%s", like, all)
+				}
+			}
+			for _, not := range tc.messageNot {
+				if strings.Contains(all, not) {
+					t.Errorf("findings' messages contain %q:\n%s", not, all)
+				}
 			}
 			if tc.waitingLike != "" && !strings.Contains(strings.Join(plan.Waiting, "\n"), tc.waitingLike) {
 				t.Errorf("waiting = %q, want a line containing %q", plan.Waiting, tc.waitingLike)

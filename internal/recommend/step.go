@@ -1,6 +1,9 @@
 package recommend
 
-import "math"
+import (
+	"math"
+	"time"
+)
 
 // stepUp returns the largest value not above want that is at most one step above v: a step is maxStepPercent
 // of v, and never less than 1.
@@ -34,4 +37,9 @@ func ceilDiv(a, b int32) int32 {
 // seconds rounds a duration in seconds up to whole seconds.
 func seconds(s float64) int32 {
 	return int32(math.Ceil(s - 1e-9))
+}
+
+// asDuration converts whole seconds to a duration, saturating instead of overflowing.
+func asDuration(s int64) time.Duration {
+	return time.Duration(min(s, int64(math.MaxInt64/int64(time.Second)))) * time.Second
 }

@@ -96,6 +96,7 @@ const (
 	ReasonIdenticalProbes    = "IdenticalLivenessAndReadiness"
 	ReasonNotAProbeProblem   = "NotAProbeProblem"
 	ReasonNeedsMoreThanBound = "StartupExceedsBudgetBound"
+	ReasonSlowHangDetection  = "LivenessExceedsTimeToDetectBound"
 )
 
 // Change reasons.
