@@ -226,3 +226,41 @@ func TestAggregatedEventsCountOnce(t *testing.T) {
 		t.Errorf("readiness failures = %d, want 4 (an Event aggregated to count 4, seen three times)", got)
 	}
 }
+
+// TestRecheckWhileAKillingEventIsAwaited checks that a probe-like termination whose Killing Event has not arrived
+// asks to be looked at again when the grace ends, and that the Event settling it clears the request.
+func TestRecheckWhileAKillingEventIsAwaited(t *testing.T) {
+	cfg := DefaultConfig()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	pod := func(restarts int32, containerID string, finished time.Time) *corev1.Pod {
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-1", UID: "u1", Labels: map[string]string{"pod-template-hash": "h1"}},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", LivenessProbe: &corev1.Probe{PeriodSeconds: 10, FailureThreshold: 3}}}}}
+		cs := corev1.ContainerStatus{Name: "app", RestartCount: restarts, ContainerID: containerID,
+			State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(finished)}}}
+		if restarts > 0 {
+			cs.LastTerminationState.Terminated = &corev1.ContainerStateTerminated{ExitCode: 137, Reason: "Error",
+				StartedAt: metav1.NewTime(t0), FinishedAt: metav1.NewTime(finished)}
+		}
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{cs}
+		return p
+	}
+	s := &State{}
+	Update(s, Input{Pods: []*corev1.Pod{pod(0, "c1", t0)}, Revision: "h1", Now: t0}, cfg)
+	if !s.RecheckAt.IsZero() {
+		t.Fatalf("RecheckAt = %v with nothing pending", s.RecheckAt)
+	}
+	killed := t0.Add(30 * time.Second)
+	Update(s, Input{Pods: []*corev1.Pod{pod(1, "c2", killed)}, Revision: "h1", Now: killed.Add(time.Second)}, cfg)
+	if want := killed.Add(cfg.EventGrace); !s.RecheckAt.Equal(want) {
+		t.Fatalf("RecheckAt = %v, want %v (the end of the wait for the Killing Event)", s.RecheckAt, want)
+	}
+	kill := KubeletEvent{ID: "k1", Count: 1, Pod: "web-1", Container: "app", Reason: "Killing",
+		Message: "Container app failed liveness probe, will be restarted", Time: killed}
+	Update(s, Input{Pods: []*corev1.Pod{pod(1, "c2", killed)}, Events: []KubeletEvent{kill}, Revision: "h1", Now: killed.Add(2 * time.Second)}, cfg)
+	if !s.RecheckAt.IsZero() {
+		t.Errorf("RecheckAt = %v after the Killing Event settled the cause", s.RecheckAt)
+	}
+	if got := ContainerSignals(s, "app", "h1", killed.Add(2*time.Second), cfg).Restarts[CauseLiveness]; got != 1 {
+		t.Errorf("liveness restarts = %d, want 1", got)
+	}
+}

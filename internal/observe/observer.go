@@ -25,6 +25,7 @@ func Update(s *State, in Input, cfg Config) {
 	if s.Pods == nil {
 		s.Pods = map[string]*PodState{}
 	}
+	s.RecheckAt = time.Time{}
 	byName := make(map[string]*corev1.Pod, len(in.Pods))
 	for _, p := range in.Pods {
 		byName[p.Name] = p
@@ -170,6 +171,13 @@ func (s *State) foldPod(ps *PodState, p *corev1.Pod, now time.Time, cfg Config) 
 	}
 }
 
+// recheckAt moves RecheckAt earlier to t.
+func (s *State) recheckAt(t time.Time) {
+	if s.RecheckAt.IsZero() || t.Before(s.RecheckAt) {
+		s.RecheckAt = t
+	}
+}
+
 func (s *State) foldContainer(ps *PodState, rev *RevisionState, st *corev1.ContainerStatus, spec *corev1.Container,
 	p *corev1.Pod, now time.Time, dt time.Duration, deleting bool, cfg Config) {
 	pc := ps.container(st.Name)
@@ -183,7 +191,10 @@ func (s *State) foldContainer(ps *PodState, rev *RevisionState, st *corev1.Conta
 	if t := st.LastTerminationState.Terminated; t != nil && t.FinishedAt.After(pc.LastFinishedAt) && st.RestartCount > pc.RestartCount && pc.ID != "" {
 		verdict := classify(t, pc.Kills, hasLiveness, hasStartup, pc.StartCompleted, now, cfg.EventGrace)
 		if verdict.wait {
-			return // look again on the next update; nothing about this container is advanced meanwhile
+			// Look again on the next update, at the latest when the grace ends; nothing about this container is
+			// advanced meanwhile.
+			s.recheckAt(t.FinishedAt.Add(cfg.EventGrace))
+			return
 		}
 		restarts := int(st.RestartCount - pc.RestartCount)
 		s.countRestart(cs, rc, pc, ps, st.Name, verdict.cause, restarts, t, now, cfg.StartupHalfLife)

@@ -22,6 +22,9 @@ type State struct {
 	Kills []Kill `json:"kills,omitempty"`
 	// UpdatedAt is the time of the last Update.
 	UpdatedAt time.Time `json:"updatedAt,omitempty"`
+	// RecheckAt, when set, is when the last Update left something undecided that time alone settles: a
+	// termination waiting for its Killing Event. Whoever drives observation should look again then.
+	RecheckAt time.Time `json:"-"`
 }
 
 // ContainerState is what is known of one container across revisions.

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -95,12 +96,19 @@ func Compute(in Input) tuningv1alpha1.ProbePolicyStatus {
 	return st
 }
 
-// mergeDecisions puts the new decisions first, drops exact repeats, and keeps at most MaxDecisions.
+// mergeDecisions puts the new decisions first, newest first (decisions queued across reconciles arrive oldest
+// first), drops repeats, and keeps at most MaxDecisions.
 func mergeDecisions(newer, older []tuningv1alpha1.Decision) []tuningv1alpha1.Decision {
+	fresh := append([]tuningv1alpha1.Decision{}, newer...)
+	sort.SliceStable(fresh, func(i, j int) bool { return fresh[j].Time.Before(&fresh[i].Time) })
 	seen := map[string]bool{}
 	var out []tuningv1alpha1.Decision
-	for _, d := range append(append([]tuningv1alpha1.Decision{}, newer...), older...) {
+	for _, d := range append(fresh, older...) {
 		key := fmt.Sprintf("%s|%s|%s|%s|%s|%s|%s|%s", d.Time.UTC().Format(time.RFC3339), d.Workload, d.Container, d.Probe, d.Field, d.From, d.To, d.Action)
+		if d.ID != "" {
+			// A decision with an ID is one write, whoever records it and whenever.
+			key = fmt.Sprintf("%s|%s|%s|%s|%s|%s", d.ID, d.Workload, d.Container, d.Probe, d.Field, d.Action)
+		}
 		if seen[key] {
 			continue
 		}
@@ -172,7 +180,9 @@ func probeSet(p recommend.ProbeSet) tuningv1alpha1.ProbeSet {
 
 func setConditions(st *tuningv1alpha1.ProbePolicyStatus, in Input) {
 	gen := in.Generation
-	ready := metav1.Condition{Type: tuningv1alpha1.ConditionReady, ObservedGeneration: gen, Status: metav1.ConditionTrue}
+	// The transition time is the reconcile's clock, used only when a condition's status changes.
+	since := metav1.NewTime(in.Now)
+	ready := metav1.Condition{Type: tuningv1alpha1.ConditionReady, ObservedGeneration: gen, Status: metav1.ConditionTrue, LastTransitionTime: since}
 	switch {
 	case in.SpecError != nil:
 		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, "InvalidSpec", in.SpecError.Error()
@@ -185,7 +195,7 @@ func setConditions(st *tuningv1alpha1.ProbePolicyStatus, in Input) {
 	}
 	meta.SetStatusCondition(&st.Conditions, ready)
 
-	conflict := metav1.Condition{Type: tuningv1alpha1.ConditionConflict, ObservedGeneration: gen, Status: metav1.ConditionFalse, Reason: "NoConflict",
+	conflict := metav1.Condition{Type: tuningv1alpha1.ConditionConflict, ObservedGeneration: gen, Status: metav1.ConditionFalse, Reason: "NoConflict", LastTransitionTime: since,
 		Message: "No selected workload is selected by another policy"}
 	var conflicts []string
 	for _, w := range in.Workloads {
@@ -195,12 +205,12 @@ func setConditions(st *tuningv1alpha1.ProbePolicyStatus, in Input) {
 	}
 	if len(conflicts) > 0 {
 		conflict.Status, conflict.Reason = metav1.ConditionTrue, "SelectedByAnotherPolicy"
-		conflict.Message = "These workloads are also selected by an older policy, which alone tunes them: " + strings.Join(conflicts, ", ") +
-			". Narrow one of the selectors so that each workload has exactly one policy"
+		conflict.Message = limitMessage("These workloads are also selected by an older policy, which alone tunes them: " + strings.Join(conflicts, ", ") +
+			". Narrow one of the selectors so that each workload has exactly one policy")
 	}
 	meta.SetStatusCondition(&st.Conditions, conflict)
 
-	attention := metav1.Condition{Type: tuningv1alpha1.ConditionAttentionRequired, ObservedGeneration: gen, Status: metav1.ConditionFalse, Reason: "NothingToReport",
+	attention := metav1.Condition{Type: tuningv1alpha1.ConditionAttentionRequired, ObservedGeneration: gen, Status: metav1.ConditionFalse, Reason: "NothingToReport", LastTransitionTime: since,
 		Message: "No workload shows a pattern that needs a person"}
 	var issues []string
 	reasons := map[string]bool{}
@@ -219,10 +229,22 @@ func setConditions(st *tuningv1alpha1.ProbePolicyStatus, in Input) {
 		}
 		sort.Strings(names)
 		attention.Status, attention.Reason = metav1.ConditionTrue, strings.Join(names, "And")
-		attention.Message = strings.Join(issues, " | ")
-		if len(attention.Message) > 32000 {
-			attention.Message = attention.Message[:32000]
-		}
+		attention.Message = limitMessage(strings.Join(issues, " | "))
 	}
 	meta.SetStatusCondition(&st.Conditions, attention)
+}
+
+// maxConditionMessage keeps a condition message under the API's limit of 32768 bytes.
+const maxConditionMessage = 32000
+
+// limitMessage cuts a message to maxConditionMessage bytes, on a UTF-8 boundary, marking the cut.
+func limitMessage(m string) string {
+	if len(m) <= maxConditionMessage {
+		return m
+	}
+	cut := maxConditionMessage - len(" ...")
+	for cut > 0 && !utf8.RuneStart(m[cut]) {
+		cut--
+	}
+	return m[:cut] + " ..."
 }
