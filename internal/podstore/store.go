@@ -1,0 +1,208 @@
+package podstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/probetuner/probe-tuner/internal/observe"
+)
+
+const (
+	indexByDeployment = "deployment"
+	indexByPod        = "pod"
+)
+
+// EventReasons are the kubelet Event reasons observation reads: Killing carries the cause of a restart,
+// Unhealthy the probe failures.
+var EventReasons = []string{"Killing", "Unhealthy"}
+
+// Store holds the records and the informers that keep them current.
+type Store struct {
+	pods   cache.SharedIndexInformer
+	events []cache.SharedIndexInformer
+}
+
+// New returns a Store watching, in every namespace, the pods that carry a pod-template-hash (those of
+// Deployments) and the kubelet's Events of EventReasons about pods. Nothing is watched before Start.
+func New(cs kubernetes.Interface) (*Store, error) {
+	hasHash, err := labels.NewRequirement(appsv1.DefaultDeploymentUniqueLabelKey, selection.Exists, nil)
+	if err != nil {
+		return nil, fmt.Errorf("building the pod selector: %w", err)
+	}
+	podSelector := labels.NewSelector().Add(*hasHash).String()
+	rest := cs.CoreV1().RESTClient()
+	s := &Store{pods: newInformer(
+		cache.NewFilteredListWatchFromClient(rest, "pods", metav1.NamespaceAll, func(o *metav1.ListOptions) { o.LabelSelector = podSelector }),
+		&corev1.Pod{}, FromPod, cache.Indexers{indexByDeployment: podDeploymentIndex})}
+	for _, reason := range EventReasons {
+		selector := fields.AndSelectors(fields.OneTermEqualSelector("involvedObject.kind", "Pod"), fields.OneTermEqualSelector("source", "kubelet"),
+			fields.OneTermEqualSelector("reason", reason)).String()
+		s.events = append(s.events, newInformer(
+			cache.NewFilteredListWatchFromClient(rest, "events", metav1.NamespaceAll, func(o *metav1.ListOptions) { o.FieldSelector = selector }),
+			&corev1.Event{}, FromEvent, cache.Indexers{indexByPod: eventPodIndex}))
+	}
+	return s, nil
+}
+
+// NewStatic returns a Store holding the given pods and Events and watching nothing: for tests of the code that
+// reads it.
+func NewStatic(pods []*corev1.Pod, events []*corev1.Event) *Store {
+	s := &Store{pods: newInformer(nil, &corev1.Pod{}, FromPod, cache.Indexers{indexByDeployment: podDeploymentIndex}),
+		events: []cache.SharedIndexInformer{newInformer(nil, &corev1.Event{}, FromEvent, cache.Indexers{indexByPod: eventPodIndex})}}
+	for _, p := range pods {
+		r, _ := FromPod(p)
+		_ = s.pods.GetIndexer().Add(r)
+	}
+	for _, e := range events {
+		r, _ := FromEvent(e)
+		_ = s.events[0].GetIndexer().Add(r)
+	}
+	return s
+}
+
+func newInformer(lw cache.ListerWatcher, example runtime.Object, transform cache.TransformFunc, indexers cache.Indexers) cache.SharedIndexInformer {
+	inf := cache.NewSharedIndexInformerWithOptions(lw, example, cache.SharedIndexInformerOptions{Indexers: indexers})
+	if err := inf.SetTransform(transform); err != nil {
+		panic(fmt.Sprintf("setting the transform of an informer not yet started: %v", err))
+	}
+	return inf
+}
+
+func podDeploymentIndex(obj any) ([]string, error) {
+	p, ok := obj.(*Pod)
+	if !ok || p.Deployment == "" {
+		return nil, nil
+	}
+	return []string{p.Namespace + "/" + p.Deployment}, nil
+}
+
+func eventPodIndex(obj any) ([]string, error) {
+	e, ok := obj.(*Event)
+	if !ok {
+		return nil, nil
+	}
+	return []string{e.Namespace + "/" + e.Pod}, nil
+}
+
+// Handlers are told about changes. They run on the informers' goroutines and must not block.
+type Handlers struct {
+	// PodChanged is called for a pod added, deleted, or changed in a field the record keeps.
+	PodChanged func(*Pod)
+	// Killing is called for a Killing Event added or updated (its count increased).
+	Killing func(*Event)
+}
+
+// Start registers the handlers and runs the informers until ctx ends. Call it once.
+func (s *Store) Start(ctx context.Context, h Handlers) error {
+	if h.PodChanged != nil {
+		if _, err := s.pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc: func(obj any) { callPod(h.PodChanged, obj) },
+			UpdateFunc: func(old, cur any) {
+				if !reflect.DeepEqual(old, cur) {
+					callPod(h.PodChanged, cur)
+				}
+			},
+			DeleteFunc: func(obj any) { callPod(h.PodChanged, obj) },
+		}); err != nil {
+			return fmt.Errorf("watching pods: %w", err)
+		}
+	}
+	if h.Killing != nil {
+		for _, inf := range s.events {
+			if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+				AddFunc:    func(obj any) { callKilling(h.Killing, obj) },
+				UpdateFunc: func(_, cur any) { callKilling(h.Killing, cur) },
+			}); err != nil {
+				return fmt.Errorf("watching Events: %w", err)
+			}
+		}
+	}
+	for _, inf := range s.informers() {
+		go inf.RunWithContext(ctx)
+	}
+	return nil
+}
+
+func callPod(f func(*Pod), obj any) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	if p, ok := obj.(*Pod); ok {
+		f(p)
+	}
+}
+
+func callKilling(f func(*Event), obj any) {
+	if e, ok := obj.(*Event); ok && e.Reason == "Killing" {
+		f(e)
+	}
+}
+
+func (s *Store) informers() []cache.SharedIndexInformer {
+	return append([]cache.SharedIndexInformer{s.pods}, s.events...)
+}
+
+// WaitForSync waits until every informer has listed what it watches.
+func (s *Store) WaitForSync(ctx context.Context) error {
+	var synced []cache.InformerSynced
+	for _, inf := range s.informers() {
+		synced = append(synced, inf.HasSynced)
+	}
+	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
+		return errors.New("the pod and Event informers did not sync")
+	}
+	return nil
+}
+
+// PodsOf returns the pods of a Deployment, sorted by name, rebuilt for observation.
+func (s *Store) PodsOf(namespace, deployment string) ([]*corev1.Pod, error) {
+	objs, err := s.pods.GetIndexer().ByIndex(indexByDeployment, namespace+"/"+deployment)
+	if err != nil {
+		return nil, fmt.Errorf("listing the pods of Deployment %s/%s: %w", namespace, deployment, err)
+	}
+	out := make([]*corev1.Pod, 0, len(objs))
+	for _, o := range objs {
+		out = append(out, o.(*Pod).ToPod())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// DeploymentOfPod returns the name of the Deployment owning a pod, or "" when the pod is not known.
+func (s *Store) DeploymentOfPod(namespace, pod string) string {
+	obj, ok, err := s.pods.GetIndexer().GetByKey(namespace + "/" + pod)
+	if err != nil || !ok {
+		return ""
+	}
+	return obj.(*Pod).Deployment
+}
+
+// EventsOf returns the kubelet Events about the given pods.
+func (s *Store) EventsOf(namespace string, pods []*corev1.Pod) ([]observe.KubeletEvent, error) {
+	var out []observe.KubeletEvent
+	for _, p := range pods {
+		for _, inf := range s.events {
+			objs, err := inf.GetIndexer().ByIndex(indexByPod, namespace+"/"+p.Name)
+			if err != nil {
+				return nil, fmt.Errorf("listing the Events of pod %s/%s: %w", namespace, p.Name, err)
+			}
+			for _, o := range objs {
+				out = append(out, o.(*Event).KubeletEvent)
+			}
+		}
+	}
+	return out, nil
+}
