@@ -4,16 +4,13 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
-	"github.com/probetuner/probe-tuner/internal/observe"
 	"github.com/probetuner/probe-tuner/internal/recommend"
 )
 
@@ -61,61 +58,6 @@ func (r *ProbePolicyReconciler) actingPolicies(ctx context.Context, ns string, d
 		}
 	}
 	return acting, nil
-}
-
-// workloadPods lists a Deployment's Pods from the cache.
-func (r *ProbePolicyReconciler) workloadPods(ctx context.Context, d *appsv1.Deployment) ([]*corev1.Pod, error) {
-	var pods corev1.PodList
-	if err := r.List(ctx, &pods, client.InNamespace(d.Namespace), client.MatchingFields{indexPodDeployment: d.Name}); err != nil {
-		return nil, fmt.Errorf("listing the Pods of Deployment %s/%s: %w", d.Namespace, d.Name, err)
-	}
-	out := make([]*corev1.Pod, len(pods.Items))
-	for i := range pods.Items {
-		out[i] = &pods.Items[i]
-	}
-	return out, nil
-}
-
-// kubeletEvents lists the kubelet's Events about the given Pods.
-func (r *ProbePolicyReconciler) kubeletEvents(ctx context.Context, ns string, pods []*corev1.Pod) ([]observe.KubeletEvent, error) {
-	var out []observe.KubeletEvent
-	for _, p := range pods {
-		var events corev1.EventList
-		if err := r.List(ctx, &events, client.InNamespace(ns), client.MatchingFields{indexEventPod: p.Name}); err != nil {
-			return nil, fmt.Errorf("listing the Events of Pod %s/%s: %w", ns, p.Name, err)
-		}
-		for i := range events.Items {
-			e := &events.Items[i]
-			if e.Reason != "Killing" && e.Reason != "Unhealthy" {
-				continue
-			}
-			out = append(out, observe.KubeletEvent{
-				ID: string(e.UID), Count: eventCount(e), Pod: p.Name,
-				Container: observe.ContainerFromFieldPath(e.InvolvedObject.FieldPath),
-				Reason:    e.Reason, Message: e.Message, Time: eventTime(e),
-			})
-		}
-	}
-	return out, nil
-}
-
-func eventCount(e *corev1.Event) int32 {
-	if e.Series != nil && e.Series.Count > 0 {
-		return e.Series.Count
-	}
-	return max(e.Count, 1)
-}
-
-func eventTime(e *corev1.Event) time.Time {
-	switch {
-	case e.Series != nil && !e.Series.LastObservedTime.IsZero():
-		return e.Series.LastObservedTime.Time
-	case !e.LastTimestamp.IsZero():
-		return e.LastTimestamp.Time
-	case !e.EventTime.IsZero():
-		return e.EventTime.Time
-	}
-	return e.FirstTimestamp.Time
 }
 
 // currentRevision returns the pod-template-hash of the Deployment's current ReplicaSet, and whether the

@@ -28,34 +28,30 @@ func (r *ProbePolicyReconciler) recordObservationMetrics(d *appsv1.Deployment, s
 	}
 }
 
-// recordProbeMetrics exposes current and recommended probe values, and the findings.
+// recordProbeMetrics shows current and recommended probe values, and the findings.
 func (r *ProbePolicyReconciler) recordProbeMetrics(d *appsv1.Deployment, plan recommend.Plan) {
-	metrics.ProbeSetting.DeletePartialMatch(map[string]string{"namespace": d.Namespace, "workload": d.Name})
-	metrics.Findings.DeletePartialMatch(map[string]string{"namespace": d.Namespace, "workload": d.Name})
+	var w metrics.Workload
 	for _, c := range d.Spec.Template.Spec.Containers {
+		cp := metrics.ContainerProbes{Container: c.Name, Current: map[probes.Kind]probes.Values{}}
 		for _, k := range probes.Kinds {
 			if p := probes.Get(&c, k); p != nil {
-				setProbeGauge(d, c.Name, k, probes.Of(p), "current")
+				cp.Current[k] = probes.Of(p)
 			}
 		}
 		if rec, ok := plan.Probes[c.Name]; ok {
+			cp.Recommended = map[probes.Kind]probes.Values{}
 			for _, k := range probes.Kinds {
 				if p := rec.Get(k); p != nil {
-					setProbeGauge(d, c.Name, k, probes.Of(p), "recommended")
+					cp.Recommended[k] = probes.Of(p)
 				}
 			}
 		}
+		w.Containers = append(w.Containers, cp)
 	}
 	for _, f := range plan.Findings {
-		metrics.Findings.WithLabelValues(d.Namespace, d.Name, f.Container, f.Reason, string(f.Severity)).Set(1)
+		w.Findings = append(w.Findings, metrics.Finding{Container: f.Container, Reason: f.Reason, Severity: string(f.Severity)})
 	}
-}
-
-func setProbeGauge(d *appsv1.Deployment, container string, k probes.Kind, v probes.Values, source string) {
-	for _, f := range probes.FieldNames {
-		val, _ := v.Field(f)
-		metrics.ProbeSetting.WithLabelValues(d.Namespace, d.Name, container, string(k), f, source).Set(float64(val))
-	}
+	metrics.WorkloadsShown.Set(d.Namespace, d.Name, w)
 }
 
 // countAdjustments counts decided changes by direction.
@@ -80,7 +76,5 @@ func (r *ProbePolicyReconciler) countRevert(d *appsv1.Deployment) {
 
 // forgetWorkloadMetrics removes the gauges of a workload that is no longer selected.
 func forgetWorkloadMetrics(namespace, workload string) {
-	labels := map[string]string{"namespace": namespace, "workload": workload}
-	metrics.ProbeSetting.DeletePartialMatch(labels)
-	metrics.Findings.DeletePartialMatch(labels)
+	metrics.WorkloadsShown.Forget(namespace, workload)
 }

@@ -16,6 +16,7 @@ import (
 	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
 	"github.com/probetuner/probe-tuner/internal/metrics"
 	"github.com/probetuner/probe-tuner/internal/observe"
+	"github.com/probetuner/probe-tuner/internal/podstore"
 	"github.com/probetuner/probe-tuner/internal/policy"
 	"github.com/probetuner/probe-tuner/internal/status"
 	"github.com/probetuner/probe-tuner/internal/tuner"
@@ -38,7 +39,9 @@ const resyncInterval = 15 * time.Second
 type ProbePolicyReconciler struct {
 	client.Client
 	// APIReader reads past the cache, for a fresh look at a Deployment right before writing it.
-	APIReader     client.Reader
+	APIReader client.Reader
+	// Pods holds the Deployments' pods and the kubelet's Events about them, as compact records.
+	Pods          *podstore.Store
 	Clock         clock.PassiveClock
 	Recorder      recorder.EventRecorder
 	Checkpoints   *Checkpoints
@@ -81,6 +84,7 @@ func (r *ProbePolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	in := status.Input{Previous: pol.Status, Generation: pol.Generation, Mode: settings.Mode, SpecError: specErr, Now: now}
 	selected := map[string]bool{}
 	changed := false
+	next := requeueAfter{now: now, after: resyncInterval}
 	for i := range deployments {
 		d := &deployments[i]
 		selected[d.Name] = true
@@ -92,6 +96,7 @@ func (r *ProbePolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		in.NewDecision = append(in.NewDecision, w.decisions...)
 		in.Applied += w.applied
 		changed = changed || w.changed
+		next.workload(w)
 	}
 	r.forgetUnselected(pol, states, selected)
 	metrics.SelectedWorkloads.WithLabelValues(pol.Namespace, pol.Name, string(settings.Mode)).Set(float64(len(deployments)))
@@ -112,7 +117,27 @@ func (r *ProbePolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if len(deployments) == 0 || settings.Mode == tuningv1alpha1.ModeOff {
 		return ctrl.Result{}, nil
 	}
-	return ctrl.Result{RequeueAfter: resyncInterval}, nil
+	return ctrl.Result{RequeueAfter: next.after}, nil
+}
+
+// retryAfterLostRace is how soon a workload whose write lost a race with another writer is looked at again.
+const retryAfterLostRace = time.Second
+
+// requeueAfter picks when the policy is looked at again: at the resync interval, or sooner when a workload has
+// something that time alone settles, or lost a race.
+type requeueAfter struct {
+	now   time.Time
+	after time.Duration
+}
+
+func (q *requeueAfter) workload(w workloadOutcome) {
+	if w.retry {
+		q.after = min(q.after, retryAfterLostRace)
+	}
+	if !w.recheckAt.IsZero() {
+		// A little past the moment, so that the look then finds the matter settled.
+		q.after = min(q.after, max(w.recheckAt.Sub(q.now), 0)+100*time.Millisecond)
+	}
 }
 
 // workload runs the tuning step for one Deployment, or only summarises it when the policy is off, invalid, or

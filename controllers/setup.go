@@ -7,10 +7,10 @@ import (
 	"fmt"
 
 	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -22,6 +22,7 @@ import (
 
 	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
 	"github.com/probetuner/probe-tuner/internal/observe"
+	"github.com/probetuner/probe-tuner/internal/podstore"
 )
 
 // FieldManager is the server-side apply field manager probe-tuner writes with, in its own objects and in the
@@ -52,8 +53,17 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if err := SetupIndexes(mgr.GetFieldIndexer()); err != nil {
 		return err
 	}
+	clientset, err := kubernetes.NewForConfig(mgr.GetConfig())
+	if err != nil {
+		return fmt.Errorf("creating the pod store's client: %w", err)
+	}
+	pods, err := podstore.New(clientset)
+	if err != nil {
+		return err
+	}
 	r := &ProbePolicyReconciler{
 		Client:        mgr.GetClient(),
+		Pods:          pods,
 		APIReader:     mgr.GetAPIReader(),
 		Clock:         opts.Clock,
 		Recorder:      mgr.GetEventRecorder("probe-tuner"),
@@ -66,12 +76,13 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	return nil
 }
 
-// SetupWithManager watches ProbePolicies, the Deployments they may select, and those Deployments' Pods.
+// SetupWithManager watches ProbePolicies, the Deployments they may select, and (through the pod store) those
+// Deployments' pods and the kubelet's Killing Events about them.
 func (r *ProbePolicyReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&tuningv1alpha1.ProbePolicy{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.policiesForDeployment)).
-		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(r.policiesForPod)).
+		WatchesRawSource(kubeletSource{store: r.Pods, r: r}).
 		WithOptions(opts).
 		Named("probepolicy").
 		Complete(r)
@@ -93,23 +104,6 @@ func (r *ProbePolicyReconciler) policiesForDeployment(ctx context.Context, obj c
 		}
 	}
 	return requests
-}
-
-// policiesForPod maps a Pod to the policies of its Deployment.
-func (r *ProbePolicyReconciler) policiesForPod(ctx context.Context, obj client.Object) []reconcile.Request {
-	pod, ok := obj.(*corev1.Pod)
-	if !ok {
-		return nil
-	}
-	name := deploymentOfPod(pod)
-	if name == "" {
-		return nil
-	}
-	var d appsv1.Deployment
-	if err := r.Get(ctx, types.NamespacedName{Namespace: pod.Namespace, Name: name}, &d); err != nil {
-		return nil
-	}
-	return r.policiesForDeployment(ctx, &d)
 }
 
 func selects(p *tuningv1alpha1.ProbePolicy, l map[string]string) bool {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
@@ -25,6 +26,10 @@ type workloadOutcome struct {
 	applied   int
 	// changed says the tuning state changed in a way worth checkpointing at once.
 	changed bool
+	// retry says a write lost a race and the workload should be looked at again soon.
+	retry bool
+	// recheckAt, when set, is when observation wants another look (see observe.State.RecheckAt).
+	recheckAt time.Time
 }
 
 // reconcileWorkload runs one tuning step for a Deployment: gather its pods and the kubelet's Events, observe,
@@ -32,11 +37,11 @@ type workloadOutcome struct {
 func (r *ProbePolicyReconciler) reconcileWorkload(ctx context.Context, pol *tuningv1alpha1.ProbePolicy, s policy.Settings,
 	d *appsv1.Deployment, ws *tuner.WorkloadState, now time.Time) (workloadOutcome, error) {
 	out := workloadOutcome{summary: status.Workload{Name: d.Name}}
-	pods, err := r.workloadPods(ctx, d)
+	pods, err := r.Pods.PodsOf(d.Namespace, d.Name)
 	if err != nil {
 		return out, err
 	}
-	events, err := r.kubeletEvents(ctx, d.Namespace, pods)
+	events, err := r.Pods.EventsOf(d.Namespace, pods)
 	if err != nil {
 		return out, err
 	}
@@ -60,7 +65,9 @@ func (r *ProbePolicyReconciler) reconcileWorkload(ctx context.Context, pol *tuni
 	}
 	owned.Release(ws.Frozen)
 	if adopted := adoptLastChange(ws, d); adopted != nil {
+		// The write happened (the operator died before counting it): it counts now, once, like its decisions.
 		out.decisions = append(out.decisions, decisions(d.Name, adopted.ID, adopted.Action, adopted.Changes, adopted.Time)...)
+		out.applied += len(adopted.Changes)
 		out.changed = true
 	}
 
@@ -81,12 +88,23 @@ func (r *ProbePolicyReconciler) reconcileWorkload(ctx context.Context, pol *tuni
 			out.changed = true
 			break // decide again on the next reconcile, without the fields just released
 		}
-		decisions, err := r.write(ctx, pol, fresh, freshOwned, act, revision, now)
+		if adopted := adoptLastChange(ws, fresh); adopted != nil {
+			// Someone else (a second replica without leader election) made a change the cache has not shown
+			// yet: it counts as made, and this decision is dropped rather than stacked on it.
+			out.decisions = append(out.decisions, decisions(d.Name, adopted.ID, adopted.Action, adopted.Changes, adopted.Time)...)
+			out.changed = true
+			break
+		}
+		written, err := r.write(ctx, pol, fresh, freshOwned, act, revision, now)
+		if apierrors.IsConflict(err) {
+			out.retry = true // the Deployment changed since the fresh read; nothing was written
+			break
+		}
 		if err != nil {
 			return out, err
 		}
 		tuner.Applied(ws, act, revision, now)
-		out.decisions = append(out.decisions, decisions...)
+		out.decisions = append(out.decisions, written...)
 		out.applied += len(act.Changes)
 		out.changed = true
 	case act.Kind == tuner.Recommend && act.Record:
@@ -99,6 +117,7 @@ func (r *ProbePolicyReconciler) reconcileWorkload(ctx context.Context, pol *tuni
 	}
 	r.recordProbeMetrics(d, act.Plan)
 	out.summary = summarise(d, ws, act, facts, r.ObserveConfig, now)
+	out.recheckAt = ws.Observation.RecheckAt
 	return out, nil
 }
 
@@ -173,31 +192,8 @@ func summarise(d *appsv1.Deployment, ws *tuner.WorkloadState, act tuner.Action, 
 		}
 		w.Containers = append(w.Containers, sc)
 	}
-	w.State, w.Message = workloadState(act, f, ws)
+	w.State, w.Message = status.WorkloadState(act, f.Paused, ws)
 	return w
-}
-
-func workloadState(act tuner.Action, f tuner.Facts, ws *tuner.WorkloadState) (string, string) {
-	for _, fd := range act.Plan.Findings {
-		if fd.Severity == recommend.Warning {
-			return status.StateAttentionRequired, fd.Message
-		}
-	}
-	switch {
-	case act.Kind == tuner.Apply:
-		return status.StateAdjusting, fmt.Sprintf("Applied %d probe change(s) (decision %s); the Deployment rolls out", len(act.Changes), act.ID)
-	case act.Kind == tuner.Revert:
-		return status.StateAdjusting, "Reverted the last change: " + act.Reason
-	case f.Paused:
-		return status.StatePaused, "probetuner.io/paused is \"true\": nothing is written; " + act.Reason
-	case act.Kind == tuner.Recommend:
-		return status.StateRecommended, fmt.Sprintf("%d probe change(s) recommended; not applied because %s", len(act.Changes), act.Reason)
-	case ws.LastChange != nil && !ws.LastChange.Verified && !ws.LastChange.Reverted:
-		return status.StateVerifying, act.Reason
-	case len(act.Plan.Waiting) > 0:
-		return status.StateObserving, act.Plan.Waiting[0]
-	}
-	return status.StateStable, "The probes fit what was observed"
 }
 
 // snapshotCounts records the totals the metrics are increased from.

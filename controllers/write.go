@@ -14,6 +14,7 @@ import (
 
 	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
 	"github.com/probetuner/probe-tuner/internal/apply"
+	"github.com/probetuner/probe-tuner/internal/failpoint"
 	"github.com/probetuner/probe-tuner/internal/recommend"
 	"github.com/probetuner/probe-tuner/internal/tuner"
 )
@@ -42,9 +43,14 @@ func (r *ProbePolicyReconciler) write(ctx context.Context, pol *tuningv1alpha1.P
 		if err != nil {
 			return nil, fmt.Errorf("building the change of Deployment %s/%s: %w", d.Namespace, d.Name, err)
 		}
+		// The precondition on the version just read makes the write happen at most once per decision: had anyone
+		// written the Deployment since (another replica, a person), the API server refuses and the next reconcile
+		// decides again on what is there then.
+		obj.SetResourceVersion(d.ResourceVersion)
 		if err := r.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
 			return nil, fmt.Errorf("applying decision %s to Deployment %s/%s: %w", act.ID, d.Namespace, d.Name, err)
 		}
+		failpoint.Kill(failpoint.AfterDeploymentWrite)
 	}
 
 	reason, action, eventType := EventProbeAdjusted, "Applied", corev1.EventTypeNormal

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"net/http"
@@ -44,6 +45,8 @@ type result struct {
 	Policies                     int     `json:"policies"`
 	BytesPerPod                  float64 `json:"bytesPerPod"`
 	FloorBytesPerPod             float64 `json:"floorBytesPerPod"`
+	LiveHeapBytes                float64 `json:"liveHeapBytes"`
+	FloorLiveHeapBytes           float64 `json:"floorLiveHeapBytes"`
 	HeapInuseBytes               float64 `json:"heapInuseBytes"`
 	FloorHeapInuseBytes          float64 `json:"floorHeapInuseBytes"`
 	PeakRSSBytes                 float64 `json:"peakRSSBytes"`
@@ -138,20 +141,21 @@ func run(n int, window time.Duration, outPath string) error {
 			return fmt.Errorf("building %s: %w\n%s", pkg, err, out)
 		}
 	}
-	opMetrics, floorMetrics := freeAddr(), freeAddr()
-	op, err := startProcess(cl, filepath.Join(bin, "manager"), "manager", "--metrics-bind-address", opMetrics, "--metrics-secure=false", "--health-probe-bind-address", freeAddr())
+	opMetrics, floorMetrics, opPprof, floorPprof := freeAddr(), freeAddr(), freeAddr(), freeAddr()
+	op, err := startProcess(cl, filepath.Join(bin, "manager"), "manager", "--metrics-bind-address", opMetrics, "--metrics-secure=false",
+		"--health-probe-bind-address", freeAddr(), "--pprof-bind-address", opPprof)
 	if err != nil {
 		return err
 	}
 	defer stopProcess(op)
-	floor, err := startProcess(cl, filepath.Join(bin, "cachefloor"), "cachefloor", "--metrics-bind-address", floorMetrics)
+	floor, err := startProcess(cl, filepath.Join(bin, "cachefloor"), "cachefloor", "--metrics-bind-address", floorMetrics, "--pprof-bind-address", floorPprof)
 	if err != nil {
 		return err
 	}
 	defer stopProcess(floor)
 	time.Sleep(10 * time.Second)
-	opBase, floorBase := scrapeValue(opMetrics, "go_memstats_heap_inuse_bytes"), scrapeValue(floorMetrics, "go_memstats_heap_inuse_bytes")
-	logf("baseline heap in use: operator %.1f MiB, floor %.1f MiB", opBase/(1<<20), floorBase/(1<<20))
+	opBase, floorBase := liveHeap(opPprof), liveHeap(floorPprof)
+	logf("baseline live heap: operator %.1f MiB, floor %.1f MiB", opBase/(1<<20), floorBase/(1<<20))
 
 	ctx := context.Background()
 	const ns = "bench"
@@ -241,19 +245,33 @@ func run(n int, window time.Duration, outPath string) error {
 	writes0 := scrapeValue(simMetrics, "simkubelet_status_writes_total")
 	begin := time.Now()
 	var opHeap, floorHeap []float64
+	profiled := false
 	for time.Since(begin) < window {
 		time.Sleep(10 * time.Second)
 		opHeap = append(opHeap, scrapeValue(opMetrics, "go_memstats_heap_inuse_bytes"))
 		floorHeap = append(floorHeap, scrapeValue(floorMetrics, "go_memstats_heap_inuse_bytes"))
+		if !profiled && time.Since(begin) > window/3 {
+			// A CPU profile of the operator for whoever wants to know where its time goes.
+			profiled = true
+			saveProfile(opPprof, "profile?seconds=30", filepath.Join(cl.Root, "bin", "bench-scale-cpu.pprof"))
+		}
 	}
 	el := time.Since(begin).Seconds()
+	// Live heap: what stays reachable after a forced collection (the lowest of three looks), so that garbage
+	// not yet collected does not count.
+	opLive, floorLive := math.Inf(1), math.Inf(1)
+	for range 3 {
+		opLive, floorLive = min(opLive, liveHeap(opPprof)), min(floorLive, liveHeap(floorPprof))
+	}
+	saveProfile(opPprof, "heap", filepath.Join(cl.Root, "bin", "bench-scale-heap.pprof"))
 	writes := scrapeValue(simMetrics, "simkubelet_status_writes_total") - writes0
 	opCPU, floorCPU := cpuSeconds(op.Process.Pid)-opCPU0, cpuSeconds(floor.Process.Pid)-floorCPU0
 
 	r := result{Deployments: n, Pods: pods, Policies: policies, StatusUpdates: writes, WindowSeconds: math.Round(el)}
 	r.HeapInuseBytes, r.FloorHeapInuseBytes = median(opHeap), median(floorHeap)
-	r.BytesPerPod = (r.HeapInuseBytes - opBase) / float64(pods)
-	r.FloorBytesPerPod = (r.FloorHeapInuseBytes - floorBase) / float64(pods)
+	r.LiveHeapBytes, r.FloorLiveHeapBytes = opLive, floorLive
+	r.BytesPerPod = (opLive - opBase) / float64(pods)
+	r.FloorBytesPerPod = (floorLive - floorBase) / float64(pods)
 	r.PeakRSSBytes, r.FloorPeakRSSBytes = vmHWM(op.Process.Pid), vmHWM(floor.Process.Pid)
 	if writes > 0 {
 		r.CPUSecondsPer1000Updates = opCPU / writes * 1000
@@ -313,8 +331,9 @@ func run(n int, window time.Duration, outPath string) error {
 	fmt.Printf("\nprobe-tuner scale benchmark: %d Deployments, %d pods, %d ProbePolicies, %.0f s window\n\n", n, pods, policies, el)
 	fmt.Printf("%-44s %14s %14s %s\n", "measure", "probe-tuner", "floor", "target")
 	row := func(name, a, b, target string) { fmt.Printf("%-44s %14s %14s %s\n", name, a, b, target) }
-	row("heap in use per watched pod (bytes)", f0(r.BytesPerPod), f0(r.FloorBytesPerPod), "< 2048")
-	row("heap in use (MiB)", f1(r.HeapInuseBytes/(1<<20)), f1(r.FloorHeapInuseBytes/(1<<20)), "")
+	row("live heap per watched pod (bytes)", f0(r.BytesPerPod), f0(r.FloorBytesPerPod), "< 2048")
+	row("live heap after GC (MiB)", f1(r.LiveHeapBytes/(1<<20)), f1(r.FloorLiveHeapBytes/(1<<20)), "")
+	row("heap in use, median (MiB)", f1(r.HeapInuseBytes/(1<<20)), f1(r.FloorHeapInuseBytes/(1<<20)), "")
 	row("peak RSS, VmHWM (MiB)", f1(r.PeakRSSBytes/(1<<20)), f1(r.FloorPeakRSSBytes/(1<<20)), "")
 	row("CPU s per 1000 pod status updates", f3(r.CPUSecondsPer1000Updates), f3(r.FloorCPUSecondsPer1000), "")
 	row("decision after evidence, max (s)", f1(r.DecisionLatencySeconds), "-", "< 10")
@@ -440,6 +459,41 @@ func vmHWM(pid int) float64 {
 		}
 	}
 	return 0
+}
+
+// liveHeap forces a garbage collection in the process serving pprof on addr and returns the heap still
+// allocated right after it (runtime.MemStats.HeapAlloc, printed at the end of the debug heap profile).
+func liveHeap(addr string) float64 {
+	resp, err := http.Get("http://" + addr + "/debug/pprof/heap?gc=1&debug=1")
+	if err != nil {
+		return math.NaN()
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "# HeapAlloc = "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	return math.NaN()
+}
+
+// saveProfile fetches /debug/pprof/<what> from addr into path; a failure is only logged.
+func saveProfile(addr, what, path string) {
+	resp, err := http.Get("http://" + addr + "/debug/pprof/" + what)
+	if err == nil {
+		defer resp.Body.Close()
+		var f *os.File
+		if f, err = os.Create(path); err == nil {
+			_, err = io.Copy(f, resp.Body)
+			f.Close()
+		}
+	}
+	if err != nil {
+		logf("saving the %s profile: %v", what, err)
+	}
 }
 
 func scrape(addr string) []string {

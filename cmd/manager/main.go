@@ -33,6 +33,9 @@ type options struct {
 	leaderElectionNS        string
 	enableHTTP2             bool
 	maxConcurrentReconciles int
+	pprofAddr               string
+	kubeAPIQPS              float64
+	kubeAPIBurst            int
 }
 
 func main() {
@@ -52,6 +55,10 @@ func main() {
 	flag.BoolVar(&opts.enableHTTP2, "enable-http2", false,
 		"Serve metrics over HTTP/2 as well; off by default because of the HTTP/2 rapid-reset vulnerabilities.")
 	flag.IntVar(&opts.maxConcurrentReconciles, "max-concurrent-reconciles", 2, "Workers per controller.")
+	flag.StringVar(&opts.pprofAddr, "pprof-bind-address", "",
+		"Serve Go's /debug/pprof profiles on this address (plain HTTP; keep it on 127.0.0.1); empty disables them.")
+	flag.Float64Var(&opts.kubeAPIQPS, "kube-api-qps", 50, "Sustained requests per second to the API server.")
+	flag.IntVar(&opts.kubeAPIBurst, "kube-api-burst", 100, "Requests the client may send in a burst above --kube-api-qps.")
 	zapOpts := zap.Options{Development: false}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -79,10 +86,13 @@ func run(opts options) error {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
 
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+	cfg := ctrl.GetConfigOrDie()
+	cfg.QPS, cfg.Burst = float32(opts.kubeAPIQPS), opts.kubeAPIBurst
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                        scheme.New(),
 		Metrics:                       metricsOpts,
 		HealthProbeBindAddress:        opts.probeAddr,
+		PprofBindAddress:              opts.pprofAddr,
 		LeaderElection:                opts.leaderElect,
 		LeaderElectionID:              opts.leaderElectionID,
 		LeaderElectionNamespace:       opts.leaderElectionNS,

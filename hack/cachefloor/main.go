@@ -20,6 +20,7 @@ import (
 
 func main() {
 	metricsAddr := flag.String("metrics-bind-address", "127.0.0.1:8090", "Serve the metrics on http://ADDR/metrics.")
+	pprofAddr := flag.String("pprof-bind-address", "", "Serve /debug/pprof on this address; empty disables it.")
 	flag.Parse()
 	s := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(s); err != nil {
@@ -30,6 +31,7 @@ func main() {
 		Scheme:                 s,
 		Metrics:                metricsserver.Options{BindAddress: *metricsAddr},
 		HealthProbeBindAddress: "0",
+		PprofBindAddress:       *pprofAddr,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

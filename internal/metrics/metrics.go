@@ -42,25 +42,16 @@ var (
 		Help: "Changes reverted because probe-caused restarts did not fall or availability got worse.",
 	}, []string{"namespace", "workload"})
 
-	// ProbeSetting exposes current and recommended probe values.
-	ProbeSetting = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Namespace: namespace, Name: "probe_setting",
-		Help: "Probe timing fields: source current (the Deployment now) or recommended (what probe-tuner recommends).",
-	}, []string{"namespace", "workload", "container", "probe", "field", "source"})
+	// WorkloadsShown holds the per-workload probe settings and findings, exposed as gauges when scraped.
+	WorkloadsShown = &WorkloadGauges{}
 
 	// SelectedWorkloads is how many Deployments each policy selects.
 	SelectedWorkloads = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "selected_workloads",
 		Help: "Deployments selected by each ProbePolicy.",
 	}, []string{"namespace", "policy", "mode"})
-
-	// Findings is 1 for each pattern currently reported on a workload.
-	Findings = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Namespace: namespace, Name: "findings",
-		Help: "Patterns probe-tuner will not tune blindly, currently reported (1) per workload, container and reason.",
-	}, []string{"namespace", "workload", "container", "reason", "severity"})
 )
 
 func init() {
-	metrics.Registry.MustRegister(StartupDuration, Restarts, ReadyTransitions, Adjustments, Reverts, ProbeSetting, SelectedWorkloads, Findings)
+	metrics.Registry.MustRegister(StartupDuration, Restarts, ReadyTransitions, Adjustments, Reverts, SelectedWorkloads, WorkloadsShown)
 }

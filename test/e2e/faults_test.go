@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -20,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
+	"github.com/probetuner/probe-tuner/internal/failpoint"
 )
 
 // The fault tests share TestMain's cluster. Each has its own namespace and ProbePolicy and runs its own operator
@@ -202,14 +204,15 @@ func checkNoDuplicateDecisions(t *testing.T, p *tuningv1alpha1.ProbePolicy) {
 }
 
 // checkOneRolloutPerDecision fails unless the Deployment's generation advanced exactly once per write
-// decision (it starts at 1 and nobody else edits its spec in these tests), and the last-change annotation
+// decision from base, its generation before probe-tuner's first write (nobody else edits it meanwhile in these
+// tests; note that an annotation edit also advances a Deployment's generation), and the last-change annotation
 // names the newest of them.
-func (e *faultEnv) checkOneRolloutPerDecision(p *tuningv1alpha1.ProbePolicy, name string) {
+func (e *faultEnv) checkOneRolloutPerDecision(p *tuningv1alpha1.ProbePolicy, name string, base int64) {
 	e.t.Helper()
 	d := e.deploy(name)
 	ids := appliedIDs(p, name)
-	if int(d.Generation) != 1+len(ids) {
-		e.t.Errorf("Deployment %s: generation %d after %d write decision(s) %v: want %d", name, d.Generation, len(ids), ids, 1+len(ids))
+	if want := base + int64(len(ids)); d.Generation != want {
+		e.t.Errorf("Deployment %s: generation %d after %d write decision(s) %v: want %d", name, d.Generation, len(ids), ids, want)
 	}
 	var lc struct {
 		ID string `json:"id"`
@@ -259,28 +262,33 @@ func workloadSummary(p *tuningv1alpha1.ProbePolicy, name string) *tuningv1alpha1
 	return nil
 }
 
-// a. The operator is SIGKILLed while it observes a crash loop and again right after its first change, and
-// restarted each time: observations survive in the checkpoint, the change is made once and recorded once.
+// a. The operator is SIGKILLed twice: from outside while it observes a crash loop, and by itself at an exact
+// point, right after writing the Deployment for a decision and before recording that decision anywhere. Each
+// time it is restarted: observations survive in the checkpoint, the change is made once and recorded once.
 func TestFaultOperatorKilled(t *testing.T) {
 	e := newFaultEnv(t, "fault-kill")
 	e.apply(crashLoopYAML(e.ns, "loader", "kill", 2))
+	// Paused first, so that the operator only observes until the test is ready for its first write.
+	kubectl(t, "annotate", "deployment", "loader", "-n", e.ns, "probetuner.io/paused=true")
+	genPaused := e.deploy("loader").Generation // annotations count: a Deployment's generation follows them too
 	e.apply(policyYAML(e.ns, "kill", "kill"))
 	op := startOperator(t, "manager-fault-kill-1")
 
-	// First kill: while it observes, once the checkpoint holds the workload and before any decision.
-	eventually(t, 2*time.Minute, func() error {
+	// First kill: while it observes, once the checkpoint holds probe kills of the workload.
+	eventually(t, 3*time.Minute, func() error {
+		if n := livenessKills(e.policy("kill"), "loader"); n < 2 {
+			return fmt.Errorf("status reports %d probe kills of loader", n)
+		}
 		if cp := e.checkpoint("kill"); !strings.Contains(cp, "loader") {
 			return fmt.Errorf("no checkpoint of loader yet")
 		}
 		return nil
 	})
-	if n := len(appliedIDs(e.policy("kill"), "loader")); n != 0 {
-		t.Logf("note: %d decision(s) already before the first kill", n)
-	}
+	time.Sleep(35 * time.Second) // the checkpoint is written at most 30 s apart: let it catch up with the status
 	before := e.checkpoint("kill")
 	killsBefore := livenessKills(e.policy("kill"), "loader")
 	op.kill(t)
-	t.Logf("killed the operator while observing (checkpoint %d bytes)", len(before))
+	t.Logf("killed the operator while observing (%d probe kills seen, checkpoint %d bytes)", killsBefore, len(before))
 	if after := e.checkpoint("kill"); after != before {
 		t.Errorf("the checkpoint changed although the operator was dead")
 	}
@@ -292,45 +300,53 @@ func TestFaultOperatorKilled(t *testing.T) {
 		}
 		return nil
 	})
-
-	// Second kill: at the first ProbeAdjusted Event, i.e. between writing the Deployment and (perhaps) the status.
-	eventually(t, 3*time.Minute, func() error {
-		if len(e.events("ProbePolicy", "ProbeAdjusted")) == 0 {
-			return fmt.Errorf("no ProbeAdjusted event yet; generation %d", e.deploy("loader").Generation)
-		}
-		return nil
-	})
-	op.kill(t)
-	genAtKill := e.deploy("loader").Generation
-	t.Logf("killed the operator right after the first ProbeAdjusted event (generation %d)", genAtKill)
-	cp := e.checkpoint("kill")
-	if cp == "" {
-		t.Errorf("no checkpoint ConfigMap probe-tuner-kill after the kill")
+	if g := e.deploy("loader").Generation; g != genPaused {
+		t.Fatalf("the paused Deployment was written (generation %d, %d when paused)", g, genPaused)
 	}
-	op = startOperator(t, "manager-fault-kill-3")
+	op.stop()
 
-	// The restarted operator completes the record: the decision is in status, once, and the Deployment was
-	// written once per decision.
+	// Second kill: the operator kills itself right after its first Deployment write (failpoint).
+	op = startOperatorProcess(t, "manager-fault-kill-3", []string{failpoint.EnvVar + "=" + failpoint.AfterDeploymentWrite})
+	kubectl(t, "annotate", "deployment", "loader", "-n", e.ns, "probetuner.io/paused-")
+	op.waitExit(t, 3*time.Minute)
+	written := e.deploy("loader")
+	var lc struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal([]byte(written.Annotations["probetuner.io/last-change"]), &lc)
+	// Unpausing is one generation, the write another.
+	if written.Generation != genPaused+2 || lc.ID == "" {
+		t.Fatalf("after the failpoint: generation %d (%d when paused), last-change %q; want the Deployment written once with its decision id",
+			written.Generation, genPaused, lc.ID)
+	}
+	if ids := appliedIDs(e.policy("kill"), "loader"); len(ids) != 0 {
+		t.Errorf("decisions %v in status, although the operator died before recording anything", ids)
+	}
+	t.Logf("the operator killed itself after writing decision %s", lc.ID)
+
+	// The restarted operator completes the record from the Deployment, without writing it again.
+	op = startOperator(t, "manager-fault-kill-4")
 	eventually(t, 2*time.Minute, func() error {
 		p := e.policy("kill")
-		if len(appliedIDs(p, "loader")) == 0 {
-			return fmt.Errorf("no Applied decision in status yet")
+		ids := appliedIDs(p, "loader")
+		if !slices.Contains(ids, lc.ID) {
+			return fmt.Errorf("decisions in status %v, want %s recorded", ids, lc.ID)
 		}
 		if p.Status.ChangesApplied < 1 {
 			return fmt.Errorf("changesApplied %d", p.Status.ChangesApplied)
 		}
 		return nil
 	})
+	if g := e.deploy("loader").Generation; g != genPaused+2 {
+		t.Errorf("generation %d right after the restart: decision %s was applied again", g, lc.ID)
+	}
 	// Let it run on a while (more reconciles, possibly a second step) and check again.
 	time.Sleep(30 * time.Second)
 	p := e.policy("kill")
 	checkNoDuplicateDecisions(t, p)
-	e.checkOneRolloutPerDecision(p, "loader")
+	e.checkOneRolloutPerDecision(p, "loader", genPaused+1)
 	if !strings.Contains(e.checkpoint("kill"), "loader") {
 		t.Errorf("the checkpoint lost the workload after two kills")
-	}
-	if n := len(e.events("ProbePolicy", "ProbeAdjusted")); n != len(appliedIDs(p, "loader")) {
-		t.Logf("note: %d ProbeAdjusted events for %d applied decisions (an event may be re-emitted when the status write is retried after a kill)", n, len(appliedIDs(p, "loader")))
 	}
 	checkOperatorHealthy(t, op)
 	t.Logf("decisions %v, generation %d, changesApplied %d", appliedIDs(p, "loader"), e.deploy("loader").Generation, p.Status.ChangesApplied)
@@ -434,8 +450,8 @@ func TestFaultLeaderElection(t *testing.T) {
 	time.Sleep(10 * time.Second)
 	p := e.policy("leader")
 	checkNoDuplicateDecisions(t, p)
-	e.checkOneRolloutPerDecision(p, "loader-a")
-	e.checkOneRolloutPerDecision(p, "loader-b")
+	e.checkOneRolloutPerDecision(p, "loader-a", 1)
+	e.checkOneRolloutPerDecision(p, "loader-b", 1)
 	checkOperatorHealthy(t, follower)
 	t.Logf("decisions loader-a %v, loader-b %v", appliedIDs(p, "loader-a"), appliedIDs(p, "loader-b"))
 }
@@ -566,25 +582,50 @@ func probeField(d *appsv1.Deployment, container, probe, field string) int32 {
 	return -1
 }
 
-// d. A person edits the image, the replicas and a probe field after probe-tuner changed the Deployment, then
-// changes a field probe-tuner set: probe-tuner reverts none of it, keeps its own fields, records
-// ManualOverrideRespected and never touches that field again.
+// d. A person edits the image, the replicas and another probe field while probe-tuner has a change pending
+// (observed, not yet applied), then changes a field probe-tuner set: probe-tuner's later writes revert none of
+// it, keep its own fields, record ManualOverrideRespected and never touch that field again.
 func TestFaultConflictingEdits(t *testing.T) {
 	e := newFaultEnv(t, "fault-conflict")
 	e.apply(flappingYAML(e.ns, "api", "conflict"))
+	// Paused: probe-tuner observes and decides, but holds its write until the person has edited.
+	kubectl(t, "annotate", "deployment", "api", "-n", e.ns, "probetuner.io/paused=true")
 	e.apply(policyYAML(e.ns, "conflict", "conflict"))
 	op := startOperator(t, "manager-fault-conflict")
 	eventually(t, 4*time.Minute, func() error {
+		w := workloadSummary(e.policy("conflict"), "api")
+		if w == nil || w.State != "Paused" || len(w.Containers) == 0 || w.Containers[0].Recommended == nil {
+			return fmt.Errorf("no change pending yet: %+v", w)
+		}
+		return nil
+	})
+	kubectl(t, "patch", "deployment", "api", "-n", e.ns, "--field-manager", "person", "-p",
+		`{"spec":{"replicas":3,"template":{"spec":{"containers":[{"name":"api","image":"example.com/api:2","livenessProbe":{"periodSeconds":15}}]}}}}`)
+	checkPerson := func() {
+		t.Helper()
+		d := e.deploy("api")
+		c := d.Spec.Template.Spec.Containers[0]
+		if *d.Spec.Replicas != 3 || c.Image != "example.com/api:2" || c.LivenessProbe == nil || c.LivenessProbe.PeriodSeconds != 15 {
+			t.Errorf("the person's edits were reverted: replicas %d, image %s, liveness %+v", *d.Spec.Replicas, c.Image, c.LivenessProbe)
+		}
+	}
+	kubectl(t, "annotate", "deployment", "api", "-n", e.ns, "probetuner.io/paused-")
+	// The image change rolls out first; the change is applied once the new revision shows the flapping again.
+	eventually(t, 5*time.Minute, func() error {
 		if len(appliedIDs(e.policy("conflict"), "api")) == 0 {
 			return fmt.Errorf("no Applied decision yet")
 		}
 		return nil
 	})
+	// The write came after the person's edit, so it is the test: nothing of theirs was reverted.
+	checkPerson()
 	// The fields probe-tuner set, with the value of its latest decision on each.
 	mine := map[string]string{}
 	for _, d := range e.policy("conflict").Status.Decisions {
 		if d.Workload == "api" && d.Action == "Applied" && d.Field != "probe" {
-			mine[d.Container+"|"+d.Probe+"|"+d.Field] = d.To
+			if _, newer := mine[d.Container+"|"+d.Probe+"|"+d.Field]; !newer {
+				mine[d.Container+"|"+d.Probe+"|"+d.Field] = d.To
+			}
 		}
 	}
 	t.Logf("probe-tuner set %v", mine)
@@ -604,25 +645,7 @@ func TestFaultConflictingEdits(t *testing.T) {
 			}
 		}
 	}
-
-	kubectl(t, "patch", "deployment", "api", "-n", e.ns, "--field-manager", "person", "-p",
-		`{"spec":{"replicas":3,"template":{"spec":{"containers":[{"name":"api","image":"example.com/api:2","livenessProbe":{"periodSeconds":15}}]}}}}`)
-	checkPerson := func() {
-		t.Helper()
-		d := e.deploy("api")
-		c := d.Spec.Template.Spec.Containers[0]
-		if *d.Spec.Replicas != 3 || c.Image != "example.com/api:2" || c.LivenessProbe == nil || c.LivenessProbe.PeriodSeconds != 15 {
-			t.Errorf("the person's edits were reverted: replicas %d, image %s, liveness %+v", *d.Spec.Replicas, c.Image, c.LivenessProbe)
-		}
-	}
-	// Let probe-tuner reconcile the edited Deployment over its cooldown (it may write again).
-	lastChange := e.deploy("api").Annotations["probetuner.io/last-change"]
-	time.Sleep(75 * time.Second)
-	checkPerson()
 	checkMine("")
-	if e.deploy("api").Annotations["probetuner.io/last-change"] != lastChange {
-		t.Logf("probe-tuner wrote the Deployment again after the person's edit")
-	}
 
 	// The person now takes over one field probe-tuner set.
 	var taken string
@@ -695,7 +718,7 @@ func TestFaultSelection(t *testing.T) {
 		t.Errorf("the newer policy acted on shared: %v, changesApplied %d", ids, newer.Status.ChangesApplied)
 	}
 	checkNoDuplicateDecisions(t, older)
-	e.checkOneRolloutPerDecision(older, "shared")
+	e.checkOneRolloutPerDecision(older, "shared", 1)
 
 	// Deselect loader.
 	kubectl(t, "patch", "probepolicy", "select", "-n", e.ns, "--type", "merge", "-p", `{"spec":{"selector":{"matchLabels":{"tune":"nothing"}}}}`)

@@ -51,6 +51,8 @@ type operator struct {
 	metricsAddr string
 	healthAddr  string
 	logPath     string
+	// exited is closed once the process has exited and been waited for.
+	exited chan struct{}
 }
 
 // buildManager builds the manager once per test binary.
@@ -82,14 +84,23 @@ func freePort(t *testing.T) int {
 // are appended. It is stopped (SIGTERM, then SIGKILL) when the test ends.
 func startOperator(t *testing.T, name string, flags ...string) *operator {
 	t.Helper()
+	op := startOperatorProcess(t, name, nil, flags...)
+	op.waitReady(t)
+	return op
+}
+
+// startOperatorProcess starts the manager with extra environment variables and flags, without waiting for it.
+func startOperatorProcess(t *testing.T, name string, env []string, flags ...string) *operator {
+	t.Helper()
 	op := &operator{
 		metricsAddr: "127.0.0.1:" + strconv.Itoa(freePort(t)),
 		healthAddr:  "127.0.0.1:" + strconv.Itoa(freePort(t)),
 		logPath:     filepath.Join(cluster.LocalDir, "logs", name+".log"),
+		exited:      make(chan struct{}),
 	}
 	args := append([]string{"--metrics-bind-address", op.metricsAddr, "--metrics-secure=false", "--health-probe-bind-address", op.healthAddr}, flags...)
 	op.cmd = exec.Command(buildManager(t), args...)
-	op.cmd.Env = append(os.Environ(), "KUBECONFIG="+cluster.Kubeconfig)
+	op.cmd.Env = append(append(os.Environ(), "KUBECONFIG="+cluster.Kubeconfig), env...)
 	op.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	logFile, err := os.Create(op.logPath)
 	if err != nil {
@@ -99,6 +110,7 @@ func startOperator(t *testing.T, name string, flags ...string) *operator {
 	if err := op.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	go func() { _ = op.cmd.Wait(); close(op.exited) }()
 	t.Cleanup(func() {
 		op.stop()
 		logFile.Close()
@@ -106,8 +118,14 @@ func startOperator(t *testing.T, name string, flags ...string) *operator {
 			tail(t, op.logPath, 40)
 		}
 	})
+	return op
+}
+
+// waitReady waits for the operator's /readyz.
+func (o *operator) waitReady(t *testing.T) {
+	t.Helper()
 	eventually(t, 60*time.Second, func() error {
-		resp, err := http.Get("http://" + op.healthAddr + "/readyz")
+		resp, err := http.Get("http://" + o.healthAddr + "/readyz")
 		if err != nil {
 			return err
 		}
@@ -117,21 +135,30 @@ func startOperator(t *testing.T, name string, flags ...string) *operator {
 		}
 		return nil
 	})
-	return op
+}
+
+// waitExit waits for the operator to exit by itself.
+func (o *operator) waitExit(t *testing.T, timeout time.Duration) {
+	t.Helper()
+	select {
+	case <-o.exited:
+	case <-time.After(timeout):
+		t.Fatalf("the operator did not exit within %s", timeout)
+	}
 }
 
 func (o *operator) stop() {
-	if o.cmd.Process == nil || o.cmd.ProcessState != nil {
+	select {
+	case <-o.exited:
 		return
+	default:
 	}
 	_ = syscall.Kill(-o.cmd.Process.Pid, syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = o.cmd.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-o.exited:
 	case <-time.After(15 * time.Second):
 		_ = syscall.Kill(-o.cmd.Process.Pid, syscall.SIGKILL)
-		<-done
+		<-o.exited
 	}
 }
 
@@ -221,26 +248,25 @@ func kubectlIn(t *testing.T, input string, args ...string) string {
 // kill sends SIGKILL to the operator's process group and waits for it: no graceful shutdown, no lease release.
 func (o *operator) kill(t *testing.T) {
 	t.Helper()
-	if o.cmd.Process == nil || o.cmd.ProcessState != nil {
+	select {
+	case <-o.exited:
 		return
+	default:
 	}
 	if err := syscall.Kill(-o.cmd.Process.Pid, syscall.SIGKILL); err != nil {
 		t.Fatalf("killing the operator: %v", err)
 	}
-	_ = o.cmd.Wait()
+	<-o.exited
 }
 
 // alive reports whether the operator process is still running (not exited, not a zombie).
 func (o *operator) alive() bool {
-	if o.cmd.Process == nil || o.cmd.ProcessState != nil {
+	select {
+	case <-o.exited:
 		return false
+	default:
+		return true
 	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", o.cmd.Process.Pid))
-	if err != nil {
-		return false
-	}
-	f := strings.Fields(string(b))
-	return len(f) > 2 && f[2] != "Z"
 }
 
 // log returns the operator's log so far.
