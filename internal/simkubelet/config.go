@@ -1,6 +1,7 @@
 package simkubelet
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"time"
@@ -83,51 +84,24 @@ func Defaults() Config {
 	}
 }
 
-// withDefaults fills the zero fields from Defaults.
+// withDefaults fills the zero fields from Defaults (cmp.Or keeps a field unless it is its type's zero value). The
+// fields whose zero value means something (see Config) are left alone.
 func (c Config) withDefaults() Config {
 	d := Defaults()
-	if c.Nodes == 0 {
-		c.Nodes = d.Nodes
-	}
-	if c.NodePrefix == "" {
-		c.NodePrefix = d.NodePrefix
-	}
-	if c.Tick == 0 {
-		c.Tick = d.Tick
-	}
-	if c.QPS == 0 {
-		c.QPS = d.QPS
-	}
-	if c.Burst == 0 {
-		c.Burst = d.Burst
-	}
-	if c.EventQPS == 0 {
-		c.EventQPS = d.EventQPS
-	}
-	if c.EventBurst == 0 {
-		c.EventBurst = d.EventBurst
-	}
-	if c.StatusWorkers == 0 {
-		c.StatusWorkers = d.StatusWorkers
-	}
-	if c.SchedulerName == "" {
-		c.SchedulerName = d.SchedulerName
-	}
-	if c.BindWorkers == 0 {
-		c.BindWorkers = d.BindWorkers
-	}
-	if c.LeaseDuration == 0 {
-		c.LeaseDuration = d.LeaseDuration
-	}
-	if c.NodeStatusUpdateFrequency == 0 {
-		c.NodeStatusUpdateFrequency = d.NodeStatusUpdateFrequency
-	}
-	if c.NodeStatusReportFrequency == 0 {
-		c.NodeStatusReportFrequency = d.NodeStatusReportFrequency
-	}
-	if c.StatsInterval == 0 {
-		c.StatsInterval = d.StatsInterval
-	}
+	c.Nodes = cmp.Or(c.Nodes, d.Nodes)
+	c.NodePrefix = cmp.Or(c.NodePrefix, d.NodePrefix)
+	c.Tick = cmp.Or(c.Tick, d.Tick)
+	c.QPS = cmp.Or(c.QPS, d.QPS)
+	c.Burst = cmp.Or(c.Burst, d.Burst)
+	c.EventQPS = cmp.Or(c.EventQPS, d.EventQPS)
+	c.EventBurst = cmp.Or(c.EventBurst, d.EventBurst)
+	c.StatusWorkers = cmp.Or(c.StatusWorkers, d.StatusWorkers)
+	c.SchedulerName = cmp.Or(c.SchedulerName, d.SchedulerName)
+	c.BindWorkers = cmp.Or(c.BindWorkers, d.BindWorkers)
+	c.LeaseDuration = cmp.Or(c.LeaseDuration, d.LeaseDuration)
+	c.NodeStatusUpdateFrequency = cmp.Or(c.NodeStatusUpdateFrequency, d.NodeStatusUpdateFrequency)
+	c.NodeStatusReportFrequency = cmp.Or(c.NodeStatusReportFrequency, d.NodeStatusReportFrequency)
+	c.StatsInterval = cmp.Or(c.StatsInterval, d.StatsInterval)
 	return c
 }
 

@@ -22,7 +22,9 @@ type Driver struct {
 	log logr.Logger
 
 	client          kubernetes.Interface // pods and bindings, rate limited by QPS/Burst
-	eventClient     kubernetes.Interface // events, rate limited by EventQPS/EventBurst
+	eventClient     kubernetes.Interface // the scheduler's events, rate limited by EventQPS/EventBurst
+	// nodeEventClients has one client per node, each rate limited by EventQPS/EventBurst as a kubelet's is.
+	nodeEventClients map[string]kubernetes.Interface
 	heartbeatClient kubernetes.Interface // nodes and leases, not rate limited
 
 	nodes      []*node
@@ -68,6 +70,12 @@ func New(restConfig *rest.Config, c Config) (*Driver, error) {
 	}
 	if d.eventClient, err = newClient(restConfig, c.EventQPS, c.EventBurst); err != nil {
 		return nil, err
+	}
+	d.nodeEventClients = make(map[string]kubernetes.Interface, len(d.nodes))
+	for _, n := range d.nodes {
+		if d.nodeEventClients[n.name], err = newClient(restConfig, c.EventQPS, c.EventBurst); err != nil {
+			return nil, err
+		}
 	}
 	if d.heartbeatClient, err = newClient(restConfig, -1, 0); err != nil {
 		return nil, err
@@ -132,7 +140,7 @@ func (d *Driver) Run(ctx context.Context) error {
 		}
 		d.metricsLn = ln
 	}
-	d.events = newEventRecorders(ctx, d.eventClient, d.nodes, d.cfg.SchedulerName)
+	d.events = newEventRecorders(ctx, d.eventClient, d.nodeEventClients, d.cfg.SchedulerName)
 	if d.binder != nil {
 		d.binder.recorder = d.events.scheduler
 	}

@@ -14,24 +14,27 @@ import (
 
 // eventRecorders turn the simulator's events into core/v1 Events through client-go's broadcaster, so that
 // aggregation ("combined from similar events"), the spam filter and the drop-when-overloaded queue are the
-// real ones. Each node has its own recorder (source component "kubelet", host the node name), like a kubelet.
+// real ones. Each node has a broadcaster, a client and a recorder of its own (source component "kubelet", host the
+// node name), like a kubelet: one broadcaster for all nodes would send every node's Events through one
+// goroutine and one rate limit, and at a few thousand pods deliver them minutes late.
 type eventRecorders struct {
-	broadcaster record.EventBroadcaster
-	byNode      map[string]record.EventRecorder
-	scheduler   record.EventRecorder
+	broadcasters []record.EventBroadcaster
+	byNode       map[string]record.EventRecorder
+	scheduler    record.EventRecorder
 }
 
-func newEventRecorders(ctx context.Context, client kubernetes.Interface, nodes []*node, schedulerName string) *eventRecorders {
-	b := record.NewBroadcaster(record.WithContext(ctx))
-	b.StartStructuredLogging(3)
-	b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
-	e := &eventRecorders{
-		broadcaster: b,
-		byNode:      make(map[string]record.EventRecorder, len(nodes)),
-		scheduler:   b.NewRecorder(clientscheme.Scheme, corev1.EventSource{Component: schedulerName}),
+func newEventRecorders(ctx context.Context, schedulerClient kubernetes.Interface, nodeClients map[string]kubernetes.Interface, schedulerName string) *eventRecorders {
+	e := &eventRecorders{byNode: make(map[string]record.EventRecorder, len(nodeClients))}
+	newBroadcaster := func(client kubernetes.Interface) record.EventBroadcaster {
+		b := record.NewBroadcaster(record.WithContext(ctx))
+		b.StartStructuredLogging(3)
+		b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
+		e.broadcasters = append(e.broadcasters, b)
+		return b
 	}
-	for _, n := range nodes {
-		e.byNode[n.name] = b.NewRecorder(clientscheme.Scheme, corev1.EventSource{Component: "kubelet", Host: n.name})
+	e.scheduler = newBroadcaster(schedulerClient).NewRecorder(clientscheme.Scheme, corev1.EventSource{Component: schedulerName})
+	for name, client := range nodeClients {
+		e.byNode[name] = newBroadcaster(client).NewRecorder(clientscheme.Scheme, corev1.EventSource{Component: "kubelet", Host: name})
 	}
 	return e
 }
@@ -61,5 +64,9 @@ func (e *eventRecorders) podEvent(pod *corev1.Pod, node, eventType, reason, msg 
 	}
 }
 
-// shutdown stops the broadcaster (events still queued are dropped).
-func (e *eventRecorders) shutdown() { e.broadcaster.Shutdown() }
+// shutdown stops the broadcasters (events still queued are dropped).
+func (e *eventRecorders) shutdown() {
+	for _, b := range e.broadcasters {
+		b.Shutdown()
+	}
+}
