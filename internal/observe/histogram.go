@@ -43,13 +43,10 @@ func bucketUpper(b int) float64 { return bucketBase * math.Pow(bucketGrowth, flo
 
 // decay fades every weight by the time passed since the last decay.
 func (h *Histogram) decay(now time.Time, halfLife time.Duration) {
-	if h.DecayedAt.IsZero() || !now.After(h.DecayedAt) {
-		if h.DecayedAt.IsZero() {
-			h.DecayedAt = now
-		}
+	factor, ok := decayTo(&h.DecayedAt, now, halfLife)
+	if !ok {
 		return
 	}
-	factor := math.Exp2(-float64(now.Sub(h.DecayedAt)) / float64(halfLife))
 	for b, w := range h.Buckets {
 		if w*factor < minWeight {
 			delete(h.Buckets, b)
@@ -57,7 +54,6 @@ func (h *Histogram) decay(now time.Time, halfLife time.Duration) {
 		}
 		h.Buckets[b] = w * factor
 	}
-	h.DecayedAt = now
 }
 
 // Add records one sample at time now.

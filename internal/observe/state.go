@@ -101,13 +101,10 @@ type RevisionContainer struct {
 
 // decay fades the rate counters to now.
 func (r *RevisionContainer) decay(now time.Time, halfLife time.Duration) {
-	if r.DecayedAt.IsZero() || !now.After(r.DecayedAt) {
-		if r.DecayedAt.IsZero() {
-			r.DecayedAt = now
-		}
+	f, ok := decayTo(&r.DecayedAt, now, halfLife)
+	if !ok {
 		return
 	}
-	f := math.Exp2(-float64(now.Sub(r.DecayedAt)) / float64(halfLife))
 	r.RateTransitions *= f
 	r.RateInServiceSeconds *= f
 	r.RateLivenessKills *= f
@@ -115,7 +112,21 @@ func (r *RevisionContainer) decay(now time.Time, halfLife time.Duration) {
 	r.RateReadinessErrors *= f
 	r.RateLivenessTimeouts *= f
 	r.RateLivenessErrors *= f
-	r.DecayedAt = now
+}
+
+// decayTo moves a decay clock (the time values were last decayed to) on to now and returns the factor, by the
+// half-life, that values must be multiplied by to fade from the old time to now. ok is false when nothing is to
+// fade: a zero clock only starts at now, and a clock at or after now stays put (time never runs back for decay).
+func decayTo(decayedAt *time.Time, now time.Time, halfLife time.Duration) (factor float64, ok bool) {
+	if decayedAt.IsZero() || !now.After(*decayedAt) {
+		if decayedAt.IsZero() {
+			*decayedAt = now
+		}
+		return 0, false
+	}
+	factor = math.Exp2(-float64(now.Sub(*decayedAt)) / float64(halfLife))
+	*decayedAt = now
+	return factor, true
 }
 
 // PodState tracks one pod between updates.

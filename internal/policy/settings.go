@@ -123,9 +123,8 @@ func Resolve(spec tuningv1alpha1.ProbePolicySpec) (Settings, error) {
 		MaxTimeToDetectSeconds: orDefault(lv.MaxTimeToDetectSeconds, DefaultMaxTimeToDetectSeconds),
 		MaxTimeoutSeconds:      orDefault(lv.MaxTimeoutSeconds, DefaultLivenessMaxTimeout),
 	}
-	if s.Liveness.MinFailureThreshold > s.Liveness.MaxFailureThreshold {
-		return Settings{}, fmt.Errorf("liveness.minFailureThreshold (%d) is greater than liveness.maxFailureThreshold (%d)",
-			s.Liveness.MinFailureThreshold, s.Liveness.MaxFailureThreshold)
+	if err := failureRange("liveness", s.Liveness.MinFailureThreshold, s.Liveness.MaxFailureThreshold); err != nil {
+		return Settings{}, err
 	}
 
 	rd := spec.Readiness
@@ -136,9 +135,8 @@ func Resolve(spec tuningv1alpha1.ProbePolicySpec) (Settings, error) {
 		MaxTimeoutSeconds:        orDefault(rd.MaxTimeoutSeconds, DefaultReadinessMaxTimeout),
 		MaxSuccessThreshold:      orDefault(rd.MaxSuccessThreshold, DefaultReadinessMaxSuccess),
 	}
-	if s.Readiness.MinFailureThreshold > s.Readiness.MaxFailureThreshold {
-		return Settings{}, fmt.Errorf("readiness.minFailureThreshold (%d) is greater than readiness.maxFailureThreshold (%d)",
-			s.Readiness.MinFailureThreshold, s.Readiness.MaxFailureThreshold)
+	if err := failureRange("readiness", s.Readiness.MinFailureThreshold, s.Readiness.MaxFailureThreshold); err != nil {
+		return Settings{}, err
 	}
 
 	pc := spec.Pacing
@@ -158,6 +156,15 @@ func Resolve(spec tuningv1alpha1.ProbePolicySpec) (Settings, error) {
 		s.Pacing.VerificationWindow = pc.VerificationWindow.Duration
 	}
 	return s, nil
+}
+
+// failureRange rejects failure-threshold bounds of a probe kind ("liveness", "readiness") that leave no
+// threshold to choose.
+func failureRange(kind string, lo, hi int32) error {
+	if lo > hi {
+		return fmt.Errorf("%s.minFailureThreshold (%d) is greater than %s.maxFailureThreshold (%d)", kind, lo, kind, hi)
+	}
+	return nil
 }
 
 func orDefault(v, def int32) int32 {
