@@ -9,6 +9,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
 )
 
 // Cache indexes.
@@ -17,16 +19,27 @@ const (
 	indexRSDeployment = "probetuner.io/rs-deployment"
 )
 
-// CacheOptions slims what the manager caches: of ReplicaSets and Deployments only the fields probe-tuner reads.
+// CacheOptions slims what the manager caches: of ReplicaSets and Deployments only the fields probe-tuner reads, of
+// ProbePolicies all but their managed fields.
 // Pods and the kubelet's Events are not in this cache at all: the pod store (internal/podstore) keeps compact
 // records of them, which is what keeps memory per watched pod small.
 func CacheOptions() cache.Options {
 	return cache.Options{
 		ByObject: map[client.Object]cache.ByObject{
-			&appsv1.ReplicaSet{}: {Transform: slimReplicaSet},
-			&appsv1.Deployment{}: {Transform: slimDeployment},
+			&appsv1.ReplicaSet{}:          {Transform: slimReplicaSet},
+			&appsv1.Deployment{}:          {Transform: slimDeployment},
+			&tuningv1alpha1.ProbePolicy{}: {Transform: dropManagedFields},
 		},
 	}
+}
+
+// dropManagedFields drops an object's managed fields, which probe-tuner never reads: a ProbePolicy's are as large
+// as its status.
+func dropManagedFields(obj any) (any, error) {
+	if o, ok := obj.(client.Object); ok {
+		o.SetManagedFields(nil)
+	}
+	return obj, nil
 }
 
 // slimReplicaSet keeps what tells a Deployment's current revision: owner, template hash and revision.

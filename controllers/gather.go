@@ -6,7 +6,6 @@ import (
 	"sort"
 
 	appsv1 "k8s.io/api/apps/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -16,7 +15,7 @@ import (
 
 // selectedDeployments lists the Deployments in the policy's namespace that its selector matches, by name.
 func (r *ProbePolicyReconciler) selectedDeployments(ctx context.Context, pol *tuningv1alpha1.ProbePolicy) ([]appsv1.Deployment, error) {
-	selector, err := metav1.LabelSelectorAsSelector(&pol.Spec.Selector)
+	selector, err := r.selectors.of(pol)
 	if err != nil {
 		return nil, fmt.Errorf("reading the selector of ProbePolicy %s/%s: %w", pol.Namespace, pol.Name, err)
 	}
@@ -32,7 +31,8 @@ func (r *ProbePolicyReconciler) selectedDeployments(ctx context.Context, pol *tu
 // the namespace selecting it, the oldest (by creation, then name). The others report a conflict and stay out.
 func (r *ProbePolicyReconciler) actingPolicies(ctx context.Context, ns string, deployments []appsv1.Deployment) (map[string]string, error) {
 	var policies tuningv1alpha1.ProbePolicyList
-	if err := r.List(ctx, &policies, client.InNamespace(ns)); err != nil {
+	// Read-only: the cached objects themselves, not copies. The slice is sorted, not its elements changed.
+	if err := r.List(ctx, &policies, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("listing the ProbePolicies of namespace %s: %w", ns, err)
 	}
 	sort.Slice(policies.Items, func(i, j int) bool {
@@ -42,19 +42,28 @@ func (r *ProbePolicyReconciler) actingPolicies(ctx context.Context, ns string, d
 		}
 		return a.Name < b.Name
 	})
+	// Selectors parsed once per policy, not once per policy and Deployment.
+	type candidate struct {
+		name     string
+		selector labels.Selector
+	}
+	var candidates []candidate
+	for i := range policies.Items {
+		p := &policies.Items[i]
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		if selector, err := r.selectors.of(p); err == nil {
+			candidates = append(candidates, candidate{p.Name, selector})
+		}
+	}
 	acting := map[string]string{}
 	for _, d := range deployments {
-		for i := range policies.Items {
-			p := &policies.Items[i]
-			if p.DeletionTimestamp != nil {
-				continue
+		for _, c := range candidates {
+			if c.selector.Matches(labels.Set(d.Labels)) {
+				acting[d.Name] = c.name
+				break
 			}
-			selector, err := metav1.LabelSelectorAsSelector(&p.Spec.Selector)
-			if err != nil || selector.Empty() || !selector.Matches(labels.Set(d.Labels)) {
-				continue
-			}
-			acting[d.Name] = p.Name
-			break
 		}
 	}
 	return acting, nil

@@ -46,6 +46,8 @@ type ProbePolicyReconciler struct {
 	Recorder      recorder.EventRecorder
 	Checkpoints   *Checkpoints
 	ObserveConfig observe.Config
+
+	selectors selectorCache
 }
 
 // Reconcile gathers the policy and its Deployments, runs one tuning step per Deployment, then computes the
@@ -59,6 +61,7 @@ func (r *ProbePolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 				forgetWorkloadMetrics(req.Namespace, name)
 			}
 			metrics.SelectedWorkloads.DeletePartialMatch(map[string]string{"namespace": req.Namespace, "policy": req.Name})
+			r.selectors.forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}

@@ -29,6 +29,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -45,6 +46,9 @@ type result struct {
 	Policies                     int     `json:"policies"`
 	BytesPerPod                  float64 `json:"bytesPerPod"`
 	FloorBytesPerPod             float64 `json:"floorBytesPerPod"`
+	MarginalBytesPerPod          float64 `json:"marginalBytesPerPod"`
+	FloorMarginalBytesPerPod     float64 `json:"floorMarginalBytesPerPod"`
+	PodsRemoved                  int     `json:"podsRemovedForMarginal"`
 	LiveHeapBytes                float64 `json:"liveHeapBytes"`
 	FloorLiveHeapBytes           float64 `json:"floorLiveHeapBytes"`
 	HeapInuseBytes               float64 `json:"heapInuseBytes"`
@@ -324,6 +328,10 @@ func run(n int, window time.Duration, outPath string) error {
 		r.APIRequestsPerDecision = requests / float64(r.Decisions)
 	}
 
+	if err := measureMarginal(ctx, c, ns, &r, opPprof, floorPprof, opLive, floorLive); err != nil {
+		return err
+	}
+
 	b, _ := json.MarshalIndent(r, "", "  ")
 	if err := os.WriteFile(filepath.Join(cl.Root, outPath), append(b, '\n'), 0o644); err != nil {
 		return err
@@ -332,6 +340,7 @@ func run(n int, window time.Duration, outPath string) error {
 	fmt.Printf("%-44s %14s %14s %s\n", "measure", "probe-tuner", "floor", "target")
 	row := func(name, a, b, target string) { fmt.Printf("%-44s %14s %14s %s\n", name, a, b, target) }
 	row("live heap per watched pod (bytes)", f0(r.BytesPerPod), f0(r.FloorBytesPerPod), "< 2048")
+	row("live heap per pod removed, marginal (bytes)", f0(r.MarginalBytesPerPod), f0(r.FloorMarginalBytesPerPod), "")
 	row("live heap after GC (MiB)", f1(r.LiveHeapBytes/(1<<20)), f1(r.FloorLiveHeapBytes/(1<<20)), "")
 	row("heap in use, median (MiB)", f1(r.HeapInuseBytes/(1<<20)), f1(r.FloorHeapInuseBytes/(1<<20)), "")
 	row("peak RSS, VmHWM (MiB)", f1(r.PeakRSSBytes/(1<<20)), f1(r.FloorPeakRSSBytes/(1<<20)), "")
@@ -459,6 +468,64 @@ func vmHWM(pid int) float64 {
 		}
 	}
 	return 0
+}
+
+// measureMarginal scales the healthy Deployments from 5 to 3 replicas and sets the live heap the pods that went
+// away held, per pod, in the operator and in the floor. bytesPerPod divides all the operator's heap by the pods,
+// so it also carries what each Deployment and policy costs; this is the cost of one more pod alone.
+func measureMarginal(ctx context.Context, c client.Client, ns string, r *result, opPprof, floorPprof string, opLive, floorLive float64) error {
+	var deps appsv1.DeploymentList
+	if err := c.List(ctx, &deps, client.InNamespace(ns)); err != nil {
+		return err
+	}
+	countPods := func() (int, error) {
+		var list corev1.PodList
+		err := c.List(ctx, &list, client.InNamespace(ns))
+		return len(list.Items), err
+	}
+	before, err := countPods()
+	if err != nil {
+		return err
+	}
+	scaled := 0
+	for i := range deps.Items {
+		d := &deps.Items[i]
+		if !strings.HasSuffix(d.Name, "-healthy") {
+			continue
+		}
+		patch := client.RawPatch(types.MergePatchType, []byte(`{"spec":{"replicas":3}}`))
+		if err := c.Patch(ctx, d, patch); err != nil {
+			return fmt.Errorf("scaling %s down: %w", d.Name, err)
+		}
+		scaled++
+	}
+	// Rollouts of tuned Deployments come and go meanwhile (a surge pod or two), so wait for most of the
+	// removals and count the pods that really went.
+	logf("scaled %d healthy Deployments from 5 to 3 replicas (%d pods before)", scaled, before)
+	deadline := time.Now().Add(5 * time.Minute)
+	after := before
+	for after > before-2*scaled*98/100 {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("still %d pods 5 minutes after scaling down from %d", after, before)
+		}
+		time.Sleep(5 * time.Second)
+		if after, err = countPods(); err != nil {
+			return err
+		}
+	}
+	time.Sleep(45 * time.Second) // two resyncs: every policy has looked at its Deployments since
+	op2, floor2 := math.Inf(1), math.Inf(1)
+	for range 3 {
+		op2, floor2 = min(op2, liveHeap(opPprof)), min(floor2, liveHeap(floorPprof))
+	}
+	if after, err = countPods(); err != nil {
+		return err
+	}
+	r.PodsRemoved = before - after
+	logf("%d pods removed", r.PodsRemoved)
+	r.MarginalBytesPerPod = (opLive - op2) / float64(r.PodsRemoved)
+	r.FloorMarginalBytesPerPod = (floorLive - floor2) / float64(r.PodsRemoved)
+	return nil
 }
 
 // liveHeap forces a garbage collection in the process serving pprof on addr and returns the heap still

@@ -54,7 +54,8 @@ func main() {
 		"Namespace of the leader-election Lease (default: the manager's own namespace).")
 	flag.BoolVar(&opts.enableHTTP2, "enable-http2", false,
 		"Serve metrics over HTTP/2 as well; off by default because of the HTTP/2 rapid-reset vulnerabilities.")
-	flag.IntVar(&opts.maxConcurrentReconciles, "max-concurrent-reconciles", 2, "Workers per controller.")
+	flag.IntVar(&opts.maxConcurrentReconciles, "max-concurrent-reconciles", 4,
+		"Workers per controller: ProbePolicies reconciled at once. A reconcile mostly waits on the API server.")
 	flag.StringVar(&opts.pprofAddr, "pprof-bind-address", "",
 		"Serve Go's /debug/pprof profiles on this address (plain HTTP; keep it on 127.0.0.1); empty disables them.")
 	flag.Float64Var(&opts.kubeAPIQPS, "kube-api-qps", 50, "Sustained requests per second to the API server.")

@@ -158,3 +158,33 @@ func TestStoreServesPodsAndEventsByDeployment(t *testing.T) {
 		t.Errorf("deployment of an unknown pod = %q", d)
 	}
 }
+
+func TestRestartedTellsRestartsFromReadinessFlips(t *testing.T) {
+	record := func(edit func(p *corev1.Pod)) *Pod {
+		p := fullPod(3)
+		edit(p)
+		r, _ := FromPod(p)
+		return r.(*Pod)
+	}
+	base := record(func(*corev1.Pod) {})
+	cases := []struct {
+		name string
+		edit func(p *corev1.Pod)
+		want bool
+	}{
+		{"readiness flipped", func(p *corev1.Pod) {
+			p.Status.ContainerStatuses[0].Ready = false
+			p.Status.Conditions[2].Status = corev1.ConditionFalse
+		}, false},
+		{"container restarted", func(p *corev1.Pod) { p.Status.ContainerStatuses[0].RestartCount++ }, true},
+		{"container terminated", func(p *corev1.Pod) {
+			p.Status.ContainerStatuses[0].State = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 137}}
+		}, true},
+		{"pod being deleted", func(p *corev1.Pod) { now := metav1.Now(); p.DeletionTimestamp = &now }, true},
+	}
+	for _, tc := range cases {
+		if got := restarted(base, record(tc.edit)); got != tc.want {
+			t.Errorf("%s: restarted = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -99,8 +99,10 @@ func eventPodIndex(obj any) ([]string, error) {
 
 // Handlers are told about changes. They run on the informers' goroutines and must not block.
 type Handlers struct {
-	// PodChanged is called for a pod added, deleted, or changed in a field the record keeps.
-	PodChanged func(*Pod)
+	// PodChanged is called for a pod added, deleted, or changed in a field the record keeps. restarted says a
+	// container restarted or terminated, or the pod came or went: what a decision may be waiting for, as opposed
+	// to readiness going up and down.
+	PodChanged func(p *Pod, restarted bool)
 	// Killing is called for a Killing Event added or updated (its count increased).
 	Killing func(*Event)
 }
@@ -109,13 +111,15 @@ type Handlers struct {
 func (s *Store) Start(ctx context.Context, h Handlers) error {
 	if h.PodChanged != nil {
 		if _, err := s.pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
-			AddFunc: func(obj any) { callPod(h.PodChanged, obj) },
+			AddFunc: func(obj any) { callPod(h.PodChanged, obj, true) },
 			UpdateFunc: func(old, cur any) {
 				if !reflect.DeepEqual(old, cur) {
-					callPod(h.PodChanged, cur)
+					o, _ := old.(*Pod)
+					c, _ := cur.(*Pod)
+					callPod(h.PodChanged, cur, o == nil || c == nil || restarted(o, c))
 				}
 			},
-			DeleteFunc: func(obj any) { callPod(h.PodChanged, obj) },
+			DeleteFunc: func(obj any) { callPod(h.PodChanged, obj, true) },
 		}); err != nil {
 			return fmt.Errorf("watching pods: %w", err)
 		}
@@ -136,13 +140,27 @@ func (s *Store) Start(ctx context.Context, h Handlers) error {
 	return nil
 }
 
-func callPod(f func(*Pod), obj any) {
+func callPod(f func(*Pod, bool), obj any, restarted bool) {
 	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = d.Obj
 	}
 	if p, ok := obj.(*Pod); ok {
-		f(p)
+		f(p, restarted)
 	}
+}
+
+// restarted reports whether a container of the pod restarted or terminated, or the pod started being deleted.
+func restarted(old, cur *Pod) bool {
+	if !old.Deleting.Equal(cur.Deleting) || len(old.Containers) != len(cur.Containers) {
+		return true
+	}
+	for i := range cur.Containers {
+		o, c := &old.Containers[i], &cur.Containers[i]
+		if o.RestartCount != c.RestartCount || (o.Terminated == nil) != (c.Terminated == nil) {
+			return true
+		}
+	}
+	return false
 }
 
 func callKilling(f func(*Event), obj any) {

@@ -2,9 +2,6 @@ package integration
 
 import (
 	"context"
-	"fmt"
-	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,16 +13,10 @@ import (
 	"github.com/probetuner/probe-tuner/test/testutil"
 )
 
-var namespaceSeq atomic.Int64
-
 // newNamespace creates a namespace for one test and deletes it when the test ends.
 func newNamespace(t *testing.T) string {
 	t.Helper()
-	name := fmt.Sprintf("%s-%d", strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name())), namespaceSeq.Add(1))
-	if len(name) > 63 {
-		name = name[len(name)-63:]
-		name = strings.TrimLeft(name, "-")
-	}
+	name := testutil.NamespaceName(t)
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
 	if err := k8sClient.Create(context.Background(), ns); err != nil {
 		t.Fatalf("creating namespace %s: %v", name, err)

@@ -3,8 +3,6 @@ package simkubelet_test
 import (
 	"context"
 	"fmt"
-	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,15 +15,10 @@ import (
 	"github.com/probetuner/probe-tuner/test/testutil"
 )
 
-var namespaceSeq atomic.Int64
-
 // newNamespace creates a namespace for one test and deletes it when the test ends.
 func newNamespace(t *testing.T) string {
 	t.Helper()
-	name := fmt.Sprintf("%s-%d", strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name())), namespaceSeq.Add(1))
-	if len(name) > 63 {
-		name = strings.TrimLeft(name[len(name)-63:], "-")
-	}
+	name := testutil.NamespaceName(t)
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
 	if _, err := kube.CoreV1().Namespaces().Create(context.Background(), ns, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("creating namespace %s: %v", name, err)
