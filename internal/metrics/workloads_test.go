@@ -1,7 +1,7 @@
 package metrics
 
 import (
-	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -58,14 +58,20 @@ func sample(t *testing.T, g *WorkloadGauges, labels ...string) float64 {
 	}
 	var found []float64
 	for _, f := range families {
+		if f.GetName() != "probetuner_probe_setting" {
+			continue
+		}
 		for _, m := range f.GetMetric() {
-			text := m.String()
+			have := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				have[lp.GetName()] = strconv.Quote(lp.GetValue())
+			}
 			ok := true
 			for _, l := range labels {
 				name, value, _ := strings.Cut(l, "=")
-				ok = ok && strings.Contains(text, fmt.Sprintf("name:%q value:%s", name, value))
+				ok = ok && have[name] == value
 			}
-			if ok && f.GetName() == "probetuner_probe_setting" {
+			if ok {
 				found = append(found, m.GetGauge().GetValue())
 			}
 		}
