@@ -21,11 +21,11 @@ type Driver struct {
 	cfg Config
 	log logr.Logger
 
-	client          kubernetes.Interface // pods and bindings, rate limited by QPS/Burst
-	eventClient     kubernetes.Interface // the scheduler's events, rate limited by EventQPS/EventBurst
+	client      kubernetes.Interface // pods and bindings, rate limited by QPS/Burst
+	eventClient kubernetes.Interface // the scheduler's events, rate limited by EventQPS/EventBurst
 	// nodeEventClients has one client per node, each rate limited by EventQPS/EventBurst as a kubelet's is.
 	nodeEventClients map[string]kubernetes.Interface
-	heartbeatClient kubernetes.Interface // nodes and leases, not rate limited
+	heartbeatClient  kubernetes.Interface // nodes and leases, not rate limited
 
 	nodes      []*node
 	nodeByName map[string]*node
