@@ -41,34 +41,38 @@ import (
 const replicas = 5
 
 type result struct {
-	Deployments                  int     `json:"deployments"`
-	Pods                         int     `json:"pods"`
-	Policies                     int     `json:"policies"`
-	BytesPerPod                  float64 `json:"bytesPerPod"`
-	FloorBytesPerPod             float64 `json:"floorBytesPerPod"`
-	MarginalBytesPerPod          float64 `json:"marginalBytesPerPod"`
-	FloorMarginalBytesPerPod     float64 `json:"floorMarginalBytesPerPod"`
-	PodsRemoved                  int     `json:"podsRemovedForMarginal"`
-	LiveHeapBytes                float64 `json:"liveHeapBytes"`
-	FloorLiveHeapBytes           float64 `json:"floorLiveHeapBytes"`
-	HeapInuseBytes               float64 `json:"heapInuseBytes"`
-	FloorHeapInuseBytes          float64 `json:"floorHeapInuseBytes"`
-	PeakRSSBytes                 float64 `json:"peakRSSBytes"`
-	FloorPeakRSSBytes            float64 `json:"floorPeakRSSBytes"`
-	CPUSecondsPer1000Updates     float64 `json:"cpuSecondsPer1000StatusUpdates"`
-	FloorCPUSecondsPer1000       float64 `json:"floorCpuSecondsPer1000StatusUpdates"`
-	StatusUpdates                float64 `json:"statusUpdatesInWindow"`
-	DecisionLatencySeconds       float64 `json:"decisionLatencySeconds"`
-	DecisionLatencyP50Seconds    float64 `json:"decisionLatencyP50Seconds"`
-	DecisionLatencyFromFirstKill float64 `json:"decisionLatencyFromFirstKillSecondsMax"`
-	CrashLoopsDecided            int     `json:"crashLoopsDecided"`
-	CrashLoops                   int     `json:"crashLoops"`
-	ReconcileP50Seconds          float64 `json:"reconcileP50Seconds"`
-	ReconcileP99Seconds          float64 `json:"reconcileP99Seconds"`
-	Reconciles                   float64 `json:"reconciles"`
-	APIRequestsPerDecision       float64 `json:"apiRequestsPerDecision"`
-	Decisions                    int     `json:"decisions"`
-	WindowSeconds                float64 `json:"windowSeconds"`
+	Deployments                    int     `json:"deployments"`
+	Pods                           int     `json:"pods"`
+	Policies                       int     `json:"policies"`
+	BytesPerPod                    float64 `json:"bytesPerPod"`
+	FloorBytesPerPod               float64 `json:"floorBytesPerPod"`
+	MarginalBytesPerPod            float64 `json:"marginalBytesPerPod"`
+	FloorMarginalBytesPerPod       float64 `json:"floorMarginalBytesPerPod"`
+	PodsRemoved                    int     `json:"podsRemovedForMarginal"`
+	LiveHeapBytes                  float64 `json:"liveHeapBytes"`
+	FloorLiveHeapBytes             float64 `json:"floorLiveHeapBytes"`
+	HeapInuseBytes                 float64 `json:"heapInuseBytes"`
+	FloorHeapInuseBytes            float64 `json:"floorHeapInuseBytes"`
+	PeakRSSBytes                   float64 `json:"peakRSSBytes"`
+	FloorPeakRSSBytes              float64 `json:"floorPeakRSSBytes"`
+	CPUSecondsPer1000Updates       float64 `json:"cpuSecondsPer1000StatusUpdates"`
+	FloorCPUSecondsPer1000         float64 `json:"floorCpuSecondsPer1000StatusUpdates"`
+	StatusUpdates                  float64 `json:"statusUpdatesInWindow"`
+	DecisionLatencySeconds         float64 `json:"decisionLatencySeconds"`
+	DecisionLatencyP50Seconds      float64 `json:"decisionLatencyP50Seconds"`
+	DecisionLatencyFromFirstKill   float64 `json:"decisionLatencyFromFirstKillSecondsMax"`
+	DecisionAfterVisibleP50Seconds float64 `json:"decisionAfterEvidenceVisibleP50Seconds"`
+	DecisionAfterVisibleMaxSeconds float64 `json:"decisionAfterEvidenceVisibleMaxSeconds"`
+	KillingEventLagP50Seconds      float64 `json:"killingEventLagP50Seconds"`
+	KillingEventLagMaxSeconds      float64 `json:"killingEventLagMaxSeconds"`
+	CrashLoopsDecided              int     `json:"crashLoopsDecided"`
+	CrashLoops                     int     `json:"crashLoops"`
+	ReconcileP50Seconds            float64 `json:"reconcileP50Seconds"`
+	ReconcileP99Seconds            float64 `json:"reconcileP99Seconds"`
+	Reconciles                     float64 `json:"reconciles"`
+	APIRequestsPerDecision         float64 `json:"apiRequestsPerDecision"`
+	Decisions                      int     `json:"decisions"`
+	WindowSeconds                  float64 `json:"windowSeconds"`
 }
 
 func main() {
@@ -174,7 +178,7 @@ func run(n int, window time.Duration, outPath string) error {
 	}
 	// The evidence of a crash loop: each pod's first probe kill, as its container status reports it (Events are
 	// rate-limited and aggregated by the kubelet's recorder, so they are not a reliable clock at scale).
-	firstKills := map[string][]time.Time{}
+	firstKills := map[string][]podKill{}
 	seenPod := map[string]bool{}
 	var killsMu sync.Mutex
 	pollCtx, stopPoll := context.WithCancel(ctx)
@@ -192,7 +196,7 @@ func run(n int, window time.Duration, outPath string) error {
 						if t := cs.LastTerminationState.Terminated; t != nil {
 							seenPod[p.Name] = true
 							dep := deploymentOfPodName(p.Name)
-							firstKills[dep] = append(firstKills[dep], t.FinishedAt.Time)
+							firstKills[dep] = append(firstKills[dep], podKill{pod: p.Name, at: t.FinishedAt.Time, seen: time.Now()})
 						}
 					}
 				}
@@ -292,7 +296,13 @@ func run(n int, window time.Duration, outPath string) error {
 		return err
 	}
 	decided := map[string]time.Time{}
+	killingArrived := map[string]time.Time{} // pod -> when its first probe Killing Event reached the API server
 	for _, e := range events.Items {
+		if e.Reason == "Killing" && e.InvolvedObject.Kind == "Pod" {
+			if prev, ok := killingArrived[e.InvolvedObject.Name]; !ok || e.CreationTimestamp.Before(&metav1.Time{Time: prev}) {
+				killingArrived[e.InvolvedObject.Name] = e.CreationTimestamp.Time
+			}
+		}
 		t := eventTime(e)
 		if (e.Reason == "ProbeAdjusted" || e.Reason == "ProbeRecommended") && e.InvolvedObject.Kind == "ProbePolicy" {
 			r.Decisions++
@@ -304,16 +314,33 @@ func run(n int, window time.Duration, outPath string) error {
 	}
 	stopPoll()
 	killsMu.Lock()
-	var lat, latFirst []float64
+	// latVisible is from when the evidence could be read from the API server (the kill in the pod's status and
+	// its Killing Event) to the decision: the operator's own share of the latency.
+	var lat, latFirst, latVisible, eventLag []float64
 	for _, name := range crashers {
 		k := firstKills[name]
-		sort.Slice(k, func(i, j int) bool { return k[i].Before(k[j]) })
+		sort.Slice(k, func(i, j int) bool { return k[i].at.Before(k[j].at) })
 		d, ok := decided[name]
 		if !ok || len(k) < 2 {
 			continue
 		}
-		lat = append(lat, d.Sub(k[1]).Seconds()) // minSamples is 2: the second kill completes the evidence
-		latFirst = append(latFirst, d.Sub(k[0]).Seconds())
+		lat = append(lat, d.Sub(k[1].at).Seconds()) // minSamples is 2: the second kill completes the evidence
+		latFirst = append(latFirst, d.Sub(k[0].at).Seconds())
+		visible := k[1].seen
+		if arrived, ok := killingArrived[k[1].pod]; ok {
+			// Server timestamps have whole seconds: the lag reads up to 1 s short.
+			eventLag = append(eventLag, arrived.Sub(k[1].at).Seconds())
+			visible = laterOf(visible, arrived)
+		}
+		latVisible = append(latVisible, d.Sub(visible).Seconds())
+	}
+	if len(latVisible) > 0 {
+		sort.Float64s(latVisible)
+		r.DecisionAfterVisibleP50Seconds, r.DecisionAfterVisibleMaxSeconds = median(latVisible), latVisible[len(latVisible)-1]
+	}
+	if len(eventLag) > 0 {
+		sort.Float64s(eventLag)
+		r.KillingEventLagP50Seconds, r.KillingEventLagMaxSeconds = median(eventLag), eventLag[len(eventLag)-1]
 	}
 	killsMu.Unlock()
 	r.CrashLoops, r.CrashLoopsDecided = len(crashers), len(lat)
@@ -348,6 +375,10 @@ func run(n int, window time.Duration, outPath string) error {
 	row("decision after evidence, max (s)", f1(r.DecisionLatencySeconds), "-", "< 10")
 	row("decision after evidence, p50 (s)", f1(r.DecisionLatencyP50Seconds), "-", "")
 	row("decision after first kill, max (s)", f1(r.DecisionLatencyFromFirstKill), "-", "")
+	row("decision after evidence visible, p50 (s)", f1(r.DecisionAfterVisibleP50Seconds), "-", "")
+	row("decision after evidence visible, max (s)", f1(r.DecisionAfterVisibleMaxSeconds), "-", "")
+	row("Killing Event reaches API, p50 (s)", f1(r.KillingEventLagP50Seconds), "-", "")
+	row("Killing Event reaches API, max (s)", f1(r.KillingEventLagMaxSeconds), "-", "")
 	row("crash loops decided", fmt.Sprintf("%d/%d", r.CrashLoopsDecided, r.CrashLoops), "-", "")
 	row("reconcile p50 (s)", f3(r.ReconcileP50Seconds), "-", "")
 	row("reconcile p99 (s)", f3(r.ReconcileP99Seconds), "-", "< 1")
@@ -396,6 +427,23 @@ func benchDeployment(ns, name string, policy int, kind string) *appsv1.Deploymen
 			},
 		},
 	}
+}
+
+// laterOf returns the later of two times.
+func laterOf(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// podKill is a pod's first probe kill as its container status reports it.
+type podKill struct {
+	pod string
+	at  time.Time
+	// seen is when the bench's poll (every 2 s) first read the kill from the API server: at most 2 s after the
+	// kubelet's status write made it visible.
+	seen time.Time
 }
 
 // deploymentOfPodName strips a Deployment pod's "-<template hash>-<suffix>".

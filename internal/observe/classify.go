@@ -55,6 +55,17 @@ func isTimeout(message string) bool {
 // signalExit reports whether an exit code is that of a process ended by SIGKILL or SIGTERM, as a probe kill is.
 func signalExit(code int32) bool { return code == 137 || code == 143 }
 
+// killCause is the cause of a kill by this probe kind, and whether the kind kills at all.
+func (k probeKind) killCause() (Cause, bool) {
+	switch k {
+	case probeLiveness:
+		return CauseLiveness, true
+	case probeStartup:
+		return CauseStartup, true
+	}
+	return "", false
+}
+
 // classification is the verdict on one container termination.
 type classification struct {
 	cause Cause
@@ -62,15 +73,30 @@ type classification struct {
 	wait bool
 }
 
-// classify decides why a container instance terminated, from the termination record, the Killing Events seen
-// for the container, and whether the pod declares liveness and startup probes for it.
-func classify(t *corev1.ContainerStateTerminated, kills []KillMark, hasLiveness, hasStartup, everStarted bool, now time.Time, grace time.Duration) classification {
+// killEvidence is what is known about why a container instance may have been killed.
+type killEvidence struct {
+	// kills are the Killing Events seen for the container; run is its latest run of probe failures.
+	kills []KillMark
+	run   FailRun
+	// liveness and startup are the container's probes, nil when it has none.
+	liveness, startup *corev1.Probe
+	// everStarted says the instance completed its start (its startup probe, if any, succeeded).
+	everStarted bool
+	// podGrace is the pod's termination grace period.
+	podGrace time.Duration
+}
+
+// classify decides why a container instance terminated, from the termination record and the kill evidence.
+// A signal exit under a liveness or startup probe is a probe kill once the Killing Event says so, or the
+// reported failures show the probe was about to kill; otherwise it waits up to grace for the Event, then
+// infers the probe.
+func classify(t *corev1.ContainerStateTerminated, ev killEvidence, now time.Time, grace time.Duration) classification {
 	if t.Reason == "OOMKilled" {
 		return classification{cause: CauseOOM}
 	}
 	from := t.StartedAt.Add(-time.Second)
 	to := t.FinishedAt.Add(time.Second)
-	for _, k := range kills {
+	for _, k := range ev.kills {
 		if !k.At.Before(from) && !k.At.After(to) {
 			return classification{cause: k.Cause}
 		}
@@ -78,12 +104,16 @@ func classify(t *corev1.ContainerStateTerminated, kills []KillMark, hasLiveness,
 	if t.ExitCode == 0 {
 		return classification{cause: CauseCompleted}
 	}
+	hasLiveness, hasStartup := ev.liveness != nil, ev.startup != nil
 	if signalExit(t.ExitCode) && (hasLiveness || hasStartup) {
+		if cause, ok := ev.runEndedInKill(t); ok {
+			return classification{cause: cause}
+		}
 		if now.Sub(t.FinishedAt.Time) < grace {
 			return classification{wait: true}
 		}
 		// The Killing Event was lost (the kubelet's recorder drops and aggregates): infer the probe.
-		if hasStartup && !everStarted {
+		if hasStartup && !ev.everStarted {
 			return classification{cause: CauseStartup}
 		}
 		if hasLiveness {
@@ -91,6 +121,40 @@ func classify(t *corev1.ContainerStateTerminated, kills []KillMark, hasLiveness,
 		}
 	}
 	return classification{cause: CauseError}
+}
+
+// runEndedInKill reports whether the run of probe failures explains the termination: the kubelet kills at the
+// probe's failureThreshold-th consecutive failure, and this instance ended by a signal with at least all but the
+// last of those reported (the last is recorded together with the Killing Event, so it is as late), the latest
+// within two periods and the termination grace before it finished.
+func (ev killEvidence) runEndedInKill(t *corev1.ContainerStateTerminated) (Cause, bool) {
+	r := ev.run
+	probe := ev.liveness
+	switch {
+	case r.Failures == 0:
+		return "", false
+	case r.Probe == CauseStartup:
+		if ev.everStarted {
+			return "", false // a started container's startup probe no longer runs
+		}
+		probe = ev.startup
+	case ev.startup != nil && !ev.everStarted:
+		return "", false // liveness does not run before the startup probe succeeds
+	}
+	if probe == nil {
+		return "", false
+	}
+	threshold := probe.FailureThreshold
+	if threshold == 0 {
+		threshold = 3 // the API default
+	}
+	grace := ev.podGrace
+	if probe.TerminationGracePeriodSeconds != nil {
+		grace = time.Duration(*probe.TerminationGracePeriodSeconds) * time.Second
+	}
+	inInstance := !r.First.Before(t.StartedAt.Add(-time.Second)) && !r.Last.After(t.FinishedAt.Add(time.Second))
+	recent := t.FinishedAt.Sub(r.Last) <= 2*probePeriod(probe)+grace
+	return r.Probe, inInstance && recent && int32(r.Failures) >= max(1, threshold-1)
 }
 
 // ContainerFromFieldPath parses an Event's involvedObject.fieldPath ("spec.containers{app}") into the container

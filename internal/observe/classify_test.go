@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 )
 
 func TestClassify(t *testing.T) {
@@ -15,34 +16,70 @@ func TestClassify(t *testing.T) {
 		return &corev1.ContainerStateTerminated{ExitCode: code, Reason: reason, StartedAt: metav1.NewTime(start), FinishedAt: metav1.NewTime(end)}
 	}
 	grace := 10 * time.Second
+	live := &corev1.Probe{PeriodSeconds: 10, FailureThreshold: 3}
+	startup := &corev1.Probe{PeriodSeconds: 5, FailureThreshold: 6}
+	run := func(probe Cause, n int, first, last time.Time) FailRun {
+		return FailRun{Probe: probe, Failures: n, First: first, Last: last}
+	}
+	liveRun := run(CauseLiveness, 2, end.Add(-12*time.Second), end.Add(-10*time.Second))
 	cases := []struct {
-		name              string
-		t                 *corev1.ContainerStateTerminated
-		kills             []KillMark
-		liveness, startup bool
-		everStarted       bool
-		now               time.Time
-		want              Cause
-		wait              bool
+		name string
+		t    *corev1.ContainerStateTerminated
+		ev   killEvidence
+		now  time.Time
+		want Cause
+		wait bool
 	}{
-		{name: "OOMKilled is OOM even with a kill event", t: term(137, "OOMKilled"), kills: []KillMark{{CauseLiveness, end}}, liveness: true, now: end, want: CauseOOM},
-		{name: "a Killing event for liveness inside the run", t: term(137, "Error"), kills: []KillMark{{CauseLiveness, end.Add(-2 * time.Second)}}, liveness: true, now: end, want: CauseLiveness},
-		{name: "a Killing event for the startup probe", t: term(143, "Error"), kills: []KillMark{{CauseStartup, end}}, startup: true, now: end, want: CauseStartup},
-		{name: "a Killing event of an earlier run does not match", t: term(1, "Error"), kills: []KillMark{{CauseLiveness, start.Add(-time.Minute)}}, liveness: true, now: end, want: CauseError},
-		{name: "exit 0 completed", t: term(0, "Completed"), liveness: true, now: end, want: CauseCompleted},
-		{name: "exit 1 is an application crash", t: term(1, "Error"), liveness: true, now: end, want: CauseError},
-		{name: "a signal exit waits for the Killing event", t: term(137, "Error"), liveness: true, now: end.Add(2 * time.Second), wait: true},
-		{name: "after the grace, a signal exit under liveness is a liveness kill", t: term(137, "Error"), liveness: true, everStarted: true, now: end.Add(grace), want: CauseLiveness},
-		{name: "after the grace, a never-started container under a startup probe was killed by it", t: term(143, "Error"), liveness: true, startup: true, now: end.Add(grace), want: CauseStartup},
+		{name: "OOMKilled is OOM even with a kill event", t: term(137, "OOMKilled"), ev: killEvidence{kills: []KillMark{{CauseLiveness, end}}, liveness: live}, now: end, want: CauseOOM},
+		{name: "a Killing event for liveness inside the run", t: term(137, "Error"), ev: killEvidence{kills: []KillMark{{CauseLiveness, end.Add(-2 * time.Second)}}, liveness: live}, now: end, want: CauseLiveness},
+		{name: "a Killing event for the startup probe", t: term(143, "Error"), ev: killEvidence{kills: []KillMark{{CauseStartup, end}}, startup: startup}, now: end, want: CauseStartup},
+		{name: "a Killing event of an earlier run does not match", t: term(1, "Error"), ev: killEvidence{kills: []KillMark{{CauseLiveness, start.Add(-time.Minute)}}, liveness: live}, now: end, want: CauseError},
+		{name: "exit 0 completed", t: term(0, "Completed"), ev: killEvidence{liveness: live}, now: end, want: CauseCompleted},
+		{name: "exit 1 is an application crash", t: term(1, "Error"), ev: killEvidence{liveness: live}, now: end, want: CauseError},
+		{name: "exit 1 is an application crash even during a failure run", t: term(1, "Error"), ev: killEvidence{liveness: live, run: liveRun}, now: end, want: CauseError},
+		{name: "a signal exit waits for the Killing event", t: term(137, "Error"), ev: killEvidence{liveness: live}, now: end.Add(2 * time.Second), wait: true},
+		{name: "after the grace, a signal exit under liveness is a liveness kill", t: term(137, "Error"), ev: killEvidence{liveness: live, everStarted: true}, now: end.Add(grace), want: CauseLiveness},
+		{name: "after the grace, a never-started container under a startup probe was killed by it", t: term(143, "Error"), ev: killEvidence{liveness: live, startup: startup}, now: end.Add(grace), want: CauseStartup},
 		{name: "a signal exit without probes is the application's", t: term(137, "Error"), now: end, want: CauseError},
+
+		// Failure runs from Unhealthy Events stand in for a late Killing Event.
+		{name: "a signal exit after failureThreshold-1 liveness failures is a liveness kill at once", t: term(137, "Error"), ev: killEvidence{liveness: live, run: liveRun}, now: end, want: CauseLiveness},
+		{name: "one liveness failure of three is not enough", t: term(137, "Error"), ev: killEvidence{liveness: live, run: run(CauseLiveness, 1, end.Add(-10*time.Second), end.Add(-10*time.Second))}, now: end, wait: true},
+		{name: "a run long before the end is not the kill", t: term(137, "Error"), ev: killEvidence{liveness: live, podGrace: 5 * time.Second, run: run(CauseLiveness, 2, start, start.Add(time.Second))}, now: end, wait: true},
+		{name: "the termination grace allows a slow stop", t: term(143, "Error"), ev: killEvidence{liveness: live, podGrace: 30 * time.Second, run: run(CauseLiveness, 2, start, start.Add(time.Second))}, now: end, want: CauseLiveness},
+		{name: "a run of a later instance does not explain this one", t: term(137, "Error"), ev: killEvidence{liveness: live, run: run(CauseLiveness, 2, end.Add(5*time.Second), end.Add(15*time.Second))}, now: end, wait: true},
+		{name: "a run that began before the instance does not explain it", t: term(137, "Error"), ev: killEvidence{liveness: live, run: run(CauseLiveness, 2, start.Add(-20*time.Second), end)}, now: end, wait: true},
+		{name: "startup failures of a never-started container are a startup kill", t: term(137, "Error"), ev: killEvidence{liveness: live, startup: startup, run: run(CauseStartup, 5, start.Add(5*time.Second), end)}, now: end, want: CauseStartup},
+		{name: "startup failures below threshold-1 wait", t: term(137, "Error"), ev: killEvidence{liveness: live, startup: startup, run: run(CauseStartup, 4, start.Add(5*time.Second), end)}, now: end, wait: true},
+		{name: "liveness failures cannot kill a container its startup probe still gates", t: term(137, "Error"), ev: killEvidence{liveness: live, startup: startup, run: liveRun}, now: end, wait: true},
+		{name: "the API default threshold of 3 applies when unset", t: term(137, "Error"), ev: killEvidence{liveness: &corev1.Probe{}, run: liveRun}, now: end, want: CauseLiveness},
+		{name: "a per-probe grace period overrides the pod's", t: term(143, "Error"), ev: killEvidence{liveness: &corev1.Probe{PeriodSeconds: 10, TerminationGracePeriodSeconds: ptr.To[int64](1)}, podGrace: time.Hour, run: run(CauseLiveness, 2, start, start.Add(time.Second))}, now: end, wait: true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got := classify(tc.t, tc.kills, tc.liveness, tc.startup, tc.everStarted, tc.now, grace)
+			got := classify(tc.t, tc.ev, tc.now, grace)
 			if got.wait != tc.wait || (!tc.wait && got.cause != tc.want) {
 				t.Errorf("classify = %+v, want cause %q wait %v", got, tc.want, tc.wait)
 			}
 		})
+	}
+}
+
+func TestFailRunExtend(t *testing.T) {
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var r FailRun
+	r.extend(CauseLiveness, at, 1, 10*time.Second)
+	r.extend(CauseLiveness, at.Add(10*time.Second), 2, 10*time.Second)
+	if r.Failures != 3 || !r.First.Equal(at) || !r.Last.Equal(at.Add(10*time.Second)) {
+		t.Errorf("consecutive failures: %+v", r)
+	}
+	r.extend(CauseLiveness, at.Add(41*time.Second), 1, 10*time.Second)
+	if r.Failures != 1 || !r.First.Equal(at.Add(41*time.Second)) {
+		t.Errorf("a gap of more than two periods starts a new run: %+v", r)
+	}
+	r.extend(CauseStartup, at.Add(42*time.Second), 1, 10*time.Second)
+	if r.Failures != 1 || r.Probe != CauseStartup {
+		t.Errorf("another probe starts a new run: %+v", r)
 	}
 }
 

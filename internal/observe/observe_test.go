@@ -264,3 +264,46 @@ func TestRecheckWhileAKillingEventIsAwaited(t *testing.T) {
 		t.Errorf("liveness restarts = %d, want 1", got)
 	}
 }
+
+// TestFailureRunSettlesAKillWithoutItsEvent checks that a signal exit preceded by the liveness failures that lead
+// to a kill is counted as a liveness kill at once, without waiting for the Killing Event, and that the run does not
+// carry over to the next instance.
+func TestFailureRunSettlesAKillWithoutItsEvent(t *testing.T) {
+	cfg := DefaultConfig()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	pod := func(restarts int32, containerID string, started, finished time.Time) *corev1.Pod {
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-1", UID: "u1", Labels: map[string]string{"pod-template-hash": "h1"}},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", LivenessProbe: &corev1.Probe{PeriodSeconds: 10, FailureThreshold: 3}}}}}
+		cs := corev1.ContainerStatus{Name: "app", RestartCount: restarts, ContainerID: containerID,
+			State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(finished)}}}
+		if restarts > 0 {
+			cs.LastTerminationState.Terminated = &corev1.ContainerStateTerminated{ExitCode: 137, Reason: "Error",
+				StartedAt: metav1.NewTime(started), FinishedAt: metav1.NewTime(finished)}
+		}
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{cs}
+		return p
+	}
+	failure := func(id string, count int32, at time.Time) KubeletEvent {
+		return KubeletEvent{ID: id, Count: count, Pod: "web-1", Container: "app", Reason: "Unhealthy",
+			Message: `Liveness probe failed: Get "http://10.0.0.1:8080/healthz": dial tcp 10.0.0.1:8080: connect: connection refused`, Time: at}
+	}
+	s := &State{}
+	Update(s, Input{Pods: []*corev1.Pod{pod(0, "c1", t0, t0)}, Revision: "h1", Now: t0}, cfg)
+	// Two of the three failures arrive (as one aggregated Event); the third and the Killing Event are late.
+	Update(s, Input{Pods: []*corev1.Pod{pod(0, "c1", t0, t0)}, Events: []KubeletEvent{failure("u1", 1, t0.Add(10*time.Second))}, Revision: "h1", Now: t0.Add(11 * time.Second)}, cfg)
+	Update(s, Input{Pods: []*corev1.Pod{pod(0, "c1", t0, t0)}, Events: []KubeletEvent{failure("u1", 2, t0.Add(20*time.Second))}, Revision: "h1", Now: t0.Add(21 * time.Second)}, cfg)
+	killed := t0.Add(30 * time.Second)
+	Update(s, Input{Pods: []*corev1.Pod{pod(1, "c2", t0, killed)}, Revision: "h1", Now: killed.Add(time.Second)}, cfg)
+	if !s.RecheckAt.IsZero() {
+		t.Errorf("RecheckAt = %v: the failure run should have settled the cause", s.RecheckAt)
+	}
+	if got := ContainerSignals(s, "app", "h1", killed.Add(time.Second), cfg).Restarts[CauseLiveness]; got != 1 {
+		t.Fatalf("liveness restarts = %d, want 1", got)
+	}
+	// The next instance dies by a signal with no failure reported: its cause waits for an Event.
+	again := killed.Add(40 * time.Second)
+	Update(s, Input{Pods: []*corev1.Pod{pod(2, "c3", killed, again)}, Revision: "h1", Now: again.Add(time.Second)}, cfg)
+	if want := again.Add(cfg.EventGrace); !s.RecheckAt.Equal(want) {
+		t.Errorf("RecheckAt = %v, want %v: the earlier run must not explain a later kill", s.RecheckAt, want)
+	}
+}

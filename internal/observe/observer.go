@@ -88,7 +88,13 @@ func (s *State) foldEvents(events []KubeletEvent, pods map[string]*corev1.Pod, n
 			rc := s.revision(ps.Revision, now).container(e.Container)
 			rc.decay(now, cfg.RateHalfLife)
 			timeout := isTimeout(e.Message)
-			switch unhealthyKind(e.Message) {
+			kind := unhealthyKind(e.Message)
+			if cause, kills := kind.killCause(); kills {
+				if probe := containerProbe(pod, e.Container, kind); probe != nil {
+					ps.container(e.Container).FailRun.extend(cause, e.Time, delta, probePeriod(probe))
+				}
+			}
+			switch kind {
 			case probeReadiness:
 				rc.ReadinessFailures += delta
 				if timeout {
@@ -189,7 +195,11 @@ func (s *State) foldContainer(ps *PodState, rev *RevisionState, st *corev1.Conta
 
 	// A termination since the last look: count it once its cause is known.
 	if t := st.LastTerminationState.Terminated; t != nil && t.FinishedAt.After(pc.LastFinishedAt) && st.RestartCount > pc.RestartCount && pc.ID != "" {
-		verdict := classify(t, pc.Kills, hasLiveness, hasStartup, pc.StartCompleted, now, cfg.EventGrace)
+		ev := killEvidence{kills: pc.Kills, run: pc.FailRun, everStarted: pc.StartCompleted, podGrace: podTerminationGrace(p)}
+		if spec != nil {
+			ev.liveness, ev.startup = spec.LivenessProbe, spec.StartupProbe
+		}
+		verdict := classify(t, ev, now, cfg.EventGrace)
 		if verdict.wait {
 			// Look again on the next update, at the latest when the grace ends; nothing about this container is
 			// advanced meanwhile.
@@ -199,7 +209,7 @@ func (s *State) foldContainer(ps *PodState, rev *RevisionState, st *corev1.Conta
 		restarts := int(st.RestartCount - pc.RestartCount)
 		s.countRestart(cs, rc, pc, ps, st.Name, verdict.cause, restarts, t, now, cfg.StartupHalfLife)
 		pc.LastFinishedAt = t.FinishedAt.Time
-		pc.Kills = nil
+		pc.Kills, pc.FailRun = nil, FailRun{}
 	}
 	if pc.ID == "" && st.LastTerminationState.Terminated != nil {
 		// First look at a container that restarted before it was watched: its past is not ours to count.
@@ -327,12 +337,36 @@ func closeNearMiss(pc *PodContainer, rc *RevisionContainer) {
 
 // livenessPeriod returns the liveness probe period of a pod's container, or the API default.
 func livenessPeriod(p *corev1.Pod, container string) time.Duration {
-	for i := range p.Spec.Containers {
-		if c := &p.Spec.Containers[i]; c.Name == container && c.LivenessProbe != nil {
-			return probePeriod(c.LivenessProbe)
-		}
+	if probe := containerProbe(p, container, probeLiveness); probe != nil {
+		return probePeriod(probe)
 	}
 	return 10 * time.Second
+}
+
+// containerProbe returns a pod container's probe of the given kind, nil when it has none.
+func containerProbe(p *corev1.Pod, container string, kind probeKind) *corev1.Probe {
+	for i := range p.Spec.Containers {
+		if c := &p.Spec.Containers[i]; c.Name == container {
+			switch kind {
+			case probeLiveness:
+				return c.LivenessProbe
+			case probeReadiness:
+				return c.ReadinessProbe
+			case probeStartup:
+				return c.StartupProbe
+			}
+		}
+	}
+	return nil
+}
+
+// podTerminationGrace is how long the kubelet lets a pod's containers stop after a kill: the pod's grace
+// period, or the API default of 30 s.
+func podTerminationGrace(p *corev1.Pod) time.Duration {
+	if p.Spec.TerminationGracePeriodSeconds != nil {
+		return time.Duration(*p.Spec.TerminationGracePeriodSeconds) * time.Second
+	}
+	return 30 * time.Second
 }
 
 // trackCorrelation remembers, per container of the current revision, the most replicas killed together, so that

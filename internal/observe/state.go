@@ -168,6 +168,31 @@ type PodContainer struct {
 	// LiveRun counts the liveness failures of the current run; LiveRunLast is the time of its last failure.
 	LiveRun     int       `json:"liveRun,omitempty"`
 	LiveRunLast time.Time `json:"liveRunLast,omitempty"`
+	// FailRun is the latest run of consecutive liveness or startup probe failures the kubelet reported, during
+	// the start or after it: the evidence of a probe kill that does not wait for the Killing Event.
+	FailRun FailRun `json:"failRun,omitzero"`
+}
+
+// FailRun is a run of consecutive failures of one killing probe (liveness or startup), from Unhealthy Events.
+type FailRun struct {
+	// Probe is CauseLiveness or CauseStartup: the probe that failed and the cause of the kill it leads to.
+	Probe Cause `json:"probe,omitempty"`
+	// Failures counts the failures reported; First and Last are when the first and last of them were seen.
+	Failures int       `json:"failures,omitempty"`
+	First    time.Time `json:"first,omitzero"`
+	Last     time.Time `json:"last,omitzero"`
+}
+
+// extend adds n failures of probe at the given time: they continue the run unless another probe failed or more
+// than two periods passed since its last failure (a success came in between).
+func (r *FailRun) extend(probe Cause, at time.Time, n int, period time.Duration) {
+	if r.Failures == 0 || r.Probe != probe || at.Sub(r.Last) > 2*period {
+		*r = FailRun{Probe: probe, First: at}
+	}
+	r.Failures += n
+	if at.After(r.Last) {
+		r.Last = at
+	}
 }
 
 // KillMark is a kubelet Killing Event for a probe failure.
