@@ -349,7 +349,7 @@ type ObservedSignals struct {
 	Crashes int32 `json:"crashes,omitempty"`
 
 	// readyTransitionsPerHour is how often the container's Pods switch between Ready and NotReady per running
-	// hour, as a decimal string.
+	// hour, as a decimal string with two significant digits.
 	// +optional
 	ReadyTransitionsPerHour string `json:"readyTransitionsPerHour,omitempty"`
 

@@ -4,7 +4,9 @@ package status
 
 import (
 	"fmt"
+	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -154,7 +156,7 @@ func observed(sig observe.Signals) tuningv1alpha1.ObservedSignals {
 		o.StartupLowerBound = &metav1.Duration{Duration: sig.StartLowerBound.Round(time.Second)}
 	}
 	if sig.InServiceHours > 0 {
-		o.ReadyTransitionsPerHour = fmt.Sprintf("%.1f", sig.TransitionsPerHour)
+		o.ReadyTransitionsPerHour = twoSignificant(sig.TransitionsPerHour)
 	}
 	for _, p := range sig.NotReady {
 		if !p.EverReady {
@@ -247,4 +249,18 @@ func limitMessage(m string) string {
 		cut--
 	}
 	return m[:cut] + " ..."
+}
+
+// twoSignificant formats a rate to two significant digits ("0.53", "5.3", "53", "530"): what a reader needs,
+// and coarse enough that a drifting rate does not rewrite the status on every look.
+func twoSignificant(v float64) string {
+	if v <= 0 {
+		return "0"
+	}
+	digits := 1 - int(math.Floor(math.Log10(v)))
+	if digits <= 0 {
+		scale := math.Pow(10, float64(-digits))
+		return strconv.FormatFloat(math.Round(v/scale)*scale, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'f', digits, 64)
 }

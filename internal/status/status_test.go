@@ -494,6 +494,9 @@ func TestObserved(t *testing.T) {
 			want: tuningv1alpha1.ObservedSignals{StartupLowerBound: dur(43 * time.Second)}},
 		{name: "transitions need in-service time", sig: observe.Signals{TransitionsPerHour: 3.14}, want: tuningv1alpha1.ObservedSignals{}},
 		{name: "transitions per hour", sig: observe.Signals{TransitionsPerHour: 3.14, InServiceHours: 2}, want: tuningv1alpha1.ObservedSignals{ReadyTransitionsPerHour: "3.1"}},
+		{name: "a high rate has two significant digits", sig: observe.Signals{TransitionsPerHour: 727.4, InServiceHours: 2}, want: tuningv1alpha1.ObservedSignals{ReadyTransitionsPerHour: "730"}},
+		{name: "a low rate has two significant digits", sig: observe.Signals{TransitionsPerHour: 0.0537, InServiceHours: 2}, want: tuningv1alpha1.ObservedSignals{ReadyTransitionsPerHour: "0.054"}},
+		{name: "no transitions", sig: observe.Signals{InServiceHours: 2}, want: tuningv1alpha1.ObservedSignals{ReadyTransitionsPerHour: "0"}},
 		{name: "stuck pods are the never ready ones", sig: observe.Signals{NotReady: []observe.NotReadyPod{{Pod: "a"}, {Pod: "b", EverReady: true}, {Pod: "c"}}},
 			want: tuningv1alpha1.ObservedSignals{StuckPods: 2}},
 	}
