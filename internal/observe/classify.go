@@ -41,6 +41,10 @@ func unhealthyKind(message string) probeKind {
 	return probeUnknown
 }
 
+// probeErrored reports whether an Unhealthy Event is about a probe that could not run ("Liveness probe errored
+// and resulted in unknown state: ..."): the kubelet does not count those towards failureThreshold.
+func probeErrored(message string) bool { return strings.Contains(message, " probe errored") }
+
 // isTimeout reports whether a probe failure message says the probe timed out rather than got an error answer.
 func isTimeout(message string) bool {
 	m := strings.ToLower(message)

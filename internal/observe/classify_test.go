@@ -93,6 +93,9 @@ func TestMessages(t *testing.T) {
 	if c, ok := killCause("Container app failed liveness probe, will be restarted"); !ok || c != CauseLiveness {
 		t.Errorf("killCause = %v %v", c, ok)
 	}
+	if !probeErrored("Liveness probe errored and resulted in unknown state: rpc error") || probeErrored("Liveness probe failed: HTTP probe failed with statuscode: 500") {
+		t.Error("probeErrored tells an errored probe from a failed one")
+	}
 	if got := ContainerFromFieldPath("spec.containers{app}"); got != "app" {
 		t.Errorf("ContainerFromFieldPath = %q", got)
 	}

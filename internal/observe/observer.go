@@ -89,7 +89,7 @@ func (s *State) foldEvents(events []KubeletEvent, pods map[string]*corev1.Pod, n
 			rc.decay(now, cfg.RateHalfLife)
 			timeout := isTimeout(e.Message)
 			kind := unhealthyKind(e.Message)
-			if cause, kills := kind.killCause(); kills {
+			if cause, kills := kind.killCause(); kills && !probeErrored(e.Message) {
 				if probe := containerProbe(pod, e.Container, kind); probe != nil {
 					ps.container(e.Container).FailRun.extend(cause, e.Time, delta, probePeriod(probe))
 				}
