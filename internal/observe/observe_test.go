@@ -233,16 +233,7 @@ func TestRecheckWhileAKillingEventIsAwaited(t *testing.T) {
 	cfg := DefaultConfig()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	pod := func(restarts int32, containerID string, finished time.Time) *corev1.Pod {
-		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-1", UID: "u1", Labels: map[string]string{"pod-template-hash": "h1"}},
-			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", LivenessProbe: &corev1.Probe{PeriodSeconds: 10, FailureThreshold: 3}}}}}
-		cs := corev1.ContainerStatus{Name: "app", RestartCount: restarts, ContainerID: containerID,
-			State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(finished)}}}
-		if restarts > 0 {
-			cs.LastTerminationState.Terminated = &corev1.ContainerStateTerminated{ExitCode: 137, Reason: "Error",
-				StartedAt: metav1.NewTime(t0), FinishedAt: metav1.NewTime(finished)}
-		}
-		p.Status.ContainerStatuses = []corev1.ContainerStatus{cs}
-		return p
+		return signalRestartedPod(restarts, containerID, t0, finished)
 	}
 	s := &State{}
 	Update(s, Input{Pods: []*corev1.Pod{pod(0, "c1", t0)}, Revision: "h1", Now: t0}, cfg)
@@ -271,18 +262,7 @@ func TestRecheckWhileAKillingEventIsAwaited(t *testing.T) {
 func TestFailureRunSettlesAKillWithoutItsEvent(t *testing.T) {
 	cfg := DefaultConfig()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	pod := func(restarts int32, containerID string, started, finished time.Time) *corev1.Pod {
-		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-1", UID: "u1", Labels: map[string]string{"pod-template-hash": "h1"}},
-			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", LivenessProbe: &corev1.Probe{PeriodSeconds: 10, FailureThreshold: 3}}}}}
-		cs := corev1.ContainerStatus{Name: "app", RestartCount: restarts, ContainerID: containerID,
-			State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(finished)}}}
-		if restarts > 0 {
-			cs.LastTerminationState.Terminated = &corev1.ContainerStateTerminated{ExitCode: 137, Reason: "Error",
-				StartedAt: metav1.NewTime(started), FinishedAt: metav1.NewTime(finished)}
-		}
-		p.Status.ContainerStatuses = []corev1.ContainerStatus{cs}
-		return p
-	}
+	pod := signalRestartedPod
 	failure := func(id string, count int32, at time.Time) KubeletEvent {
 		return KubeletEvent{ID: id, Count: count, Pod: "web-1", Container: "app", Reason: "Unhealthy",
 			Message: `Liveness probe failed: Get "http://10.0.0.1:8080/healthz": dial tcp 10.0.0.1:8080: connect: connection refused`, Time: at}
@@ -306,4 +286,19 @@ func TestFailureRunSettlesAKillWithoutItsEvent(t *testing.T) {
 	if want := again.Add(cfg.EventGrace); !s.RecheckAt.Equal(want) {
 		t.Errorf("RecheckAt = %v, want %v: the earlier run must not explain a later kill", s.RecheckAt, want)
 	}
+}
+
+// signalRestartedPod is pod web-1 of revision h1, one container "app" under a 10 s x 3 liveness probe, running as
+// containerID since finished; with restarts, its last instance ran from started to finished and ended by SIGKILL.
+func signalRestartedPod(restarts int32, containerID string, started, finished time.Time) *corev1.Pod {
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-1", UID: "u1", Labels: map[string]string{"pod-template-hash": "h1"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", LivenessProbe: &corev1.Probe{PeriodSeconds: 10, FailureThreshold: 3}}}}}
+	cs := corev1.ContainerStatus{Name: "app", RestartCount: restarts, ContainerID: containerID,
+		State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(finished)}}}
+	if restarts > 0 {
+		cs.LastTerminationState.Terminated = &corev1.ContainerStateTerminated{ExitCode: 137, Reason: "Error",
+			StartedAt: metav1.NewTime(started), FinishedAt: metav1.NewTime(finished)}
+	}
+	p.Status.ContainerStatuses = []corev1.ContainerStatus{cs}
+	return p
 }
