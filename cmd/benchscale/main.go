@@ -1,9 +1,9 @@
 // Command benchscale is probe-tuner's scale benchmark (make bench-scale). It starts a local control plane with
-// the simulated kubelet, runs N Deployments of 5 pods across N/10 ProbePolicies (5% crash-looping, 5% flapping
-// readiness, the rest healthy; the crash-looping ones are created once the others run), runs the operator and, side by side, a bare controller-runtime manager caching
-// the same pods unfiltered (hack/cachefloor, the floor), and measures memory per watched pod, CPU per pod status
-// update, time from evidence to decision, reconcile latency and API requests per decision. It writes
-// bin/bench-scale.json and prints a table.
+// the simulated kubelet, runs N Deployments of 5 pods across N/10 ProbePolicies (5% crash-looping, created once
+// the others run; 5% flapping readiness; the rest healthy), runs the operator and, side by side, a bare
+// controller-runtime manager caching the same pods unfiltered (hack/cachefloor, the floor), and measures memory
+// per watched pod, CPU per pod status update, time from evidence to decision, reconcile latency and API requests
+// per decision. It writes bin/bench-scale.json and prints a table.
 package main
 
 import (
@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -183,15 +184,15 @@ func run(n int, window time.Duration, outPath string) error {
 	firstKills := map[string][]podKill{}
 	seenPod := map[string]bool{}
 	var killsMu sync.Mutex
-	pollCtx, stopPoll := context.WithCancel(ctx)
-	defer stopPoll()
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
 	cs, err := kubernetes.NewForConfig(cl.Config)
 	if err != nil {
 		return err
 	}
 	go func() {
-		for pollCtx.Err() == nil {
-			w, err := cs.CoreV1().Pods(ns).Watch(pollCtx, metav1.ListOptions{})
+		for watchCtx.Err() == nil {
+			w, err := cs.CoreV1().Pods(ns).Watch(watchCtx, metav1.ListOptions{})
 			if err != nil {
 				time.Sleep(time.Second)
 				continue
@@ -333,7 +334,7 @@ func run(n int, window time.Duration, outPath string) error {
 			}
 		}
 	}
-	stopPoll()
+	stopWatch()
 	killsMu.Lock()
 	// latVisible is from when the evidence could be read from the API server (the kill in the pod's status and
 	// its Killing Event) to the decision: the operator's own share of the latency.
@@ -355,23 +356,12 @@ func run(n int, window time.Duration, outPath string) error {
 		}
 		latVisible = append(latVisible, d.Sub(visible).Seconds())
 	}
-	if len(latVisible) > 0 {
-		sort.Float64s(latVisible)
-		r.DecisionAfterVisibleP50Seconds, r.DecisionAfterVisibleMaxSeconds = median(latVisible), latVisible[len(latVisible)-1]
-	}
-	if len(eventLag) > 0 {
-		sort.Float64s(eventLag)
-		r.KillingEventLagP50Seconds, r.KillingEventLagMaxSeconds = median(eventLag), eventLag[len(eventLag)-1]
-	}
+	r.DecisionAfterVisibleP50Seconds, r.DecisionAfterVisibleMaxSeconds = median(latVisible), maxOf(latVisible)
+	r.KillingEventLagP50Seconds, r.KillingEventLagMaxSeconds = median(eventLag), maxOf(eventLag)
 	killsMu.Unlock()
 	r.CrashLoops, r.CrashLoopsDecided = len(crashers), len(lat)
-	if len(lat) > 0 {
-		sort.Float64s(lat)
-		sort.Float64s(latFirst)
-		r.DecisionLatencySeconds = lat[len(lat)-1]
-		r.DecisionLatencyP50Seconds = median(lat)
-		r.DecisionLatencyFromFirstKill = latFirst[len(latFirst)-1]
-	}
+	r.DecisionLatencyP50Seconds, r.DecisionLatencySeconds = median(lat), maxOf(lat)
+	r.DecisionLatencyFromFirstKill = maxOf(latFirst)
 	if r.Decisions > 0 {
 		r.APIRequestsPerDecision = requests / float64(r.Decisions)
 	}
@@ -722,6 +712,14 @@ func histogramQuantiles(lines []string, metric, label string, qs ...float64) (fl
 		return prevLe
 	}
 	return quantile(qs[0]), quantile(qs[1]), total
+}
+
+// maxOf is the largest value, 0 for none.
+func maxOf(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	return slices.Max(v)
 }
 
 func median(v []float64) float64 {

@@ -343,15 +343,13 @@ func livenessPeriod(p *corev1.Pod, container string) time.Duration {
 	return 10 * time.Second
 }
 
-// containerProbe returns a pod container's probe of the given kind, nil when it has none.
+// containerProbe returns a pod container's liveness or startup probe, nil when it has none.
 func containerProbe(p *corev1.Pod, container string, kind probeKind) *corev1.Probe {
 	for i := range p.Spec.Containers {
 		if c := &p.Spec.Containers[i]; c.Name == container {
 			switch kind {
 			case probeLiveness:
 				return c.LivenessProbe
-			case probeReadiness:
-				return c.ReadinessProbe
 			case probeStartup:
 				return c.StartupProbe
 			}
