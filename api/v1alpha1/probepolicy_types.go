@@ -95,8 +95,9 @@ type StartupPolicy struct {
 	// +optional
 	PeriodSeconds int32 `json:"periodSeconds,omitempty"`
 
-	// maxBudgetSeconds is the largest startup budget probe-tuner will ever set. A container that needs more
-	// is reported, not accommodated.
+	// maxBudgetSeconds is the largest startup budget probe-tuner will ever set; it is also the budget given at
+	// once to a container whose starts are killed before any start shows how long it needs. A container that
+	// needs more is reported, not accommodated.
 	// +kubebuilder:default=600
 	// +kubebuilder:validation:Minimum=10
 	// +kubebuilder:validation:Maximum=3600
@@ -189,7 +190,8 @@ type ReadinessPolicy struct {
 // PacingPolicy says how much evidence probe-tuner needs and how fast it may change one workload.
 type PacingPolicy struct {
 	// minSamples is how many observations (completed starts, or running Pods watched for readiness) a decision
-	// needs. A crash loop never completes a start; its budget grows from the killed starts in bounded steps.
+	// needs. A crash loop never completes a start; once this many starts were killed at the current budget, the
+	// budget goes to startup.maxBudgetSeconds, and is tightened once completed starts show the target percentile.
 	// +kubebuilder:default=3
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=1000
@@ -205,8 +207,12 @@ type PacingPolicy struct {
 	// +optional
 	Cooldown *metav1.Duration `json:"cooldown,omitempty"`
 
-	// maxStepPercent is the largest change of one probe field in one decision, in percent of its current
-	// value (a change of 1 is always allowed). 100 lets a value at most double, or halve, at a time.
+	// maxStepPercent is the largest change of one liveness or readiness field, or of a startup budget being
+	// tightened, in one decision, in percent of its current value (a change of 1 is always allowed). 100 lets a
+	// value at most double at a time, and fall as far as the evidence says; 50 lets it grow by half or fall by
+	// half. A startup budget that kills starts is not bound by it: it grows as far as the evidence needs, up to
+	// startup.maxBudgetSeconds, in one decision, because a too-short budget costs a crash loop and a too-long one
+	// almost nothing.
 	// +kubebuilder:default=100
 	// +kubebuilder:validation:Minimum=10
 	// +kubebuilder:validation:Maximum=1000

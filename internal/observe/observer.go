@@ -117,6 +117,9 @@ func (s *State) foldEvents(events []KubeletEvent, pods map[string]*corev1.Pod, n
 					closeNearMiss(pc, rc)
 				}
 				pc.LiveRun += delta
+				if timeout {
+					pc.LiveRunTimeouts += delta
+				}
 				pc.LiveRunLast = e.Time
 			}
 		}
@@ -305,7 +308,13 @@ func (s *State) countRestart(cs *ContainerState, rc *RevisionContainer, pc *PodC
 	}
 	cs.Restarts[cause] += restarts
 	rc.Restarts[cause] += restarts
-	pc.LiveRun = 0 // a run that ended in a restart is not a near miss
+	// The run's failures say how the probe failed; when the kubelet sent no Unhealthy Event for it (it
+	// rate-limits them per pod), the revision's recent failures stand in.
+	timeouts := rc.RateLivenessTimeouts > rc.RateLivenessErrors
+	if pc.LiveRun > 0 {
+		timeouts = 2*pc.LiveRunTimeouts > pc.LiveRun
+	}
+	pc.LiveRun, pc.LiveRunTimeouts = 0, 0 // a run that ended in a restart is not a near miss
 	if !cause.ProbeCaused() {
 		return
 	}
@@ -316,7 +325,7 @@ func (s *State) countRestart(cs *ContainerState, rc *RevisionContainer, pc *PodC
 		rc.KillsAfterReady += restarts
 		if cause == CauseLiveness {
 			rc.RateLivenessKills += float64(restarts)
-			s.Kills = append(s.Kills, Kill{Pod: ps.Name, Container: container, At: t.FinishedAt.Time})
+			s.Kills = append(s.Kills, Kill{Pod: ps.Name, Container: container, At: t.FinishedAt.Time, Timeouts: timeouts})
 		}
 		return
 	}
@@ -332,7 +341,7 @@ func (s *State) countRestart(cs *ContainerState, rc *RevisionContainer, pc *PodC
 func closeNearMiss(pc *PodContainer, rc *RevisionContainer) {
 	rc.NearMissRuns++
 	rc.NearMissFailures += pc.LiveRun
-	pc.LiveRun = 0
+	pc.LiveRun, pc.LiveRunTimeouts = 0, 0
 }
 
 // livenessPeriod returns the liveness probe period of a pod's container, or the API default.

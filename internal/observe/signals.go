@@ -58,7 +58,7 @@ type Signals struct {
 	NotReady []NotReadyPod
 
 	// CorrelatedKills is the largest number of distinct pods whose ready containers were killed by liveness
-	// within one CorrelationWindow.
+	// on error answers (not timeouts) within one CorrelationWindow.
 	CorrelatedKills   int
 	CorrelationWindow time.Duration
 }
@@ -130,11 +130,13 @@ func ContainerSignals(s *State, container, revision string, now time.Time, cfg C
 	return sig
 }
 
-// correlated returns the largest number of distinct pods with a kill of container inside one window.
+// correlated returns the largest number of distinct pods with a kill of container inside one window, counting
+// only kills on error answers: timeouts spread over replicas are what a latency tail looks like, not a shared
+// dependency.
 func correlated(all []Kill, container string, window time.Duration) int {
 	kills := make([]Kill, 0, len(all))
 	for _, k := range all {
-		if k.Container == container {
+		if k.Container == container && !k.Timeouts {
 			kills = append(kills, k)
 		}
 	}

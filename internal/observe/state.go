@@ -168,6 +168,8 @@ type PodContainer struct {
 	// LiveRun counts the liveness failures of the current run; LiveRunLast is the time of its last failure.
 	LiveRun     int       `json:"liveRun,omitempty"`
 	LiveRunLast time.Time `json:"liveRunLast,omitempty"`
+	// LiveRunTimeouts counts the failures of the current run that were timeouts rather than error answers.
+	LiveRunTimeouts int `json:"liveRunTimeouts,omitempty"`
 	// FailRun is the latest run of consecutive liveness or startup probe failures the kubelet reported, during
 	// the start or after it: the evidence of a probe kill that does not wait for the Killing Event.
 	FailRun FailRun `json:"failRun,omitzero"`
@@ -206,6 +208,10 @@ type Kill struct {
 	Pod       string    `json:"pod"`
 	Container string    `json:"container"`
 	At        time.Time `json:"at"`
+	// Timeouts says the failures behind the kill were mostly timeouts (a slow answer) rather than error answers
+	// (the endpoint said it is unhealthy). Only error answers at the same moments on many replicas point at a
+	// shared dependency; timeouts on many replicas are also what a fleet-wide latency tail looks like.
+	Timeouts bool `json:"timeouts,omitempty"`
 }
 
 // EventMark is the count of a kubelet Event already processed and when it was last seen.

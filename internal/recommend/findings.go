@@ -23,8 +23,8 @@ func (r *containerRun) findPatterns() {
 	}
 	if sig.CorrelatedKills >= 2 && 2*sig.CorrelatedKills >= sig.Replicas {
 		r.blockLiveness, r.blockAll = true, true
-		r.find(Warning, ReasonCorrelatedLiveness, fmt.Sprintf("%d of %d replicas of container %s were killed by their liveness probe within %s of each other: "+
-			"failures that hit most replicas at once point at something they share (a database, a cache, a downstream service) checked inside the liveness probe. "+
+		r.find(Warning, ReasonCorrelatedLiveness, fmt.Sprintf("%d of %d replicas of container %s were killed by their liveness probe on error answers (not timeouts) within %s of each other: "+
+			"error answers that hit most replicas at once point at something they share (a database, a cache, a downstream service) checked inside the liveness probe. "+
 			"Restarting cannot fix a shared dependency and takes every replica down together. Make the liveness probe check only this process, and check dependencies in the readiness probe",
 			sig.CorrelatedKills, sig.Replicas, c.Name, sig.CorrelationWindow))
 	}

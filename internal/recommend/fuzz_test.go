@@ -41,7 +41,10 @@ func checkInvariants(t *testing.T, s policy.Settings, c Container, plan Plan) {
 	minSamples := int(s.Pacing.MinSamples)
 	// A liveness probe slower to detect a hang than the policy allows is reported as advice, and only then.
 	slow := false
-	if c.Liveness != nil {
+	if next, ok := plan.Probes[c.Name]; ok && next.Liveness != nil {
+		v := probes.Of(next.Liveness)
+		slow = timeToDetect(v.FailureThreshold, v.PeriodSeconds, v.TimeoutSeconds) > int64(s.Liveness.MaxTimeToDetectSeconds)
+	} else if c.Liveness != nil {
 		v := probes.Of(c.Liveness)
 		slow = timeToDetect(v.FailureThreshold, v.PeriodSeconds, v.TimeoutSeconds) > int64(s.Liveness.MaxTimeToDetectSeconds)
 	}
@@ -83,17 +86,29 @@ func checkInvariants(t *testing.T, s policy.Settings, c Container, plan Plan) {
 			}
 			if ch.Field == "failureThreshold" {
 				before := probes.Of(c.Startup)
-				grown := before.Budget() + max(before.Budget()*step/100, 1) + before.PeriodSeconds
-				if after.Budget() > grown {
-					t.Fatalf("startup budget grew %d -> %d, more than a step of %d%%", before.Budget(), after.Budget(), step)
+				// Growth is bound only by maxBudgetSeconds (checked above); shrinking by the step and by twice
+				// the longest start seen.
+				if shrunk := before.Budget() - max(before.Budget()*step/100, 1) - before.PeriodSeconds; after.Budget() < before.Budget() && after.Budget() < shrunk {
+					t.Fatalf("startup budget shrank %d -> %d, more than a step of %d%%", before.Budget(), after.Budget(), step)
 				}
-				if after.Budget()*2+before.PeriodSeconds < before.Budget() {
-					t.Fatalf("startup budget shrank %d -> %d, more than halved", before.Budget(), after.Budget())
+				if after.Budget() < before.Budget() && float64(after.Budget()+before.PeriodSeconds) < 2*sig.Startup.Max {
+					t.Fatalf("startup budget shrank %d -> %d, below twice the longest start %.1fs", before.Budget(), after.Budget(), sig.Startup.Max)
 				}
 			}
 		case ch.Probe == probes.Liveness && ch.Field == "initialDelaySeconds":
 			if ch.Reason != ReasonLivenessGated && weight(sig.Startup)+weight(sig.Censored) < float64(minSamples) {
 				t.Fatalf("liveness delay changed without enough samples: %+v", ch)
+			}
+		case ch.Probe == probes.Liveness && ch.Reason == ReasonLivenessTightened:
+			before := probes.Of(c.Liveness)
+			if timeToDetect(before.FailureThreshold, before.PeriodSeconds, before.TimeoutSeconds) <= int64(s.Liveness.MaxTimeToDetectSeconds) {
+				t.Fatalf("liveness tightened although within the bound: %+v", ch)
+			}
+			if after.TimeToDetect() > s.Liveness.MaxTimeToDetectSeconds || ch.To >= ch.From || ch.To < s.Liveness.MinFailureThreshold {
+				t.Fatalf("liveness tightened to %d, outside the bound: %+v", after.TimeToDetect(), ch)
+			}
+			if n := needlessKillsPerWeek(sig, after.PeriodSeconds, ch.To); n >= MaxNeedlessKillsPerReplicaWeek || sig.LivenessProbes < 1 {
+				t.Fatalf("liveness tightened to %d failures with %.2g expected needless kills per replica-week", ch.To, n)
 			}
 		case ch.Probe == probes.Liveness:
 			if min(sig.KillsAfterReady, sig.Restarts[observe.CauseLiveness]) < minSamples {

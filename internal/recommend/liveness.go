@@ -80,22 +80,25 @@ func (r *containerRun) livenessRule() {
 }
 
 // slowHangDetection reports a liveness probe that takes longer to detect a hung container than the policy's
-// maxTimeToDetectSeconds. It is advice, not a change: a shorter window could restart containers on failures that
-// would have recovered, and probe-tuner does not tighten liveness without evidence. The liveness rule only ever
-// lengthens the time to detect, within the bound, so it leaves the timing of such a probe as it is.
+// maxTimeToDetectSeconds and that tightenLiveness could not bring within it: advice, since a shorter window
+// without evidence could restart containers on failures that would have recovered.
 func (r *containerRun) slowHangDetection() {
-	if r.c.Liveness == nil {
+	if r.next.Liveness == nil {
 		return
 	}
-	v := probes.Of(r.c.Liveness)
+	v := probes.Of(r.next.Liveness) // as it will be: a probe just tightened into the bound is not reported
 	bound := r.in.Settings.Liveness.MaxTimeToDetectSeconds
 	detect := timeToDetect(v.FailureThreshold, v.PeriodSeconds, v.TimeoutSeconds)
 	if detect <= int64(bound) {
 		return
 	}
+	why := r.tightenBlocked
+	if why == "" {
+		why = "probe-tuner does not tighten liveness without evidence: it tightens once ready containers have been watched long enough, with no start being killed, to show a window within the bound is safe"
+	}
 	r.find(Info, ReasonSlowHangDetection, fmt.Sprintf("container %s: its liveness probe takes up to %s to detect a hang (failureThreshold %d x periodSeconds %ds + timeoutSeconds %ds), "+
-		"above the policy's maxTimeToDetectSeconds of %ds. probe-tuner does not tighten liveness without evidence and leaves it as it is; lower failureThreshold or periodSeconds by hand",
-		r.c.Name, asDuration(detect), v.FailureThreshold, v.PeriodSeconds, v.TimeoutSeconds, bound))
+		"above the policy's maxTimeToDetectSeconds of %ds. %s; lower failureThreshold or periodSeconds by hand if hangs matter more",
+		r.c.Name, asDuration(detect), v.FailureThreshold, v.PeriodSeconds, v.TimeoutSeconds, bound, why))
 }
 
 // timeToDetect is probes.Values.TimeToDetect (failureThreshold x periodSeconds + timeoutSeconds) without int32

@@ -38,6 +38,8 @@ type containerRun struct {
 	// observation of the container misleading (restarts caused by a shared dependency).
 	blockLiveness bool
 	blockAll      bool
+	// tightenBlocked says why an over-generous liveness probe was not tightened, for the finding.
+	tightenBlocked string
 }
 
 func (r *containerRun) run() {
@@ -50,6 +52,7 @@ func (r *containerRun) run() {
 	r.findPatterns()
 	r.startupRule()
 	r.livenessRule()
+	r.tightenLiveness()
 	r.slowHangDetection()
 	r.readinessRule()
 	r.notAProbeProblem()

@@ -58,16 +58,16 @@ func TestRecommend(t *testing.T) {
 		},
 		{
 			// apache/camel-k#2173: without startup probes, the initial delay is the lever.
-			name:      "when adding startup probes is disabled the liveness initial delay grows",
+			name:      "when adding startup probes is disabled the liveness initial delay grows to the budget bound",
 			settings:  settings(noAdd),
 			container: makeContainer("app").liveness(defaultLiveness).startsKilled(3, secs(30)).obj(),
-			want:      []change{{probes.Liveness, "initialDelaySeconds", 0, 30, ReasonStartupKilled}},
+			want:      []change{{probes.Liveness, "initialDelaySeconds", 0, 570, ReasonStartupKilled}},
 		},
 		{
-			name:      "an existing startup probe that kills starts doubles its budget",
+			name:      "an existing startup probe that kills every start grows to the budget bound in one change",
 			settings:  settings(),
 			container: makeContainer("app").startup(makeProbe("/healthz").period(5).failure(6).obj()).liveness(defaultLiveness).startsKilled(3, secs(30)).obj(),
-			want:      []change{{probes.Startup, "failureThreshold", 6, 12, ReasonStartupKilled}},
+			want:      []change{{probes.Startup, "failureThreshold", 6, 120, ReasonStartupKilled}},
 		},
 		{
 			name:        "two killed starts are not enough evidence with minSamples 3",
@@ -80,7 +80,7 @@ func TestRecommend(t *testing.T) {
 			settings: settings(func(s *tuningv1alpha1.ProbePolicySpec) { s.Pacing.MinSamples = 1 }),
 			container: makeContainer("app").startup(makeProbe("/healthz").period(10).failure(3).obj()).liveness(defaultLiveness).
 				startsKilled(1, secs(30)).obj(),
-			want: []change{{probes.Startup, "failureThreshold", 3, 6, ReasonStartupKilled}},
+			want: []change{{probes.Startup, "failureThreshold", 3, 60, ReasonStartupKilled}},
 		},
 		{
 			name:     "growth stops at the policy's budget bound and says so",
@@ -100,15 +100,22 @@ func TestRecommend(t *testing.T) {
 		},
 		{
 			// gardener/gardener#3721, devantler-tech/platform#1850: CPU throttling gives a heavy tail.
-			name:     "a heavy tail of starts is covered in one bounded step",
+			name:     "a heavy tail of starts is covered in one change",
 			settings: settings(),
 			container: makeContainer("app").startup(makeProbe("/healthz").period(10).failure(6).obj()).liveness(defaultLiveness).
 				startsCompleted(append(repeat(secs(20), 20), secs(80), secs(85))...).obj(),
-			want: []change{{probes.Startup, "failureThreshold", 6, 12, ReasonStartupBelowTarget}},
+			want: []change{{probes.Startup, "failureThreshold", 6, 13, ReasonStartupBelowTarget}},
 		},
 		{
-			name:     "a 300s startup budget for a 5s start is tightened by one step",
+			name:     "a 300s startup budget for a 5s start is tightened in one change to twice the longest start",
 			settings: settings(),
+			container: makeContainer("app").startup(makeProbe("/healthz").period(5).failure(60).obj()).liveness(defaultLiveness).
+				startsCompleted(repeat(secs(5), 10)...).obj(),
+			want: []change{{probes.Startup, "failureThreshold", 60, 2, ReasonStartupTooLoose}},
+		},
+		{
+			name:     "a policy's maxStepPercent of 50 halves a loose startup budget at most",
+			settings: settings(func(s *tuningv1alpha1.ProbePolicySpec) { s.Pacing.MaxStepPercent = 50 }),
 			container: makeContainer("app").startup(makeProbe("/healthz").period(5).failure(60).obj()).liveness(defaultLiveness).
 				startsCompleted(repeat(secs(5), 10)...).obj(),
 			want: []change{{probes.Startup, "failureThreshold", 60, 30, ReasonStartupTooLoose}},
@@ -207,6 +214,43 @@ func TestRecommend(t *testing.T) {
 			findings:    []string{"LivenessAtBounds", ReasonSlowHangDetection},
 			severities:  []Severity{Info, Info},
 			messageLike: []string{"takes up to 41s to detect a hang", "maxTimeToDetectSeconds of 40s"},
+		},
+		{
+			// An over-generous copy-paste: 30 x 10 s lets a deadlocked container serve errors for five minutes.
+			name:     "an over-generous liveness probe watched long is tightened to the tightest window its failure runs show safe",
+			settings: settings(),
+			container: makeContainer("app").startup(makeProbe("/healthz").period(5).failure(6).obj()).liveness(makeProbe("/healthz").failure(30).obj()).
+				readiness(readiness).startsCompleted(repeat(secs(5), 6)...).nearMisses(4, 5, 20000).obj(),
+			want: []change{{probes.Liveness, "failureThreshold", 30, 4, ReasonLivenessTightened}},
+		},
+		{
+			// 300 probes without a failure: a run is assumed to go on with even odds, so only 11 failures are safe.
+			name:     "an over-generous liveness probe watched briefly is tightened only as far as the short watch shows safe",
+			settings: settings(),
+			container: makeContainer("app").startup(makeProbe("/healthz").period(5).failure(6).obj()).liveness(makeProbe("/healthz").failure(30).obj()).
+				readiness(readiness).startsCompleted(repeat(secs(5), 6)...).nearMisses(0, 0, 300).obj(),
+			want: []change{{probes.Liveness, "failureThreshold", 30, 11, ReasonLivenessTightened}},
+		},
+		{
+			name:     "an over-generous liveness probe whose failures come in long runs is reported, not tightened",
+			settings: settings(),
+			container: makeContainer("app").startup(makeProbe("/healthz").period(5).failure(6).obj()).liveness(makeProbe("/healthz").failure(30).obj()).
+				readiness(readiness).startsCompleted(repeat(secs(5), 6)...).nearMisses(40, 400, 20000).obj(),
+			findings:    []string{ReasonSlowHangDetection},
+			messageLike: []string{"a failureThreshold of 11 would bring it within the bound", "per replica-week"},
+		},
+		{
+			name:     "a short watch cannot make a tight window look safe",
+			settings: settings(),
+			container: makeContainer("app").startup(makeProbe("/healthz").period(5).failure(6).obj()).liveness(makeProbe("/healthz").failure(30).obj()).
+				readiness(readiness).startsCompleted(repeat(secs(5), 6)...).nearMisses(0, 0, 20).obj(),
+			findings: []string{ReasonSlowHangDetection},
+		},
+		{
+			name:      "without a startup probe or a measured start the liveness window is not tightened: it is also the startup budget",
+			settings:  settings(),
+			container: makeContainer("app").liveness(makeProbe("/healthz").failure(30).obj()).nearMisses(0, 0, 20000).obj(),
+			findings:  []string{ReasonSlowHangDetection},
 		},
 		{
 			name:      "a liveness probe exactly at the maximum time to detect is normal",

@@ -12,12 +12,18 @@ import (
 // startupRule sizes the startup budget: the time a starting container has before a startup probe (or, without
 // one, the liveness probe) kills it.
 //
+// The costs are asymmetric. A budget that is too long costs almost nothing: a startup probe passes as soon as the
+// application serves, so only a start that hangs waits longer to be restarted. A budget that is too short costs
+// a crash loop. So the budget grows as far as the evidence asks in one change, and shrinks only with hysteresis
+// and a margin for what a few samples cannot show.
+//
 // A start killed before it completed is a censored observation: it only says the start takes longer than it was
-// allowed. Completed and killed starts are weighed together: when more of them were killed than the target
-// percentile leaves out, that percentile lies above the budget at an unknown value, so the budget grows by a
-// full step (a crash loop produces nothing else). Otherwise the percentile is read from the completed starts,
-// at the level that accounts for the killed ones above them, and the budget is sized to it times the margin,
-// or tightened, with hysteresis, when it is far above what is needed.
+// allowed. Completed and killed starts are weighed together (Kaplan-Meier). When more of them were killed than
+// the target percentile leaves out, that percentile lies above the budget at an unknown value: nothing observed
+// bounds it, so the budget goes to the policy's maxBudgetSeconds at once, which ends the crash loop in one
+// rollout whenever the start fits the policy at all; the starts that then complete give the percentile, and a
+// later look tightens to it. Otherwise the percentile is read from the completed starts and the budget is sized
+// to it times the margin, or tightened when it is far above what is needed.
 func (r *containerRun) startupRule() {
 	s := r.in.Settings
 	sig := r.c.Signals
@@ -49,18 +55,18 @@ func (r *containerRun) startupRule() {
 	if !known {
 		// The target percentile lies beyond every completed start, among the killed ones: its value is
 		// unknown. Only starts killed at about the current budget show that this budget is short; kills under
-		// an older, shorter budget (or one hang during a start) do not justify another step.
+		// an older, shorter budget (or one hang during a start) do not justify another change.
 		atBudget := weightAbove(sig.Censored, 0.8*float64(budget))
 		if atBudget < float64(s.Pacing.MinSamples) {
 			r.wait("startup: %.0f starts killed at about the current budget of %ds, %d needed before growing it", atBudget, budget, s.Pacing.MinSamples)
 			return
 		}
-		// Grow by a full step, at least to the longest killed start times the margin.
-		need = max(seconds(lowerBound*margin), 2*budget)
-		target = min(stepUp(budget, need, s.Pacing.MaxStepPercent), maxBudget)
+		need = max(seconds(lowerBound*margin), budget+1)
+		target = maxBudget
 		reason = ReasonStartupKilled
-		evidence = fmt.Sprintf("%.0f of %.0f recent starts were killed before they completed, too many for the p%g to be among the %.0f that completed; the longest killed start ran %.0fs against a startup budget of %ds",
-			censoredW, total, s.Startup.TargetPercentile, completedW, lowerBound, budget)
+		evidence = fmt.Sprintf("%.0f of %.0f recent starts were killed before they completed, too many for the p%g to be among the %.0f that completed; the longest killed start ran %.0fs against a startup budget of %ds, so the start needs more than that by an unknown amount. "+
+			"A too-long startup budget costs little (the probe passes as soon as the application serves; only a start that hangs waits longer to be restarted), a too-short one costs a crash loop, so the budget goes to the policy's maxBudgetSeconds of %ds at once and is tightened once completed starts show the p%g",
+			censoredW, total, s.Startup.TargetPercentile, completedW, lowerBound, budget, maxBudget, s.Startup.TargetPercentile)
 	} else {
 		qs := q.Seconds()
 		need = seconds(qs * margin)
@@ -71,13 +77,21 @@ func (r *containerRun) startupRule() {
 			s.Startup.TargetPercentile, total, qs, censoredW, margin, need, budget)
 		switch {
 		case budget < low:
-			target = min(stepUp(budget, need, s.Pacing.MaxStepPercent), maxBudget)
+			// Growing is cheap and a short budget kills starts: straight to what the evidence needs.
+			target = min(need, maxBudget)
 			reason = ReasonStartupBelowTarget
-		case st != nil && censoredW < 0.5 && budget > 2*need:
-			// Hysteresis: only a budget more than twice the need is tightened, to the need (which includes the
-			// margin), so small drifts cause no churn and a hang during start is caught sooner.
-			target = stepDown(budget, need, s.Pacing.MaxStepPercent)
+			evidence += "; a too-short budget kills starts while a longer one costs little, so it grows to the need in one change"
+		case st != nil && censoredW < 0.5 && budget > 2*need && budget > s.Liveness.MaxTimeToDetectSeconds:
+			// Tightening costs a rollout of every pod, and gains only a faster restart of a start that hangs: it
+			// is worth it only when such a hang would go unnoticed longer than the policy lets any hang
+			// (maxTimeToDetectSeconds). Hysteresis: only a budget more than twice the need is tightened, so
+			// small drifts cause no churn. It is tightened to the need, but never below twice the longest start
+			// seen: a few samples cannot show the tail, and a budget cut too far would cost a crash loop.
+			longest := seconds(2 * sig.Startup.Max)
+			target = stepDown(budget, max(need, longest), s.Pacing.MaxStepPercent)
 			reason = ReasonStartupTooLoose
+			evidence += fmt.Sprintf("; more than twice the need, so a start that hangs waits %ds to be restarted, longer than the policy's maxTimeToDetectSeconds of %ds: tightened to %ds, which keeps twice the longest start seen (%.1fs) since a too-short budget costs a crash loop",
+				budget, s.Liveness.MaxTimeToDetectSeconds, target, sig.Startup.Max)
 		default:
 			return
 		}

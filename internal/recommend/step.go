@@ -15,14 +15,14 @@ func stepUp(v, want, maxStepPercent int32) int32 {
 	return min(want, v+step)
 }
 
-// stepDown returns the smallest value not below want that is at most one step below v.
+// stepDown returns the smallest value not below want that is at most one step below v: a step is maxStepPercent
+// of v, and never less than 1. At 100 percent a value falls as far as want in one step; tightening waits for
+// evidence (enough samples, hysteresis) instead of crawling, since every step is a rollout of every pod.
 func stepDown(v, want, maxStepPercent int32) int32 {
 	if want >= v {
 		return v
 	}
 	step := max(1, int32(math.Floor(float64(v)*float64(maxStepPercent)/100)))
-	// A decrease of more than half in one step would be a larger relative change than the same percentage up.
-	step = min(step, max(1, v/2))
 	return max(want, v-step)
 }
 

@@ -107,6 +107,7 @@ const (
 	ReasonLivenessGated      = "LivenessGatedByStartupProbe"
 	ReasonReadinessFlapping  = "ReadinessFlapping"
 	ReasonLivenessTransient  = "LivenessKillsOnTransientFailures"
+	ReasonLivenessTightened  = "LivenessTightenedToTimeToDetectBound"
 )
 
 // Plan is the outcome of one recommendation.

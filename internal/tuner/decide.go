@@ -79,9 +79,13 @@ func Decide(st *WorkloadState, f Facts, s policy.Settings, cfg observe.Config, n
 	}
 	if revert, ok := verify(st, f, s, now); ok {
 		return revert
-	} else if lc := st.LastChange; lc != nil && !lc.Verified && !lc.Reverted {
+	}
+	// Starts still killed after a change that gave them more time: the change was too small, and its rollout
+	// cannot complete until the probes change again, so neither verification nor cooldown is waited for.
+	growAgain := rolloutStalledByProbes(plan, containers, s)
+	if lc := st.LastChange; lc != nil && !lc.Verified && !lc.Reverted && !(growAgain && lc.GrowsStartupBudget()) {
 		return wait(act, fmt.Sprintf("verifying the change of %s until %s", lc.Time.UTC().Format(time.RFC3339),
-			lc.Time.Add(s.Pacing.VerificationWindow).UTC().Format(time.RFC3339)))
+			verificationEnd(lc, s).UTC().Format(time.RFC3339)))
 	}
 	if len(plan.Changes) == 0 {
 		st.LastRecommendation = ""
@@ -98,7 +102,7 @@ func Decide(st *WorkloadState, f Facts, s policy.Settings, cfg observe.Config, n
 		hold = "the Deployment is paused with probetuner.io/paused"
 	case f.RolloutInProgress && !rolloutStalledByProbes(plan, containers, s):
 		hold = "the Deployment is rolling out"
-	case st.LastChange != nil && now.Sub(st.LastChange.Time) < s.Pacing.Cooldown:
+	case st.LastChange != nil && now.Sub(st.LastChange.Time) < s.Pacing.Cooldown && !(growAgain && st.LastChange.GrowsStartupBudget()):
 		hold = fmt.Sprintf("cooling down until %s", st.LastChange.Time.Add(s.Pacing.Cooldown).UTC().Format(time.RFC3339))
 	}
 	if hold != "" {
@@ -118,7 +122,7 @@ func Decide(st *WorkloadState, f Facts, s policy.Settings, cfg observe.Config, n
 // would wait forever.
 func rolloutStalledByProbes(plan recommend.Plan, containers []recommend.Container, s policy.Settings) bool {
 	for _, ch := range plan.Changes {
-		if ch.Reason != recommend.ReasonStartupKilled {
+		if ch.Reason != recommend.ReasonStartupKilled && ch.Reason != recommend.ReasonStartupBelowTarget {
 			continue
 		}
 		for _, c := range containers {

@@ -57,3 +57,33 @@ func (c *ChangeRecord) RestartMotivated() bool {
 	}
 	return false
 }
+
+// GrowsStartupBudget reports whether every field the change touched gave starts more time: an added startup
+// probe, a larger startup failureThreshold, or a longer liveness initial delay, all made because starts were
+// killed or fell short.
+func (c *ChangeRecord) GrowsStartupBudget() bool {
+	if len(c.Changes) == 0 {
+		return false
+	}
+	for _, ch := range c.Changes {
+		switch {
+		case ch.Reason == recommend.ReasonLivenessGated:
+			// Dropping the liveness delay behind an added startup probe rides along with the growth.
+		case (ch.Reason == recommend.ReasonStartupKilled || ch.Reason == recommend.ReasonStartupBelowTarget) && ch.To > ch.From:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// Tightens reports whether the change made a probe less tolerant: a shorter startup budget or a shorter liveness
+// window. Such a change fails if it restarts more containers than before.
+func (c *ChangeRecord) Tightens() bool {
+	for _, ch := range c.Changes {
+		if ch.Reason == recommend.ReasonStartupTooLoose || ch.Reason == recommend.ReasonLivenessTightened {
+			return true
+		}
+	}
+	return false
+}

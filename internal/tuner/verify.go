@@ -31,7 +31,10 @@ func verify(st *WorkloadState, f Facts, s policy.Settings, now time.Time) (Actio
 	}
 	window := s.Pacing.VerificationWindow
 	settled := !lc.SettledAt.IsZero() && now.Sub(lc.SettledAt) >= window
-	if !settled && now.Sub(lc.Time) < stalledFactor*window {
+	// A rollout whose new pods are killed before they start cannot complete: waiting for it to settle would wait
+	// on a verification that cannot start, so it is judged once its window has passed since the change.
+	stalled := f.RolloutInProgress && newPodsKilledBeforeReady(st, f, s) && now.Sub(lc.Time) >= window
+	if !settled && !stalled && now.Sub(lc.Time) < stalledFactor*window {
 		return Action{}, false
 	}
 	if f.Revision == lc.FromRevision {
@@ -44,8 +47,12 @@ func verify(st *WorkloadState, f Facts, s policy.Settings, now time.Time) (Actio
 	rate := func(r observe.RevisionSummary) float64 { return float64(r.ProbeRestarts) / max(r.PodHours, 1.0/60) }
 	var why string
 	switch {
-	case lc.RestartMotivated() && after.ProbeRestarts > 0 && rate(after) >= rate(before):
+	case lc.RestartMotivated() && !lc.GrowsStartupBudget() && after.ProbeRestarts > 0 && rate(after) >= rate(before):
+		// Kills at a larger startup budget are progress (the start needs even more), not a failed change:
+		// the startup rule grows the budget again, and undoing it would only bring the shorter kills back.
 		why = fmt.Sprintf("probe-caused restarts did not fall: %.1f per pod-hour before, %.1f after", rate(before), rate(after))
+	case lc.Tightens() && after.ProbeRestarts >= int(s.Pacing.MinSamples) && rate(after) > rate(before):
+		why = fmt.Sprintf("probe-caused restarts rose after the probe was tightened: %.1f per pod-hour before, %.1f after", rate(before), rate(after))
 	case after.Unavailability > before.Unavailability+unavailabilitySlack:
 		why = fmt.Sprintf("pods were not ready %.0f%% of the time after the change against %.0f%% before", 100*after.Unavailability, 100*before.Unavailability)
 	}
@@ -60,4 +67,28 @@ func verify(st *WorkloadState, f Facts, s policy.Settings, now time.Time) (Actio
 	}
 	st.Blocked = append(st.Blocked, lc.Changes...)
 	return Action{Kind: Revert, Changes: inverse, Record: true, Reason: why, ID: lc.ID + "-revert"}, true
+}
+
+// newPodsKilledBeforeReady reports whether the current revision's pods of some container were killed by a probe
+// before they completed their start, at least minSamples times.
+func newPodsKilledBeforeReady(st *WorkloadState, f Facts, s policy.Settings) bool {
+	rev := st.Observation.Revision(f.Revision)
+	if rev == nil {
+		return false
+	}
+	for _, rc := range rev.Containers {
+		if rc.KillsBeforeReady >= int(s.Pacing.MinSamples) {
+			return true
+		}
+	}
+	return false
+}
+
+// verificationEnd is when the change's verification window closes as far as is known now: the window after the
+// rollout settled, or after the change while it has not.
+func verificationEnd(lc *ChangeRecord, s policy.Settings) time.Time {
+	if !lc.SettledAt.IsZero() {
+		return lc.SettledAt.Add(s.Pacing.VerificationWindow)
+	}
+	return lc.Time.Add(s.Pacing.VerificationWindow)
 }
