@@ -108,8 +108,12 @@ demo: ## Run probe-tuner on a local control plane with demo workloads, narrated;
 	hack/demo.sh
 
 .PHONY: bench-quality
-bench-quality: ## Score the tuning against the scenario suite in virtual time (baseline, tuned, oracle; PASS/MISS per target).
-	go run ./cmd/probebench -f test/scenarios
+bench-quality: ## Score the tuning in virtual time (baseline, tuned, oracle) on the public suite, then on 330 generated scenarios (seed 1).
+	go build -o $(LOCALBIN)/probebench ./cmd/probebench
+	$(LOCALBIN)/probebench -f test/scenarios
+	rm -rf $(LOCALBIN)/generated-scenarios
+	$(LOCALBIN)/probebench gen --family all --count 330 --seed 1 -o $(LOCALBIN)/generated-scenarios
+	$(LOCALBIN)/probebench -f $(LOCALBIN)/generated-scenarios
 
 .PHONY: bench-scale
 bench-scale: control-plane ## Measure memory, CPU and latency at scale on the local control plane (SCALE=N Deployments, default 1000).

@@ -12,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
@@ -73,6 +75,8 @@ func (c *Checkpoints) Load(ctx context.Context, pol *tuningv1alpha1.ProbePolicy)
 		if raw := cm.Data[checkpointKey]; raw != "" {
 			if err := json.Unmarshal([]byte(raw), &workloads); err != nil {
 				// A corrupt checkpoint costs what was learned, not the operator: start afresh.
+				ctrl.LoggerFrom(ctx).Error(err, "Checkpoint is not valid JSON; observing the policy's workloads afresh",
+					"probePolicy", klog.KObj(pol), "configMap", checkpointName(pol.Name))
 				workloads = map[string]*tuner.WorkloadState{}
 			}
 		}

@@ -10,7 +10,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
-	"github.com/probetuner/probe-tuner/internal/recommend"
 )
 
 // selectedDeployments lists the Deployments in the policy's namespace that its selector matches, by name.
@@ -94,13 +93,4 @@ func rollingOut(d *appsv1.Deployment) bool {
 	}
 	s := d.Status
 	return s.ObservedGeneration < d.Generation || s.UpdatedReplicas < replicas || s.Replicas > s.UpdatedReplicas
-}
-
-// containersOf returns the Deployment's containers with their current probes.
-func containersOf(d *appsv1.Deployment) []recommend.Container {
-	var out []recommend.Container
-	for _, c := range d.Spec.Template.Spec.Containers {
-		out = append(out, recommend.Container{Name: c.Name, Startup: c.StartupProbe, Liveness: c.LivenessProbe, Readiness: c.ReadinessProbe})
-	}
-	return out
 }

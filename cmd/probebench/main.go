@@ -1,5 +1,6 @@
 // Command probebench scores probe-tuner against the benchmark scenarios in virtual time:
-// go run ./cmd/probebench -f test/scenarios [-o json]. The logic lives in internal/bench.
+// go run ./cmd/probebench -f test/scenarios [-o json]; `probebench gen` writes generated scenarios
+// (go run ./cmd/probebench gen --list). The logic lives in internal/bench.
 package main
 
 import (

@@ -15,6 +15,7 @@ import (
 )
 
 const usage = `Usage: probebench [-f test/scenarios] [-o table|json] [-parallel N] [-run REGEXP] [-trace NAMES] [-fail-on-miss]
+       probebench gen --family NAME|all --count N [--seed S] -o DIR   (writes generated scenarios; gen -h for more)
 
 Runs probe-tuner's benchmark scenarios in virtual time, each three ways: without
 tuning (baseline), with probe-tuner's observation and tuning code in the loop
@@ -27,6 +28,9 @@ Flags:
 
 // Main is the probebench command line; it returns the process exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "gen" {
+		return genMain(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("probebench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	file := fs.String("f", "test/scenarios", "scenario file, or directory of *.yaml scenario files")

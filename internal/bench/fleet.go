@@ -111,15 +111,6 @@ func (f *fleet) probes() map[string]recommend.ProbeSet {
 	return out
 }
 
-// containers returns the current template's containers with their probes, as the tuner's facts want them.
-func (f *fleet) containers() []recommend.Container {
-	var out []recommend.Container
-	for _, c := range f.d.Spec.Template.Spec.Containers {
-		out = append(out, recommend.Container{Name: c.Name, Startup: c.StartupProbe, Liveness: c.LivenessProbe, Readiness: c.ReadinessProbe})
-	}
-	return out
-}
-
 func (f *fleet) set(hash string) *replicaSet {
 	for _, rs := range f.sets {
 		if rs.hash == hash {

@@ -90,5 +90,6 @@ func (r *Result) WriteTable(w io.Writer) error {
 			fmt.Fprintf(w, "       why: %s\n", tg.Reason)
 		}
 	}
+	writeChecks(w, sm.CheckSummary)
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/probetuner/probe-tuner/internal/apply"
 	"github.com/probetuner/probe-tuner/internal/observe"
 	"github.com/probetuner/probe-tuner/internal/recommend"
 	"github.com/probetuner/probe-tuner/internal/sim"
@@ -39,6 +40,8 @@ type runOptions struct {
 	seed uint64
 	// trace, when set, receives the tuner's decisions.
 	trace io.Writer
+	// look, when set, is given every look probe-tuner takes (tests replay them through the operator).
+	look func(Look)
 }
 
 // Change is one probe field probe-tuner wrote.
@@ -74,6 +77,8 @@ type runResult struct {
 	Findings []recommend.Finding
 	// Probes are the probes at the end of the run.
 	Probes map[string]recommend.ProbeSet
+	// record is what the per-scenario checks need (checks_run.go).
+	record runRecord
 }
 
 // hangRec is a hang injected by a scenario event.
@@ -110,6 +115,7 @@ type runner struct {
 	changes       []Change
 	rollouts      int
 	lastChange    time.Time
+	rolloutTimes  []time.Time
 
 	// Accounting.
 	ready       int
@@ -337,9 +343,9 @@ func (r *runner) fire(e Event, now time.Time) error {
 	return nil
 }
 
-// reconcile is one look of the operator at the workload, as controllers/workload.go does it: observe the pods
-// and the kubelet's Events, decide with the tuner, write an Apply or Revert to the Deployment's pod template,
-// and record it with tuner.Applied.
+// reconcile is one look of the operator at the workload, as controllers/workload.go takes it: the same
+// tuner.StepWorkload on the pods, the kubelet's Events and the Deployment (with the annotations probe-tuner wrote
+// on it), then a write as the operator makes it (see write).
 func (r *runner) reconcile(now time.Time) error {
 	pods := r.f.present()
 	names := make(map[string]bool, len(pods))
@@ -356,31 +362,60 @@ func (r *runner) reconcile(now time.Time) error {
 	r.dirty = false
 	r.lastReconcile = now
 
-	revision := r.f.hash
-	facts := tuner.Facts{Name: r.f.d.Name, Revision: revision, RolloutInProgress: r.f.rollingOut(), Containers: r.f.containers()}
-	act := tuner.Step(&r.ws, observe.Input{Pods: pods, Events: events, Revision: revision, Now: now}, facts, r.sc.settings, r.ocfg)
-	r.lastAct = act
-	r.traceAction(act, now)
-	if act.Kind != tuner.Apply && act.Kind != tuner.Revert {
-		return nil
+	look := tuner.WorkloadLook{Observe: observe.Input{Pods: pods, Events: events, Revision: r.f.hash, Now: now},
+		Deployment: r.f.d, RolloutInProgress: r.f.rollingOut()}
+	var recorded Look
+	if r.opt.look != nil {
+		recorded = copyLook(look) // before the step and the write change anything
 	}
-	desired := tuner.Desired(r.f.probes(), act)
-	t := *r.f.d.Spec.Template.DeepCopy()
-	for i := range t.Spec.Containers {
-		c := &t.Spec.Containers[i]
-		if set, ok := desired[c.Name]; ok {
-			c.StartupProbe, c.LivenessProbe, c.ReadinessProbe = set.Startup.DeepCopy(), set.Liveness.DeepCopy(), set.Readiness.DeepCopy()
-		}
+	step, err := tuner.StepWorkload(&r.ws, look, r.sc.settings, r.ocfg)
+	if err != nil {
+		return err
 	}
-	r.f.setTemplate(t)
-	tuner.Applied(&r.ws, act, revision, now)
+	r.lastAct = step.Action
+	r.traceAction(step.Action, now)
+	wrote, err := r.write(&step)
+	if r.opt.look != nil {
+		recorded.Outcome = step
+		r.opt.look(recorded)
+	}
+	if err != nil || !wrote {
+		return err
+	}
+	act := step.Action
 	r.rollouts++
 	r.lastChange = now
+	r.rolloutTimes = append(r.rolloutTimes, now)
 	for _, ch := range act.Changes {
 		r.changes = append(r.changes, Change{AtSeconds: now.Sub(Epoch).Seconds(), Action: string(act.Kind), Container: ch.Container,
 			Probe: string(ch.Probe), Field: ch.Field, From: ch.From, To: ch.To, Reason: ch.Reason, Evidence: ch.Evidence})
 	}
 	return r.f.sync(now)
+}
+
+// write carries out a write the step decided, as the operator does: tuner.PrepareWrite on a fresh read of the
+// Deployment (the fleet's Deployment is the API server's copy, so the fresh read is that), the server-side apply
+// apply.Build makes of it, handled as the API server does (serverSideApply), and tuner.Written. The new pod
+// template rolls out like any other.
+func (r *runner) write(step *tuner.Outcome) (bool, error) {
+	if !step.Write {
+		return false, nil
+	}
+	req, err := tuner.PrepareWrite(&r.ws, step, r.f.d, benchPolicy)
+	if err != nil || req == nil {
+		return false, err
+	}
+	obj, owned, err := apply.Build(*req)
+	if err != nil {
+		return false, err
+	}
+	t, err := serverSideApply(r.f.d, obj, req.Owned, owned)
+	if err != nil {
+		return false, err
+	}
+	r.f.setTemplate(t)
+	tuner.Written(&r.ws, step)
+	return true, nil
 }
 
 // traceAction writes the decisions worth reading: writes, recorded recommendations and new findings.
@@ -438,7 +473,8 @@ func (r *runner) result() *runResult {
 	}
 	m.Cost = cost(m)
 	m.round()
-	return &runResult{Metrics: m, Changes: r.changes, Findings: r.lastAct.Plan.Findings, Probes: r.f.probes()}
+	return &runResult{Metrics: m, Changes: r.changes, Findings: r.lastAct.Plan.Findings, Probes: r.f.probes(),
+		record: runRecord{exits: exitRecords(r.f.pods), rollouts: r.rolloutTimes}}
 }
 
 // reversals counts the changes that moved a field back in the direction it came from: for each container,

@@ -104,8 +104,12 @@ func TestSmokeEndToEnd(t *testing.T) {
 			t.Errorf("the table lacks %q:\n%s", w, out)
 		}
 	}
-	if strings.Count(out, "PASS ")+strings.Count(out, "MISS ") != 6 {
+	targetLines, checkLines, _ := strings.Cut(out, "\nper-scenario checks")
+	if strings.Count(targetLines, "PASS ")+strings.Count(targetLines, "MISS ") != 6 {
 		t.Errorf("want one PASS or MISS line per target:\n%s", out)
+	}
+	if strings.Count(checkLines, "PASS ")+strings.Count(checkLines, "MISS ") != 5 {
+		t.Errorf("want one PASS or MISS line per per-scenario check:\n%s", out)
 	}
 }
 

@@ -50,6 +50,8 @@ type ScenarioResult struct {
 	Probes ProbeComparison `json:"probes"`
 	// OracleEvaluations counts the runs the oracle search made.
 	OracleEvaluations int `json:"oracleEvaluations"`
+	// Checks are the per-scenario checks (checks.go).
+	Checks Checks `json:"checks"`
 }
 
 // ProbeComparison holds probe summaries per container.
@@ -78,6 +80,8 @@ type Summary struct {
 	Totals map[string]Totals `json:"totals"`
 	// Targets says, per target, whether it was met, and why not.
 	Targets []Target `json:"targets"`
+	// CheckSummary counts the scenarios failing each per-scenario check (its fields are inlined in the JSON).
+	CheckSummary
 }
 
 // Aggregates are suite ratios.
@@ -194,6 +198,7 @@ func runAll(sc *Scenario, lim limiter, trace io.Writer) (*ScenarioResult, error)
 	for _, f := range tuned.Findings {
 		r.Findings = append(r.Findings, fmt.Sprintf("%s %s (%s)", f.Severity, f.Reason, f.Container))
 	}
+	r.Checks = checkScenario(sc, r, base.record, tuned.record)
 	return r, nil
 }
 
@@ -242,6 +247,7 @@ func summarise(rs []ScenarioResult) Summary {
 	s.RestartReduction, s.UnavailableVsOracle, s.DetectionVsOracle = all.RestartReduction, all.UnavailableVsOracle, all.DetectionVsOracle
 	s.ProbeProblemsOnly = aggregates(totals(rs, func(r ScenarioResult) bool { return r.ProbeProblem }))
 	s.Targets = targets(s, rs)
+	s.CheckSummary = summariseChecks(rs)
 	return s
 }
 

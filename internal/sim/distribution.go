@@ -216,3 +216,28 @@ func splitTopLevel(s string) []string {
 	}
 	return append(out, strings.TrimSpace(s[start:]))
 }
+
+// Upper returns the longest duration the distribution is meant to yield: the value of a fixed distribution, the
+// upper bound of a uniform one, the largest upper bound of a mixture's parts, and the 99th percentile of a
+// log-normal one (which has no upper bound; its p99 is what the annotation states). ok is false when the event
+// may never happen ("never", or a mixture with a "never" part).
+func (d Distribution) Upper() (v time.Duration, ok bool) {
+	switch d.kind {
+	case distFixed:
+		return d.a, true
+	case distUniform:
+		return d.b, true
+	case distLogNormal:
+		return time.Duration(math.Exp(d.mu+d.sigma*z99) * float64(time.Second)).Round(time.Millisecond), true
+	case distMix:
+		for _, p := range d.parts {
+			u, ok := p.Upper()
+			if !ok {
+				return 0, false
+			}
+			v = max(v, u)
+		}
+		return v, true
+	}
+	return 0, false
+}

@@ -189,14 +189,19 @@ func (c *container) exit(in *instance) {
 	if in.hung(w.now) {
 		p.stats.Hangs++
 	}
+	decided := w.now // the kill decision, not the end of the grace period, says whether the start had finished
+	if in.sigtermAt >= 0 {
+		decided = in.sigtermAt
+	}
 	p.stats.Terminations = append(p.stats.Terminations, Termination{
-		Container:  c.spec.Name,
-		RestartIdx: in.n,
-		StartedAt:  w.epoch.Add(in.startedAt),
-		FinishedAt: w.Now(),
-		ExitCode:   in.code,
-		Reason:     in.reason,
-		Cause:      in.cause,
+		Container:      c.spec.Name,
+		RestartIdx:     in.n,
+		StartedAt:      w.epoch.Add(in.startedAt),
+		FinishedAt:     w.Now(),
+		ExitCode:       in.code,
+		Reason:         in.reason,
+		Cause:          in.cause,
+		StartCompleted: in.readyAt <= decided,
 	})
 	if !p.deleted && in.cause != CauseDeletion {
 		p.stats.Restarts.count(in.cause)

@@ -85,6 +85,9 @@ type Termination struct {
 	ExitCode   int32
 	Reason     string
 	Cause      Cause
+	// StartCompleted is true when the app had completed its start (served health checks) by the time it was
+	// killed, or by its exit when nobody killed it: a probe kill without it ended a start that never finished.
+	StartCompleted bool
 }
 
 // Start records one container start.

@@ -82,7 +82,8 @@ func Decide(st *WorkloadState, f Facts, s policy.Settings, cfg observe.Config, n
 	}
 	// Starts still killed after a change that gave them more time: the change was too small, and its rollout
 	// cannot complete until the probes change again, so neither verification nor cooldown is waited for.
-	growAgain := rolloutStalledByProbes(plan, containers, s)
+	// Only the pods of the revision that change made count: until it shows, the kills are the old budget's.
+	growAgain := rolloutStalledByProbes(plan, containers, s) && st.LastChange != nil && f.Revision != st.LastChange.FromRevision
 	if lc := st.LastChange; lc != nil && !lc.Verified && !lc.Reverted && !(growAgain && lc.GrowsStartupBudget()) {
 		return wait(act, fmt.Sprintf("verifying the change of %s until %s", lc.Time.UTC().Format(time.RFC3339),
 			verificationEnd(lc, s).UTC().Format(time.RFC3339)))
@@ -173,11 +174,4 @@ func findingsSignature(fs []recommend.Finding) string {
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, ",")
-}
-
-// Step folds one look at the workload into its state and decides: the operator's reconcile and the benchmark's
-// closed loop both run exactly this.
-func Step(st *WorkloadState, in observe.Input, f Facts, s policy.Settings, cfg observe.Config) Action {
-	observe.Update(&st.Observation, in, cfg)
-	return Decide(st, f, s, cfg, in.Now)
 }

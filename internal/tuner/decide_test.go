@@ -69,6 +69,33 @@ func TestDecide(t *testing.T) {
 			want: Recommend, reason: "cooling down until 2026-03-01T12:05:00Z",
 		},
 		{
+			// The last change gave starts more time, and the pods of the revision it made are killed before they
+			// start all the same: the rollout cannot complete, so neither verification nor cooldown is waited for.
+			name: "starts still killed by the revision a budget growth made are grown again at once", mode: tuningv1alpha1.ModeAuto,
+			edit: func(st *WorkloadState, f *Facts) {
+				st.LastChange = &ChangeRecord{ID: "x", Time: t0.Add(-2 * time.Minute), FromRevision: "r0",
+					Changes: []recommend.Change{{Container: "app", Probe: "startup", Field: "failureThreshold", From: 3, To: 6, Reason: recommend.ReasonStartupKilled}}}
+				f.RolloutInProgress = true
+			},
+			want: Apply,
+		},
+		{
+			name: "kills of the old revision before the growth's revision shows wait for it", mode: tuningv1alpha1.ModeAuto,
+			edit: func(st *WorkloadState, f *Facts) {
+				st.LastChange = &ChangeRecord{ID: "x", Time: t0.Add(-2 * time.Minute), FromRevision: "r1",
+					Changes: []recommend.Change{{Container: "app", Probe: "startup", Field: "failureThreshold", From: 3, To: 6, Reason: recommend.ReasonStartupKilled}}}
+			},
+			want: Wait, reason: "verifying the change",
+		},
+		{
+			name: "a change that was not a budget growth is verified first even while starts are killed", mode: tuningv1alpha1.ModeAuto,
+			edit: func(st *WorkloadState, f *Facts) {
+				st.LastChange = &ChangeRecord{ID: "x", Time: t0.Add(-2 * time.Minute), FromRevision: "r0",
+					Changes: []recommend.Change{{Container: "app", Probe: "readiness", Field: "failureThreshold", From: 3, To: 6, Reason: recommend.ReasonReadinessFlapping}}}
+			},
+			want: Wait, reason: "verifying the change",
+		},
+		{
 			name: "after the cooldown the next change goes through", mode: tuningv1alpha1.ModeAuto,
 			edit: func(st *WorkloadState, _ *Facts) {
 				st.LastChange = &ChangeRecord{ID: "x", Time: t0.Add(-11 * time.Minute), FromRevision: "r0", Verified: true}
@@ -171,6 +198,31 @@ func TestVerification(t *testing.T) {
 		st.LastChange.Time = t0.Add(-31 * time.Minute)
 		if act := Decide(st, f, s, observe.DefaultConfig(), t0); act.Kind != Revert {
 			t.Fatalf("action = %s, want a revert of a change whose rollout stalled with more restarts", act.Kind)
+		}
+	})
+	t.Run("a startup budget that grew is not reverted for kills at the larger budget", func(t *testing.T) {
+		st, f := newState(6, 1)
+		st.LastChange.Changes = []recommend.Change{{Container: "app", Probe: "startup", Field: recommend.FieldProbe, From: 0, To: 1, Reason: recommend.ReasonStartupKilled}}
+		st.LastChange.SettledAt = t0.Add(-10 * time.Minute)
+		if act := Decide(st, f, s, observe.DefaultConfig(), t0); act.Kind == Revert {
+			t.Fatalf("reverted a budget growth: %s", act.Reason)
+		}
+	})
+	t.Run("a tightening after which probe restarts rose is reverted", func(t *testing.T) {
+		st, f := newState(6, 0)
+		st.Observation.Revisions[0].Containers["app"].Restarts = map[observe.Cause]int{observe.CauseLiveness: 1}
+		st.LastChange.Changes = []recommend.Change{{Container: "app", Probe: "liveness", Field: "failureThreshold", From: 30, To: 11, Reason: recommend.ReasonLivenessTightened}}
+		st.LastChange.SettledAt = t0.Add(-10 * time.Minute)
+		if act := Decide(st, f, s, observe.DefaultConfig(), t0); act.Kind != Revert || !strings.Contains(act.Reason, "rose") {
+			t.Fatalf("action = %s (%s), want a revert of the tightening", act.Kind, act.Reason)
+		}
+	})
+	t.Run("a rollout stalled by start kills is judged one window after the change", func(t *testing.T) {
+		st, f := newState(6, 1)
+		f.RolloutInProgress = true
+		st.Observation.Revisions[1].Containers["app"].KillsBeforeReady = 6
+		if act := Decide(st, f, s, observe.DefaultConfig(), t0); act.Kind != Revert {
+			t.Fatalf("action = %s (%s), want the stalled change judged (and reverted) after one window", act.Kind, act.Reason)
 		}
 	})
 	t.Run("inside the window nothing else happens", func(t *testing.T) {

@@ -53,7 +53,9 @@ func verify(st *WorkloadState, f Facts, s policy.Settings, now time.Time) (Actio
 		why = fmt.Sprintf("probe-caused restarts did not fall: %.1f per pod-hour before, %.1f after", rate(before), rate(after))
 	case lc.Tightens() && after.ProbeRestarts >= int(s.Pacing.MinSamples) && rate(after) > rate(before):
 		why = fmt.Sprintf("probe-caused restarts rose after the probe was tightened: %.1f per pod-hour before, %.1f after", rate(before), rate(after))
-	case after.Unavailability > before.Unavailability+unavailabilitySlack:
+	case after.Unavailability > before.Unavailability+unavailabilitySlack && !lc.GrowsStartupBudget():
+		// (A longer startup budget cannot make a ready pod less ready; a crash loop's pods were never ready, so
+		// its "before" share says nothing.)
 		why = fmt.Sprintf("pods were not ready %.0f%% of the time after the change against %.0f%% before", 100*after.Unavailability, 100*before.Unavailability)
 	}
 	if why == "" {

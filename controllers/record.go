@@ -1,0 +1,108 @@
+package controllers
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/go-logr/logr"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+
+	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
+	"github.com/probetuner/probe-tuner/internal/recommend"
+	"github.com/probetuner/probe-tuner/internal/tuner"
+)
+
+// Event reasons probe-tuner records.
+const (
+	EventProbeAdjusted      = "ProbeAdjusted"
+	EventProbeRecommended   = "ProbeRecommended"
+	EventAdjustmentReverted = "AdjustmentReverted"
+	EventManualOverride     = "ManualOverrideRespected"
+)
+
+// recordMessages are the log messages of each kind of record.
+var recordMessages = map[tuner.RecordKind]string{
+	tuner.RecordOverride:    "Manual override respected",
+	tuner.RecordAdopted:     "Change adopted from the Deployment",
+	tuner.RecordRecommended: "Probe change recommended",
+	tuner.RecordApplied:     "Probe change applied",
+	tuner.RecordReverted:    "Probe change reverted",
+}
+
+// record reports what a step decided: Events on the policy and the Deployment, the adjustment metrics, and one
+// log line per decision and per new finding. The status decisions are the caller's.
+func (r *ProbePolicyReconciler) record(log logr.Logger, pol *tuningv1alpha1.ProbePolicy, d *appsv1.Deployment, step *tuner.Outcome) {
+	for _, rec := range step.Records {
+		switch rec.Kind {
+		case tuner.RecordOverride:
+			for _, dec := range rec.Decisions {
+				r.Recorder.Eventf(pol, d, corev1.EventTypeNormal, EventManualOverride, "Respect", "%s", dec.Evidence)
+				r.Recorder.Eventf(d, pol, corev1.EventTypeNormal, EventManualOverride, "Respect", "%s", dec.Evidence)
+			}
+		case tuner.RecordRecommended:
+			note := fmt.Sprintf("%s (not applied: %s): %s", strings.Join(tuner.Summaries(rec.Changes), "; "), rec.Reason, evidenceOf(rec.Changes))
+			r.Recorder.Eventf(pol, d, corev1.EventTypeNormal, EventProbeRecommended, "Recommend", "Deployment %s: %s", d.Name, truncate(note))
+			r.Recorder.Eventf(d, pol, corev1.EventTypeNormal, EventProbeRecommended, "Recommend", "ProbePolicy %s: %s", pol.Name, truncate(note))
+			r.countAdjustments(d, rec.Changes, "recommended")
+		case tuner.RecordApplied, tuner.RecordReverted:
+			reason, eventType := EventProbeAdjusted, corev1.EventTypeNormal
+			if rec.Kind == tuner.RecordReverted {
+				reason, eventType = EventAdjustmentReverted, corev1.EventTypeWarning
+				r.countRevert(d)
+			}
+			note := fmt.Sprintf("%s: %s", strings.Join(tuner.Summaries(rec.Changes), "; "), evidenceOf(rec.Changes))
+			r.Recorder.Eventf(pol, d, eventType, reason, "Tune", "Deployment %s: %s", d.Name, truncate(note))
+			r.Recorder.Eventf(d, pol, eventType, reason, "Tune", "ProbePolicy %s: %s", pol.Name, truncate(note))
+			r.countAdjustments(d, rec.Changes, strings.ToLower(string(rec.Kind)))
+		}
+		// An adopted change had its Events and metrics from whoever wrote it: it gets its decisions and log lines.
+		logRecord(log, rec)
+	}
+	if step.Action.NewFindings {
+		r.recordFindings(pol, d, step.Action.Plan.Findings)
+		for _, f := range step.Action.Plan.Findings {
+			log.Info("Finding", "container", f.Container, "severity", string(f.Severity), "reason", f.Reason, "message", f.Message)
+		}
+	}
+}
+
+// logRecord writes one line per decision of the record.
+func logRecord(log logr.Logger, rec tuner.Record) {
+	for _, dec := range rec.Decisions {
+		kv := []any{"decision", dec.ID, "action", dec.Action, "container", dec.Container, "probe", dec.Probe, "field", dec.Field,
+			"from", dec.From, "to", dec.To, "reason", dec.Reason, "evidence", dec.Evidence}
+		if rec.Kind == tuner.RecordRecommended {
+			kv = append(kv, "notAppliedBecause", rec.Reason)
+		}
+		log.Info(recordMessages[rec.Kind], kv...)
+	}
+}
+
+// recordFindings emits a Warning Event for each warning finding, on the policy and on the Deployment.
+func (r *ProbePolicyReconciler) recordFindings(pol *tuningv1alpha1.ProbePolicy, d *appsv1.Deployment, findings []recommend.Finding) {
+	for _, f := range findings {
+		if f.Severity != recommend.Warning {
+			continue
+		}
+		r.Recorder.Eventf(pol, d, corev1.EventTypeWarning, f.Reason, "Observe", "Deployment %s: %s", d.Name, truncate(f.Message))
+		r.Recorder.Eventf(d, pol, corev1.EventTypeWarning, f.Reason, "Observe", "%s", truncate(f.Message))
+	}
+}
+
+// evidenceOf is the evidence an Event shows for changes: the first change's, which the others share.
+func evidenceOf(changes []recommend.Change) string {
+	if len(changes) == 0 {
+		return ""
+	}
+	return changes[0].Evidence
+}
+
+// truncate keeps an Event note within the API's 1 KiB limit.
+func truncate(s string) string {
+	const limit = 1000
+	if len(s) <= limit {
+		return s
+	}
+	return s[:limit-3] + "..."
+}

@@ -1,0 +1,178 @@
+package tuner
+
+import (
+	"slices"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+
+	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
+	"github.com/probetuner/probe-tuner/internal/apply"
+	"github.com/probetuner/probe-tuner/internal/observe"
+	"github.com/probetuner/probe-tuner/internal/policy"
+	"github.com/probetuner/probe-tuner/internal/recommend"
+)
+
+// WorkloadLook is one look at one workload: what its pods did and what its Deployment says now.
+type WorkloadLook struct {
+	// Observe holds the pods (terminating ones included), the kubelet Events about them, the pod-template-hash
+	// of the current revision and the time of the look.
+	Observe observe.Input
+	// Deployment is the Deployment as read. Its containers' probes, the fields probe-tuner owns on it
+	// (apply.AnnotationManaged), its last change (apply.AnnotationLastChange) and its pause
+	// (apply.AnnotationPaused) are read from it; it is not changed.
+	Deployment *appsv1.Deployment
+	// RolloutInProgress says the Deployment has not finished rolling out its current template.
+	RolloutInProgress bool
+}
+
+// Outcome is what one look at a workload decided.
+type Outcome struct {
+	// Action is the tuner's verdict and Facts what it was decided on; the workload's summary reads both.
+	Action Action
+	Facts  Facts
+	// Records are what to record, in order: hand edits found, an adopted change, a recommendation, and the write
+	// once Written reports it.
+	Records []Record
+	// Applied counts the changes this look counts as applied: an adopted change, the write.
+	Applied int
+	// Write says a write of the action (an Apply or a Revert) is pending: read the Deployment afresh, pass it to
+	// PrepareWrite, send the request it returns, and report success with Written.
+	Write bool
+	// Changed says the state changed in a way worth checkpointing at once.
+	Changed bool
+	// RecheckAt, when set, is when observation wants another look (see observe.State.RecheckAt).
+	RecheckAt time.Time
+	// Ignored are problems on the Deployment that the look went past (an unreadable last-change annotation), for
+	// the caller to log.
+	Ignored []error
+
+	// at is the time of the look: the write and its records carry it.
+	at time.Time
+}
+
+// StepWorkload folds one look at a workload into its state and decides: it observes, respects the hand edits of
+// fields probe-tuner owns, adopts a change an earlier run wrote but did not record, and runs Decide. It is the
+// whole of the operator's decision for the look; the operator and the benchmark both run it and only do the I/O
+// around it. The error is an owned-fields annotation that cannot be read: nothing can be written safely then.
+func StepWorkload(st *WorkloadState, look WorkloadLook, s policy.Settings, cfg observe.Config) (Outcome, error) {
+	observe.Update(&st.Observation, look.Observe, cfg)
+	d, now := look.Deployment, look.Observe.Now
+	out := Outcome{at: now}
+	check, err := checkDeployment(st, d)
+	if err != nil {
+		return out, err
+	}
+	// The write happened before (the operator died before counting it): it counts now, once, like its decisions.
+	out.fold(d.Name, check, true)
+
+	out.Facts = Facts{Name: d.Name, Revision: look.Observe.Revision, RolloutInProgress: look.RolloutInProgress,
+		Paused: d.Annotations[apply.AnnotationPaused] == "true", Containers: containersOf(d)}
+	act := Decide(st, out.Facts, s, cfg, now)
+	out.Action = act
+	switch {
+	case act.Kind == Apply && st.LastChange != nil && st.LastChange.ID == act.ID:
+		// The last change decided again before its revision showed (the Deployment controller has not created the
+		// new ReplicaSet yet, so the revision and the changes, hence the ID, are the same): it was written and
+		// recorded once, and is neither written nor recorded again.
+	case act.Kind == Apply || act.Kind == Revert:
+		out.Write = true
+	case act.Kind == Recommend && act.Record:
+		rec := changeRecord(RecordRecommended, d.Name, "", actionRecommended, act.Changes, now)
+		rec.Reason = act.Reason
+		out.Records = append(out.Records, rec)
+		out.Changed = true
+	}
+	if act.NewFindings {
+		out.Changed = true
+	}
+	out.RecheckAt = st.Observation.RecheckAt
+	return out, nil
+}
+
+// PrepareWrite runs the look's checks again on a fresh read of the Deployment, right before writing it, so that a
+// hand edit or another writer's change made since the look wins over the look's decision. It returns the
+// server-side apply request to send (see apply.Build), or nil when no write is pending or the write is dropped:
+// what the fresh read showed is then in out's records, and the next look decides again.
+func PrepareWrite(st *WorkloadState, out *Outcome, fresh *appsv1.Deployment, policyName string) (*apply.Request, error) {
+	if !out.Write {
+		return nil, nil
+	}
+	check, err := checkDeployment(st, fresh)
+	if err != nil {
+		return nil, err
+	}
+	// Another writer's change (a second replica without leader election) is not counted here: it counts it.
+	out.fold(out.Facts.Name, check, false)
+	if len(check.overrides) > 0 || check.adopted != nil {
+		// Decide again on the next look, without the fields just released and not stacked on the other change.
+		out.Write = false
+		return nil, nil
+	}
+	act := out.Action
+	return &apply.Request{Deployment: fresh, Owned: check.owned, Changes: act.Changes, Desired: Desired(probesOf(fresh), act),
+		LastChange: apply.LastChange{ID: act.ID, Time: out.at, Policy: policyName, Action: string(act.Kind),
+			Summary: Summaries(act.Changes), FromRevision: out.Facts.Revision, Changes: act.Changes}}, nil
+}
+
+// Written reports that the request PrepareWrite returned was written: the state records the change (Applied),
+// and out gains the write's record.
+func Written(st *WorkloadState, out *Outcome) {
+	act := out.Action
+	Applied(st, act, out.Facts.Revision, out.at)
+	kind, action := RecordApplied, actionApplied
+	if act.Kind == Revert {
+		kind, action = RecordReverted, actionReverted
+	}
+	out.Records = append(out.Records, changeRecord(kind, out.Facts.Name, act.ID, action, act.Changes, out.at))
+	out.Applied += len(act.Changes)
+	out.Changed = true
+	out.Write = false
+}
+
+// Decisions returns the status decisions of all the records, in order.
+func (o *Outcome) Decisions() []tuningv1alpha1.Decision {
+	var out []tuningv1alpha1.Decision
+	for _, r := range o.Records {
+		out = append(out, r.Decisions...)
+	}
+	return out
+}
+
+// fold adds what a check of the Deployment found to the outcome; countApplied says an adopted change counts
+// towards the changes applied.
+func (o *Outcome) fold(workload string, c deploymentCheck, countApplied bool) {
+	if len(c.overrides) > 0 {
+		o.Records = append(o.Records, overrideRecord(workload, c.overrides, o.at))
+		o.Changed = true
+	}
+	if lc := c.adopted; lc != nil {
+		o.Records = append(o.Records, changeRecord(RecordAdopted, workload, lc.ID, lc.Action, lc.Changes, lc.Time))
+		o.Changed = true
+		if countApplied {
+			o.Applied += len(lc.Changes)
+		}
+	}
+	if c.ignored != nil && !slices.ContainsFunc(o.Ignored, func(e error) bool { return e.Error() == c.ignored.Error() }) {
+		// The fresh read before a write usually shows the problem the look saw: it is reported once.
+		o.Ignored = append(o.Ignored, c.ignored)
+	}
+}
+
+// containersOf returns the Deployment's containers with their current probes, as Facts want them.
+func containersOf(d *appsv1.Deployment) []recommend.Container {
+	out := make([]recommend.Container, 0, len(d.Spec.Template.Spec.Containers))
+	for _, c := range d.Spec.Template.Spec.Containers {
+		out = append(out, recommend.Container{Name: c.Name, Startup: c.StartupProbe, Liveness: c.LivenessProbe, Readiness: c.ReadinessProbe})
+	}
+	return out
+}
+
+// probesOf returns the Deployment's probes per container.
+func probesOf(d *appsv1.Deployment) map[string]recommend.ProbeSet {
+	out := map[string]recommend.ProbeSet{}
+	for _, c := range d.Spec.Template.Spec.Containers {
+		out[c.Name] = recommend.ProbeSet{Startup: c.StartupProbe, Liveness: c.LivenessProbe, Readiness: c.ReadinessProbe}
+	}
+	return out
+}
