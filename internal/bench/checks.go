@@ -88,7 +88,7 @@ type CheckSummary struct {
 	// ChangedWithoutProblem counts the scenarios not marked as probe problems that got a probe change.
 	ChangedWithoutProblem int `json:"changedWithoutProblem"`
 	// MaxRolloutsPerProblem is the largest RolloutsPerProblem over the probe-problem scenarios;
-	// RolloutsPerProblemOver counts those above TargetMaxRollouts.
+	// RolloutsPerProblemOver counts those above TargetRolloutsPerProblem.
 	MaxRolloutsPerProblem  float64 `json:"maxRolloutsPerProblem"`
 	RolloutsPerProblemOver int     `json:"rolloutsPerProblemOver"`
 	// Checks has a verdict per check, with the worst failing scenarios.
@@ -340,11 +340,11 @@ func summariseChecks(rs []ScenarioResult) CheckSummary {
 		func(r ScenarioResult) (bool, float64, string) {
 			return r.Checks.ChangedWithoutProblem, float64(r.Tuned.Rollouts), changeList(r.Changes)
 		}))
-	s.Checks = append(s.Checks, collect("rolloutsPerProblem", fmt.Sprintf("at most %d rollouts per distinct probe problem (1 + releases that change behaviour)", TargetMaxRollouts),
+	s.Checks = append(s.Checks, collect("rolloutsPerProblem", fmt.Sprintf("at most %d rollouts per distinct probe problem (1 + releases that change behaviour)", TargetRolloutsPerProblem),
 		func(r ScenarioResult) bool { return r.Checks.RolloutsPerProblem != nil },
 		func(r ScenarioResult) (bool, float64, string) {
 			v := *r.Checks.RolloutsPerProblem
-			return v > TargetMaxRollouts, v, fmt.Sprintf("%d rollouts for %d problem(s): %s", r.Tuned.Rollouts, r.Checks.Problems, changeList(r.Changes))
+			return v > TargetRolloutsPerProblem, v, fmt.Sprintf("%d rollouts for %d problem(s): %s", r.Tuned.Rollouts, r.Checks.Problems, changeList(r.Changes))
 		}))
 
 	for _, r := range rs {

@@ -92,19 +92,25 @@ func TestRecommend(t *testing.T) {
 		},
 		{
 			// FairwindsOps/charts#1519: slow starts with thousands of objects; a startup probe sized from data.
-			name:     "completed starts above the budget raise it to p99 x margin",
+			name:     "completed starts above the budget raise it to p99 x margin, with room for twice the longest start",
+			settings: settings(),
+			container: makeContainer("app").startup(makeProbe("/healthz").period(5).failure(12).obj()).liveness(defaultLiveness).
+				startsCompleted(repeat(secs(50), 200)...).startsKilled(1, secs(60)).obj(),
+			want: []change{{probes.Startup, "failureThreshold", 12, 20, ReasonStartupBelowTarget}},
+		},
+		{
+			name:     "a percentile above the budget without a start killed there is not worth a rollout yet",
 			settings: settings(),
 			container: makeContainer("app").startup(makeProbe("/healthz").period(5).failure(12).obj()).liveness(defaultLiveness).
 				startsCompleted(repeat(secs(50), 10)...).obj(),
-			want: []change{{probes.Startup, "failureThreshold", 12, 15, ReasonStartupBelowTarget}},
 		},
 		{
 			// gardener/gardener#3721, devantler-tech/platform#1850: CPU throttling gives a heavy tail.
 			name:     "a heavy tail of starts is covered in one change",
 			settings: settings(),
 			container: makeContainer("app").startup(makeProbe("/healthz").period(10).failure(6).obj()).liveness(defaultLiveness).
-				startsCompleted(append(repeat(secs(20), 20), secs(80), secs(85))...).obj(),
-			want: []change{{probes.Startup, "failureThreshold", 6, 13, ReasonStartupBelowTarget}},
+				startsCompleted(append(repeat(secs(20), 20), secs(80), secs(85))...).startsKilled(1, secs(60)).obj(),
+			want: []change{{probes.Startup, "failureThreshold", 6, 17, ReasonStartupBelowTarget}},
 		},
 		{
 			name:     "a 300s startup budget for a 5s start is tightened in one change to twice the longest start",
@@ -119,6 +125,12 @@ func TestRecommend(t *testing.T) {
 			container: makeContainer("app").startup(makeProbe("/healthz").period(5).failure(60).obj()).liveness(defaultLiveness).
 				startsCompleted(repeat(secs(5), 10)...).obj(),
 			want: []change{{probes.Startup, "failureThreshold", 60, 30, ReasonStartupTooLoose}},
+		},
+		{
+			name:     "a loose startup budget is not tightened while a start is still in progress",
+			settings: settings(),
+			container: makeContainer("app").startup(makeProbe("/healthz").period(5).failure(60).obj()).liveness(defaultLiveness).
+				startsCompleted(repeat(secs(5), 10)...).notReady("p-1", secs(40), false).obj(),
 		},
 		{
 			name:     "a budget within twice the need is left alone (hysteresis)",

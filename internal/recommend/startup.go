@@ -76,17 +76,23 @@ func (r *containerRun) startupRule() {
 		evidence = fmt.Sprintf("p%g of %.0f recent starts is %.1fs (%.0f of them killed before completing, counted as longer than they ran); with a %.2gx margin the start needs %ds; the startup budget is %ds",
 			s.Startup.TargetPercentile, total, qs, censoredW, margin, need, budget)
 		switch {
-		case budget < low:
-			// Growing is cheap and a short budget kills starts: straight to what the evidence needs.
-			target = min(need, maxBudget)
+		case budget < low && weightAbove(sig.Censored, 0.8*float64(budget)) >= 0.5:
+			// Only once a start was actually killed at about this budget: the percentile alone says a start
+			// may one day be, and every change rolls every pod, which costs more than a rare kill.
+			// Growing is cheap and a short budget kills starts: straight to what the evidence needs, with room
+			// for twice the longest start seen (the floor tightening keeps too), so a start that keeps growing
+			// or a tail the samples have not shown yet does not cost another rollout soon.
+			target = min(max(need, seconds(2*sig.Startup.Max)), maxBudget)
 			reason = ReasonStartupBelowTarget
-			evidence += "; a too-short budget kills starts while a longer one costs little, so it grows to the need in one change"
-		case st != nil && censoredW < 0.5 && budget > 2*need && budget > s.Liveness.MaxTimeToDetectSeconds:
+			evidence += fmt.Sprintf("; a too-short budget kills starts while a longer one costs little, so it grows in one change to %ds, at least twice the longest start seen (%.1fs)", target, sig.Startup.Max)
+		case st != nil && censoredW < 0.5 && budget > 2*need && budget > s.Liveness.MaxTimeToDetectSeconds && !startsInProgress(sig):
 			// Tightening costs a rollout of every pod, and gains only a faster restart of a start that hangs: it
 			// is worth it only when such a hang would go unnoticed longer than the policy lets any hang
 			// (maxTimeToDetectSeconds). Hysteresis: only a budget more than twice the need is tightened, so
 			// small drifts cause no churn. It is tightened to the need, but never below twice the longest start
-			// seen: a few samples cannot show the tail, and a budget cut too far would cost a crash loop.
+			// seen: a few samples cannot show the tail, and a budget cut too far would cost a crash loop. Not
+			// while a start is in progress: the starts that completed first are the quick ones, and the slow
+			// ones still running would be missing from the estimate.
 			longest := seconds(2 * sig.Startup.Max)
 			target = stepDown(budget, max(need, longest), s.Pacing.MaxStepPercent)
 			reason = ReasonStartupTooLoose
@@ -179,4 +185,15 @@ func (r *containerRun) gateLiveness() {
 	}
 	r.setField(probes.Liveness, "initialDelaySeconds", 0, ReasonLivenessGated,
 		fmt.Sprintf("a startup probe gates the liveness probe, so its initialDelaySeconds of %d only delays the detection of a hang", r.next.Liveness.InitialDelaySeconds))
+}
+
+// startsInProgress reports whether a pod of the container is running and has not been ready since it started:
+// its start is not over, and the completed starts alone would understate how long starts take.
+func startsInProgress(sig observe.Signals) bool {
+	for _, p := range sig.NotReady {
+		if !p.EverReady {
+			return true
+		}
+	}
+	return false
 }
