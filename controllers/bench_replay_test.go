@@ -38,6 +38,7 @@ func TestOperatorDecidesWhatTheBenchmarkMeasured(t *testing.T) {
 		{name: "a crash loop ended with a startup probe", scenario: "../internal/bench/testdata/slow-start.yaml", same: true},
 		{name: "a loose startup budget, and a release", scenario: "testdata/tightening.yaml", same: true},
 		{name: "a recommendation in Recommend mode", scenario: "testdata/recommend-only.yaml", same: true},
+		{name: "a native sidecar's crash loop ended with a startup probe", scenario: "testdata/native-sidecar.yaml", same: true},
 		{
 			name: "perturbed: the operator misses the looks that wrote", scenario: "../internal/bench/testdata/slow-start.yaml",
 			perturb: func(_ int, l *bench.Look) bool { return !wrote(l.Outcome) },

@@ -65,7 +65,9 @@ func slimReplicaSet(obj any) (any, error) {
 }
 
 // slimDeployment drops what probe-tuner never reads of a Deployment: managed fields, the last-applied
-// annotation, and container fields other than names, images and probes.
+// annotation, and container fields other than names, images and probes. Init containers keep their names and
+// restart policies too: native sidecars (restartPolicy Always) are tuned like containers, and a plain init
+// container must be known as one to be left alone.
 func slimDeployment(obj any) (any, error) {
 	d, ok := obj.(*appsv1.Deployment)
 	if !ok {
@@ -82,10 +84,12 @@ func slimDeployment(obj any) (any, error) {
 		d.Annotations = anns
 	}
 	spec := &d.Spec.Template.Spec
-	spec.Volumes, spec.InitContainers = nil, nil
-	for i := range spec.Containers {
-		c := &spec.Containers[i]
-		c.Env, c.EnvFrom, c.VolumeMounts, c.Command, c.Args, c.Resources = nil, nil, nil, nil, nil, corev1.ResourceRequirements{}
+	spec.Volumes = nil
+	for _, list := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
+		for i := range list {
+			c := &list[i]
+			c.Env, c.EnvFrom, c.VolumeMounts, c.Command, c.Args, c.Resources = nil, nil, nil, nil, nil, corev1.ResourceRequirements{}
+		}
 	}
 	return d, nil
 }

@@ -31,10 +31,10 @@ func (r *ProbePolicyReconciler) recordObservationMetrics(d *appsv1.Deployment, s
 // recordProbeMetrics shows current and recommended probe values, and the findings.
 func (r *ProbePolicyReconciler) recordProbeMetrics(d *appsv1.Deployment, plan recommend.Plan) {
 	var w metrics.Workload
-	for _, c := range d.Spec.Template.Spec.Containers {
+	for _, c := range probes.Tunable(&d.Spec.Template.Spec) {
 		cp := metrics.ContainerProbes{Container: c.Name, Current: map[probes.Kind]probes.Values{}}
 		for _, k := range probes.Kinds {
-			if p := probes.Get(&c, k); p != nil {
+			if p := probes.Get(c, k); p != nil {
 				cp.Current[k] = probes.Of(p)
 			}
 		}

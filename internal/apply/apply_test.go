@@ -154,3 +154,93 @@ func TestOverridesFindHandEdits(t *testing.T) {
 		t.Error("an overridden field is still owned after Release")
 	}
 }
+
+// sidecarDeployment is testDeployment with a plain init container "setup" and a native sidecar "proxy" whose
+// liveness probe is 10 s x 3.
+func sidecarDeployment() *appsv1.Deployment {
+	d := testDeployment()
+	always := corev1.ContainerRestartPolicyAlways
+	d.Spec.Template.Spec.InitContainers = []corev1.Container{
+		{Name: "setup", Image: "setup:1"},
+		{Name: "proxy", Image: "proxy:1", RestartPolicy: &always, LivenessProbe: httpProbe("/healthz/ready", 10, 3)},
+	}
+	return d
+}
+
+func TestBuildWritesASidecarUnderInitContainers(t *testing.T) {
+	d := sidecarDeployment()
+	d.Spec.Template.Spec.Containers[0].ReadinessProbe.FailureThreshold = 6
+	owned := Owned{"app": {probes.Readiness: {Fields: map[string]int32{"failureThreshold": 6}}}}
+	desired := d.Spec.Template.Spec.InitContainers[1].LivenessProbe.DeepCopy()
+	desired.FailureThreshold = 6
+	u, after, err := Build(Request{Deployment: d, Owned: owned,
+		Changes: []recommend.Change{{Container: "proxy", Probe: probes.Liveness, Field: "failureThreshold", From: 3, To: 6}},
+		Desired: map[string]recommend.ProbeSet{"proxy": {Liveness: desired}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inits, found, err := unstructured.NestedSlice(u.Object, "spec", "template", "spec", "initContainers")
+	if err != nil || !found || len(inits) != 1 {
+		t.Fatalf("initContainers = %v (%v), want the sidecar only", inits, err)
+	}
+	proxy := inits[0].(map[string]any)
+	if lp, _ := proxy["livenessProbe"].(map[string]any); proxy["name"] != "proxy" || len(proxy) != 2 || len(lp) != 1 || lp["failureThreshold"] != int64(6) {
+		t.Errorf("sidecar entry = %v, want its name and livenessProbe.failureThreshold 6 only", proxy)
+	}
+	if cs := containersOf(t, u); len(cs) != 1 || cs[0].(map[string]any)["name"] != "app" {
+		t.Errorf("containers = %v, want app (its owned readiness field) only", cs)
+	}
+	if after["proxy"][probes.Liveness].Fields["failureThreshold"] != 6 {
+		t.Errorf("owned after = %+v", after["proxy"])
+	}
+	var previous map[string]map[probes.Kind]*corev1.Probe
+	if err := json.Unmarshal([]byte(u.GetAnnotations()[AnnotationPrevious]), &previous); err != nil || previous["proxy"][probes.Liveness].FailureThreshold != 3 {
+		t.Errorf("previous probes %v (%v), want the sidecar's liveness probe before the change", previous, err)
+	}
+}
+
+func TestBuildNeverWritesAPlainInitContainer(t *testing.T) {
+	appChange := recommend.Change{Container: "app", Probe: probes.Liveness, Field: "failureThreshold", From: 3, To: 5}
+	for _, tc := range []struct {
+		name    string
+		owned   Owned
+		change  recommend.Change
+		wantErr bool
+	}{
+		{"a change to it is refused", Owned{}, recommend.Change{Container: "setup", Probe: probes.Liveness, Field: recommend.FieldProbe, To: 1}, true},
+		{"fields owned on it are dropped, unwritten", Owned{"setup": {probes.Liveness: {Fields: map[string]int32{"failureThreshold": 6}}}}, appChange, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := sidecarDeployment()
+			desired := d.Spec.Template.Spec.Containers[0].LivenessProbe.DeepCopy()
+			desired.FailureThreshold = 5
+			u, after, err := Build(Request{Deployment: d, Owned: tc.owned, Changes: []recommend.Change{tc.change},
+				Desired: map[string]recommend.ProbeSet{"app": {Liveness: desired}, "setup": {Liveness: httpProbe("/", 10, 3)}}})
+			if tc.wantErr {
+				if err == nil {
+					t.Errorf("Build of a change to a plain init container succeeded: %v", u.Object)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, found, _ := unstructured.NestedSlice(u.Object, "spec", "template", "spec", "initContainers"); found {
+				t.Errorf("the apply names init containers: %v", u.Object)
+			}
+			if _, ok := after["setup"]; ok {
+				t.Errorf("owned after = %+v, still owns the plain init container", after)
+			}
+		})
+	}
+}
+
+func TestOverridesOfASidecar(t *testing.T) {
+	d := sidecarDeployment()
+	d.Spec.Template.Spec.InitContainers[1].LivenessProbe.FailureThreshold = 8 // a person's edit
+	owned := Owned{"proxy": {probes.Liveness: {Fields: map[string]int32{"failureThreshold": 6, "periodSeconds": 10}}}}
+	got := Overrides(owned, d)
+	if want := (recommend.FieldRef{Container: "proxy", Probe: probes.Liveness, Field: "failureThreshold"}); len(got) != 1 || got[0] != want {
+		t.Errorf("overrides = %+v, want %+v", got, want)
+	}
+}

@@ -40,10 +40,22 @@ type Request struct {
 
 // Build returns the object to server-side apply and the owned set after it. The object names the Deployment,
 // probe-tuner's annotations, and for each container only the probe fields probe-tuner owns: whatever else anyone
-// changes concurrently (image, replicas, other probe fields) is neither reverted nor needed.
+// changes concurrently (image, replicas, other probe fields) is neither reverted nor needed. A native sidecar's
+// fields go to its entry of the init containers. A change to a plain init container is refused, and fields owned
+// on one (a sidecar someone turned into a plain init container) are dropped from the owned set, unwritten.
 func Build(req Request) (*unstructured.Unstructured, Owned, error) {
 	d := req.Deployment
 	owned := clone(req.Owned)
+	for name := range owned {
+		if isPlainInit(d, name) {
+			delete(owned, name)
+		}
+	}
+	for _, ch := range req.Changes {
+		if isPlainInit(d, ch.Container) {
+			return nil, nil, fmt.Errorf("change of the %s probe of container %s: it is an init container without restartPolicy Always, which runs to completion and is never tuned", ch.Probe, ch.Container)
+		}
+	}
 	for _, ch := range req.Changes {
 		set := req.Desired[ch.Container]
 		p := set.Get(ch.Probe)
@@ -82,7 +94,7 @@ func Build(req Request) (*unstructured.Unstructured, Owned, error) {
 		}
 	}
 
-	var containers []any
+	var containers, sidecars []any
 	for _, name := range sortedKeys(owned) {
 		c := map[string]any{"name": name}
 		for _, k := range probes.Kinds {
@@ -96,9 +108,19 @@ func Build(req Request) (*unstructured.Unstructured, Owned, error) {
 			}
 			c[string(k)+"Probe"] = probe
 		}
-		if len(c) > 1 { // a container named with nothing else would still claim the list entry
+		if len(c) <= 1 {
+			continue // a container named with nothing else would still claim the list entry
+		}
+		if _, sidecar := probes.FindTunable(&d.Spec.Template.Spec, name); sidecar {
+			sidecars = append(sidecars, c)
+		} else {
 			containers = append(containers, c)
 		}
+	}
+	podSpec := map[string]any{"containers": containers}
+	if len(sidecars) > 0 {
+		// Omitted when empty, like any field probe-tuner no longer owns: server-side apply then drops what it owned.
+		podSpec["initContainers"] = sidecars
 	}
 
 	managed, err := json.Marshal(owned)
@@ -125,7 +147,7 @@ func Build(req Request) (*unstructured.Unstructured, Owned, error) {
 				AnnotationPrevious:   string(prev),
 			},
 		},
-		"spec": map[string]any{"template": map[string]any{"spec": map[string]any{"containers": containers}}},
+		"spec": map[string]any{"template": map[string]any{"spec": podSpec}},
 	}}
 	return u, owned, nil
 }

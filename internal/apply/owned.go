@@ -1,5 +1,7 @@
 // Package apply builds the server-side apply request probe-tuner sends for a Deployment: exactly the probe
-// fields it owns (and nothing else of the pod template), plus its annotations. It also finds the fields a person
+// fields it owns (and nothing else of the pod template), plus its annotations. App containers are written under
+// spec.template.spec.containers, native sidecars under spec.template.spec.initContainers (both lists keyed by
+// name); plain init containers never. It also finds the fields a person
 // changed by hand after probe-tuner set them, so that probe-tuner respects them instead of fighting.
 //
 // It is pure: it reads a Deployment and returns an object to apply; the controller sends it.
@@ -118,13 +120,22 @@ func (o Owned) Release(refs []recommend.FieldRef) {
 	}
 }
 
+// findContainer returns the Deployment's app container or native sidecar of that name; nil for none, and for a
+// plain init container, which is never tuned.
 func findContainer(d *appsv1.Deployment, name string) *corev1.Container {
-	for i := range d.Spec.Template.Spec.Containers {
-		if d.Spec.Template.Spec.Containers[i].Name == name {
-			return &d.Spec.Template.Spec.Containers[i]
+	c, _ := probes.FindTunable(&d.Spec.Template.Spec, name)
+	return c
+}
+
+// isPlainInit reports whether the Deployment's pods have an init container of that name that is not a native
+// sidecar: it runs to completion, may not have probes, and probe-tuner must never write it.
+func isPlainInit(d *appsv1.Deployment, name string) bool {
+	for i := range d.Spec.Template.Spec.InitContainers {
+		if c := &d.Spec.Template.Spec.InitContainers[i]; c.Name == name {
+			return !probes.IsNativeSidecar(c)
 		}
 	}
-	return nil
+	return false
 }
 
 // sortedKeys returns the keys of m in order, for a deterministic iteration.

@@ -17,19 +17,24 @@ import (
 // (a probe probe-tuner added comes whole, handler included; of the others only the owned timing fields), the
 // rest of the probe staying as it is; and a probe probe-tuner owned whole before (before) and owns no longer
 // (after) is removed, since probe-tuner was its only manager. Fields probe-tuner released to a person are not
-// in obj and stay as they are. It returns the new pod template, for the fleet to roll out.
+// in obj and stay as they are. Native sidecars are named under initContainers, app containers under containers.
+// It returns the new pod template, for the fleet to roll out.
 func serverSideApply(d *appsv1.Deployment, obj *unstructured.Unstructured, before, after apply.Owned) (corev1.PodTemplateSpec, error) {
 	t := *d.Spec.Template.DeepCopy()
 	containers, _, err := unstructured.NestedSlice(obj.Object, "spec", "template", "spec", "containers")
 	if err != nil {
 		return t, fmt.Errorf("the apply of Deployment %s has no container list: %w", d.Name, err)
 	}
-	for _, raw := range containers {
+	sidecars, _, err := unstructured.NestedSlice(obj.Object, "spec", "template", "spec", "initContainers")
+	if err != nil {
+		return t, fmt.Errorf("the apply of Deployment %s has an unreadable init container list: %w", d.Name, err)
+	}
+	for i, raw := range append(containers, sidecars...) {
 		fields, _ := raw.(map[string]any)
 		name, _ := fields["name"].(string)
-		c := templateContainer(&t, name)
-		if c == nil {
-			return t, fmt.Errorf("the apply of Deployment %s names container %q, which the template lacks", d.Name, name)
+		c, sidecar := probes.FindTunable(&t.Spec, name)
+		if c == nil || sidecar != (i >= len(containers)) {
+			return t, fmt.Errorf("the apply of Deployment %s names container %q, which the template lacks in that list", d.Name, name)
 		}
 		for _, k := range probes.Kinds {
 			patch, ok := fields[string(k)+"Probe"].(map[string]any)
@@ -44,7 +49,7 @@ func serverSideApply(d *appsv1.Deployment, obj *unstructured.Unstructured, befor
 		}
 	}
 	for name, kinds := range before {
-		c := templateContainer(&t, name)
+		c, _ := probes.FindTunable(&t.Spec, name)
 		for k, op := range kinds {
 			if c != nil && op.Whole && after[name][k] == nil {
 				probes.Set(c, k, nil)
@@ -78,14 +83,4 @@ func patchProbe(p *corev1.Probe, patch map[string]any) (*corev1.Probe, error) {
 		return nil, err
 	}
 	return out, nil
-}
-
-// templateContainer returns the template's container of that name, or nil.
-func templateContainer(t *corev1.PodTemplateSpec, name string) *corev1.Container {
-	for i := range t.Spec.Containers {
-		if t.Spec.Containers[i].Name == name {
-			return &t.Spec.Containers[i]
-		}
-	}
-	return nil
 }

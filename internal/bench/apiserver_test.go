@@ -26,7 +26,9 @@ func httpProbe(period, failure int32) *corev1.Probe {
 func TestServerSideApplyWritesTheDesiredProbes(t *testing.T) {
 	startup := httpProbe(5, 12)
 	cases := []struct {
-		name    string
+		name string
+		// sidecar puts the probes and the changes on the native sidecar "proxy" instead of the app container.
+		sidecar bool
 		current recommend.ProbeSet
 		owned   apply.Owned
 		changes []recommend.Change
@@ -54,19 +56,39 @@ func TestServerSideApplyWritesTheDesiredProbes(t *testing.T) {
 			changes: []recommend.Change{{Container: "app", Probe: probes.Startup, Field: recommend.FieldProbe, From: 1, To: 0}},
 			desired: recommend.ProbeSet{Liveness: httpProbe(10, 3)},
 		},
+		{
+			name: "a native sidecar's startup probe added, next to a plain init container", sidecar: true,
+			current: recommend.ProbeSet{Liveness: httpProbe(10, 3)},
+			changes: []recommend.Change{{Container: "proxy", Probe: probes.Startup, Field: recommend.FieldProbe, To: 1}},
+			desired: recommend.ProbeSet{Startup: startup, Liveness: httpProbe(10, 3)},
+		},
+		{
+			name: "a native sidecar's liveness threshold raised", sidecar: true,
+			current: recommend.ProbeSet{Liveness: httpProbe(10, 3)},
+			changes: []recommend.Change{{Container: "proxy", Probe: probes.Liveness, Field: "failureThreshold", From: 3, To: 6}},
+			desired: recommend.ProbeSet{Liveness: httpProbe(10, 6)},
+		},
 	}
+	always := corev1.ContainerRestartPolicyAlways
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "cache", Namespace: "shop"},
-				Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{
-					{Name: "app", Image: "cache:1", StartupProbe: tc.current.Startup.DeepCopy(), LivenessProbe: tc.current.Liveness.DeepCopy()},
-					{Name: "sidecar", Image: "proxy:1", LivenessProbe: httpProbe(10, 3)},
-				}}}}}
+				Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+					InitContainers: []corev1.Container{{Name: "setup", Image: "setup:1"}, {Name: "proxy", Image: "proxy:1", RestartPolicy: &always}},
+					Containers: []corev1.Container{
+						{Name: "app", Image: "cache:1"},
+						{Name: "sidecar", Image: "proxy:1", LivenessProbe: httpProbe(10, 3)},
+					}}}}}
+			target, name := &d.Spec.Template.Spec.Containers[0], "app"
+			if tc.sidecar {
+				target, name = &d.Spec.Template.Spec.InitContainers[1], "proxy"
+			}
+			target.StartupProbe, target.LivenessProbe = tc.current.Startup.DeepCopy(), tc.current.Liveness.DeepCopy()
 			owned := tc.owned
 			if owned == nil {
 				owned = apply.Owned{}
 			}
-			req := apply.Request{Deployment: d, Owned: owned, Changes: tc.changes, Desired: map[string]recommend.ProbeSet{"app": tc.desired},
+			req := apply.Request{Deployment: d, Owned: owned, Changes: tc.changes, Desired: map[string]recommend.ProbeSet{name: tc.desired},
 				LastChange: apply.LastChange{ID: "d-1", Action: "Apply"}}
 			obj, after, err := apply.Build(req)
 			if err != nil {
@@ -77,11 +99,12 @@ func TestServerSideApplyWritesTheDesiredProbes(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := d.Spec.Template.DeepCopy()
-			want.Spec.Containers[0].StartupProbe, want.Spec.Containers[0].LivenessProbe = tc.desired.Startup.DeepCopy(), tc.desired.Liveness.DeepCopy()
+			wc, _ := probes.FindTunable(&want.Spec, name)
+			wc.StartupProbe, wc.LivenessProbe = tc.desired.Startup.DeepCopy(), tc.desired.Liveness.DeepCopy()
 			sim.ApplyDefaults(&tmpl.Spec)
 			sim.ApplyDefaults(&want.Spec)
 			if !equality.Semantic.DeepEqual(tmpl, *want) {
-				t.Errorf("template after the apply:\n%+v\nwant\n%+v", tmpl.Spec.Containers, want.Spec.Containers)
+				t.Errorf("template after the apply:\n%+v %+v\nwant\n%+v %+v", tmpl.Spec.InitContainers, tmpl.Spec.Containers, want.Spec.InitContainers, want.Spec.Containers)
 			}
 			for _, k := range []string{apply.AnnotationManaged, apply.AnnotationLastChange, apply.AnnotationPrevious} {
 				if d.Annotations[k] == "" {

@@ -176,10 +176,7 @@ func behaviourKeys(m map[string]string) map[string]string {
 // longestStart is the longest start of the containers the policy tunes in a phase, read from its annotations
 // with the simulator's parsers; ok is false when a start may never complete.
 func longestStart(sc *Scenario, ph phase) (time.Duration, bool) {
-	var names []string
-	for _, c := range sc.Deployment.Spec.Template.Spec.Containers {
-		names = append(names, c.Name)
-	}
+	names := sim.ContainerNames(&sc.Deployment.Spec.Template.Spec) // native sidecars start, and are tuned, too
 	behaviours, err := sim.ParseBehaviors(ph.annotations, names)
 	if err != nil {
 		return 0, false // Parse validated every phase's annotations; nothing to judge otherwise

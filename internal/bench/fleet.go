@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/probetuner/probe-tuner/internal/probes"
 	"github.com/probetuner/probe-tuner/internal/recommend"
 	"github.com/probetuner/probe-tuner/internal/sim"
 )
@@ -88,8 +89,11 @@ func (p *podRec) ready() bool { return !p.deleting && !p.removed && p.ps.Ready()
 
 func (p *podRec) restarts() int32 {
 	var n int32
-	for _, c := range p.object().Status.ContainerStatuses {
-		n += c.RestartCount
+	st := &p.object().Status
+	for _, list := range [][]corev1.ContainerStatus{st.InitContainerStatuses, st.ContainerStatuses} {
+		for _, c := range list {
+			n += c.RestartCount // native sidecars' restarts count too; plain init containers have none
+		}
 	}
 	return n
 }
@@ -102,10 +106,10 @@ func (f *fleet) setTemplate(t corev1.PodTemplateSpec) {
 	f.hash = sim.TemplateHash(&f.d.Spec.Template)
 }
 
-// probes returns the current template's probes per container.
+// probes returns the current template's probes per container, native sidecars included.
 func (f *fleet) probes() map[string]recommend.ProbeSet {
 	out := map[string]recommend.ProbeSet{}
-	for _, c := range f.d.Spec.Template.Spec.Containers {
+	for _, c := range probes.Tunable(&f.d.Spec.Template.Spec) {
 		out[c.Name] = recommend.ProbeSet{Startup: c.StartupProbe.DeepCopy(), Liveness: c.LivenessProbe.DeepCopy(), Readiness: c.ReadinessProbe.DeepCopy()}
 	}
 	return out

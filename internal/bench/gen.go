@@ -23,10 +23,9 @@ type Family struct {
 
 // families lists every family in a fixed order: `--family all` spreads the count over them in this order.
 //
-// Native sidecars (initContainers with restartPolicy: Always) are not run by the simulator yet, so there is no
-// sidecar family. Once they are, a family here can build them as multi-container builds its containers, with
-// genContainer values in a new genScenario field that render writes under spec.initContainers with
-// restartPolicy: Always.
+// There is no family of native sidecars (initContainers with restartPolicy: Always) yet, although the simulator
+// runs them: one can build them as multi-container builds its containers, with genContainer values in a new
+// genScenario field that render writes under spec.initContainers with restartPolicy: Always.
 var families = []Family{
 	{Name: "slow-start", Summary: "starts of 1 s to 10 min (fixed, uniform, log-normal, bimodal, growing) against kill windows of 2 s to 10 min, with and without startup probes and delays", build: genSlowStart},
 	{Name: "liveness-tail", Summary: "answers of tens of ms with a tail of seconds against tight liveness probes (timeout 1 s, failureThreshold 1-2) or comfortable ones (no problem)", build: genLivenessTail},

@@ -81,7 +81,7 @@ type dimension func(cur candidate) []candidate
 // own probes) and how many runs the search made.
 func searchOracle(sc *Scenario, baseline *runResult, lim limiter) (candidate, *runResult, int, error) {
 	o := &oracle{sc: sc, lim: lim, orig: candidate{}, memo: map[string]float64{}}
-	for _, c := range sc.Deployment.Spec.Template.Spec.Containers {
+	for _, c := range probes.Tunable(&sc.Deployment.Spec.Template.Spec) {
 		o.orig[c.Name] = recommend.ProbeSet{Startup: c.StartupProbe.DeepCopy(), Liveness: c.LivenessProbe.DeepCopy(), Readiness: c.ReadinessProbe.DeepCopy()}
 	}
 	best := o.orig

@@ -12,6 +12,7 @@ import (
 
 	"github.com/probetuner/probe-tuner/internal/apply"
 	"github.com/probetuner/probe-tuner/internal/observe"
+	"github.com/probetuner/probe-tuner/internal/probes"
 	"github.com/probetuner/probe-tuner/internal/recommend"
 	"github.com/probetuner/probe-tuner/internal/sim"
 	"github.com/probetuner/probe-tuner/internal/tuner"
@@ -128,8 +129,7 @@ type runner struct {
 // runScenario runs a scenario once.
 func runScenario(sc *Scenario, opt runOptions) (*runResult, error) {
 	d := sc.Deployment.DeepCopy()
-	for i := range d.Spec.Template.Spec.Containers {
-		c := &d.Spec.Template.Spec.Containers[i]
+	for _, c := range probes.Tunable(&d.Spec.Template.Spec) {
 		if set, ok := opt.probes[c.Name]; ok {
 			c.StartupProbe, c.LivenessProbe, c.ReadinessProbe = set.Startup.DeepCopy(), set.Liveness.DeepCopy(), set.Readiness.DeepCopy()
 		}
@@ -300,9 +300,9 @@ func (r *runner) fire(e Event, now time.Time) error {
 	switch {
 	case e.Deploy != nil:
 		t := *r.f.d.Spec.Template.DeepCopy()
-		for i := range t.Spec.Containers {
-			if img, ok := e.Deploy.Images[t.Spec.Containers[i].Name]; ok {
-				t.Spec.Containers[i].Image = img
+		for _, c := range probes.Tunable(&t.Spec) {
+			if img, ok := e.Deploy.Images[c.Name]; ok {
+				c.Image = img
 			}
 		}
 		if len(e.Deploy.Annotations) > 0 && t.Annotations == nil {

@@ -20,6 +20,7 @@ import (
 
 	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
 	"github.com/probetuner/probe-tuner/internal/policy"
+	"github.com/probetuner/probe-tuner/internal/probes"
 	"github.com/probetuner/probe-tuner/internal/sim"
 )
 
@@ -276,8 +277,27 @@ func (s *Scenario) validate() error {
 			bad(fmt.Sprintf("deployment.spec.template.spec.containers[%d].image", i), "required")
 		}
 		containers[c.Name] = true
-		names = append(names, c.Name)
 	}
+	// Init containers share the containers' names; native sidecars are run, tuned and named like containers,
+	// plain init containers only complete.
+	initNames := map[string]bool{}
+	for i, c := range tmpl.Spec.InitContainers {
+		path := fmt.Sprintf("deployment.spec.template.spec.initContainers[%d]", i)
+		switch {
+		case c.Name == "":
+			bad(path+".name", "required")
+		case containers[c.Name] || initNames[c.Name]:
+			bad(path+".name", "%q is used twice", c.Name)
+		}
+		if c.Image == "" {
+			bad(path+".image", "required")
+		}
+		initNames[c.Name] = true
+		if probes.IsNativeSidecar(&c) {
+			containers[c.Name] = true
+		}
+	}
+	names = sim.ContainerNames(&tmpl.Spec)
 	sim.ApplyDefaults(&tmpl.Spec)
 	for _, e := range sim.ValidateProbes(&tmpl.Spec) {
 		bad("deployment.spec.template."+e.Field, "%s", e.ErrorBody())

@@ -5,6 +5,8 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/probetuner/probe-tuner/internal/probes"
 )
 
 // Input is one look at a workload: its current Pods, the kubelet Events about them not yet processed, and the
@@ -170,13 +172,26 @@ func (s *State) foldPod(ps *PodState, p *corev1.Pod, now time.Time, cfg Config) 
 	ps.Ready = podReady
 	ps.EverReady = ps.EverReady || podReady
 
+	// Native sidecars are folded exactly like app containers (they are probed, killed and restarted alike and
+	// gate the pod's readiness); plain init containers run once to completion and say nothing about probes.
 	specs := make(map[string]*corev1.Container, len(p.Spec.Containers))
 	for i := range p.Spec.Containers {
 		specs[p.Spec.Containers[i].Name] = &p.Spec.Containers[i]
 	}
+	for i := range p.Spec.InitContainers {
+		if c := &p.Spec.InitContainers[i]; probes.IsNativeSidecar(c) {
+			specs[c.Name] = c
+		}
+	}
 	for i := range p.Status.ContainerStatuses {
 		st := &p.Status.ContainerStatuses[i]
 		s.foldContainer(ps, rev, st, specs[st.Name], p, now, dt, deleting, cfg)
+	}
+	for i := range p.Status.InitContainerStatuses {
+		st := &p.Status.InitContainerStatuses[i]
+		if spec := specs[st.Name]; probes.IsNativeSidecar(spec) {
+			s.foldContainer(ps, rev, st, spec, p, now, dt, deleting, cfg)
+		}
 	}
 }
 
@@ -352,17 +367,18 @@ func livenessPeriod(p *corev1.Pod, container string) time.Duration {
 	return 10 * time.Second
 }
 
-// containerProbe returns a pod container's liveness or startup probe, nil when it has none.
+// containerProbe returns the liveness or startup probe of a pod's app container or native sidecar, nil when it
+// has none.
 func containerProbe(p *corev1.Pod, container string, kind probeKind) *corev1.Probe {
-	for i := range p.Spec.Containers {
-		if c := &p.Spec.Containers[i]; c.Name == container {
-			switch kind {
-			case probeLiveness:
-				return c.LivenessProbe
-			case probeStartup:
-				return c.StartupProbe
-			}
-		}
+	c, _ := probes.FindTunable(&p.Spec, container)
+	if c == nil {
+		return nil
+	}
+	switch kind {
+	case probeLiveness:
+		return c.LivenessProbe
+	case probeStartup:
+		return c.StartupProbe
 	}
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/probetuner/probe-tuner/internal/observe"
+	"github.com/probetuner/probe-tuner/internal/probes"
 )
 
 // Pod is the compact record of a pod of a Deployment.
@@ -33,13 +34,16 @@ type Pod struct {
 	Containers []Container
 }
 
-// Container is one container: the timing of its probes (from the spec) and its status.
+// Container is one container: the timing of its probes (from the spec) and its status. Native sidecars (init
+// containers with restartPolicy Always) are recorded like app containers; plain init containers are not recorded.
 type Container struct {
 	Name string
 	// Probes holds the timing of the startup, liveness and readiness probes (in probeKinds order); HasProbe says
 	// which exist. Handlers are not kept: observation needs to know when a probe runs, not how.
 	Probes   [3]ProbeTiming
 	HasProbe [3]bool
+	// Sidecar says the container is a native sidecar: its spec and status are under the pod's init containers.
+	Sidecar bool
 	// HasStatus says the kubelet reported a status for the container; the fields below are that status.
 	HasStatus    bool
 	Ready        bool
@@ -119,39 +123,67 @@ func FromPod(obj any) (any, error) {
 	}
 	r.Containers = make([]Container, 0, len(p.Spec.Containers))
 	for i := range p.Spec.Containers {
-		c := &p.Spec.Containers[i]
-		rc := Container{Name: intern(c.Name)}
-		for k, probe := range probeKinds(c) {
-			if probe != nil {
-				rc.HasProbe[k] = true
-				rc.Probes[k] = ProbeTiming{probe.InitialDelaySeconds, probe.PeriodSeconds, probe.TimeoutSeconds, probe.SuccessThreshold, probe.FailureThreshold}
-			}
+		r.Containers = append(r.Containers, specRecord(&p.Spec.Containers[i], false))
+	}
+	for i := range p.Spec.InitContainers {
+		if c := &p.Spec.InitContainers[i]; probes.IsNativeSidecar(c) {
+			r.Containers = append(r.Containers, specRecord(c, true))
 		}
-		r.Containers = append(r.Containers, rc)
 	}
 	for i := range p.Status.ContainerStatuses {
-		cs := &p.Status.ContainerStatuses[i]
-		rc := r.container(cs.Name)
-		rc.HasStatus, rc.Ready, rc.RestartCount, rc.ContainerID = true, cs.Ready, cs.RestartCount, cs.ContainerID
-		if cs.Started != nil {
-			rc.StartedKnown, rc.Started = true, *cs.Started
+		r.container(p.Status.ContainerStatuses[i].Name).setStatus(&p.Status.ContainerStatuses[i])
+	}
+	for i := range p.Status.InitContainerStatuses {
+		cs := &p.Status.InitContainerStatuses[i]
+		if rc := r.sidecar(cs.Name); rc != nil { // a plain init container's status is not ours to read
+			rc.setStatus(cs)
 		}
-		if s := cs.State.Running; s != nil {
-			rc.Running, rc.RunningSince = true, s.StartedAt.Time
-		}
-		if s := cs.State.Waiting; s != nil {
-			rc.Waiting, rc.WaitReason = true, intern(s.Reason)
-		}
-		rc.Terminated = termination(cs.State.Terminated)
-		rc.LastTerm = termination(cs.LastTerminationState.Terminated)
 	}
 	return r, nil
 }
 
-// container returns the record's container of that name, adding one (a status without a spec) when missing.
+// specRecord makes the record of a container's spec: its name and its probes' timing.
+func specRecord(c *corev1.Container, sidecar bool) Container {
+	rc := Container{Name: intern(c.Name), Sidecar: sidecar}
+	for k, probe := range probeKinds(c) {
+		if probe != nil {
+			rc.HasProbe[k] = true
+			rc.Probes[k] = ProbeTiming{probe.InitialDelaySeconds, probe.PeriodSeconds, probe.TimeoutSeconds, probe.SuccessThreshold, probe.FailureThreshold}
+		}
+	}
+	return rc
+}
+
+// setStatus records the kubelet's status of the container.
+func (rc *Container) setStatus(cs *corev1.ContainerStatus) {
+	rc.HasStatus, rc.Ready, rc.RestartCount, rc.ContainerID = true, cs.Ready, cs.RestartCount, cs.ContainerID
+	if cs.Started != nil {
+		rc.StartedKnown, rc.Started = true, *cs.Started
+	}
+	if s := cs.State.Running; s != nil {
+		rc.Running, rc.RunningSince = true, s.StartedAt.Time
+	}
+	if s := cs.State.Waiting; s != nil {
+		rc.Waiting, rc.WaitReason = true, intern(s.Reason)
+	}
+	rc.Terminated = termination(cs.State.Terminated)
+	rc.LastTerm = termination(cs.LastTerminationState.Terminated)
+}
+
+// sidecar returns the record's native sidecar of that name, or nil.
+func (p *Pod) sidecar(name string) *Container {
+	for i := range p.Containers {
+		if c := &p.Containers[i]; c.Sidecar && c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// container returns the record's app container of that name, adding one (a status without a spec) when missing.
 func (p *Pod) container(name string) *Container {
 	for i := range p.Containers {
-		if p.Containers[i].Name == name {
+		if !p.Containers[i].Sidecar && p.Containers[i].Name == name {
 			return &p.Containers[i]
 		}
 	}
@@ -180,7 +212,8 @@ func deploymentOf(refs []metav1.OwnerReference, hash string) string {
 }
 
 // ToPod rebuilds the pod as observation reads it: identity, template hash, the probes' timing, the Ready
-// condition and the container statuses. Everything else is unset.
+// condition and the container statuses, native sidecars among the init containers (restartPolicy Always) with
+// their statuses. Everything else is unset.
 func (p *Pod) ToPod() *corev1.Pod {
 	out := &corev1.Pod{}
 	out.Namespace, out.Name, out.UID = p.Namespace, p.Name, p.UID
@@ -199,6 +232,10 @@ func (p *Pod) ToPod() *corev1.Pod {
 	for i := range p.Containers {
 		c := &p.Containers[i]
 		sc := corev1.Container{Name: c.Name}
+		if c.Sidecar {
+			always := corev1.ContainerRestartPolicyAlways
+			sc.RestartPolicy = &always
+		}
 		for k, has := range c.HasProbe {
 			if !has {
 				continue
@@ -215,7 +252,11 @@ func (p *Pod) ToPod() *corev1.Pod {
 				sc.ReadinessProbe = probe
 			}
 		}
-		out.Spec.Containers = append(out.Spec.Containers, sc)
+		if c.Sidecar {
+			out.Spec.InitContainers = append(out.Spec.InitContainers, sc)
+		} else {
+			out.Spec.Containers = append(out.Spec.Containers, sc)
+		}
 		if !c.HasStatus {
 			continue
 		}
@@ -232,7 +273,11 @@ func (p *Pod) ToPod() *corev1.Pod {
 		}
 		cs.State.Terminated = c.Terminated.toAPI()
 		cs.LastTerminationState.Terminated = c.LastTerm.toAPI()
-		out.Status.ContainerStatuses = append(out.Status.ContainerStatuses, cs)
+		if c.Sidecar {
+			out.Status.InitContainerStatuses = append(out.Status.InitContainerStatuses, cs)
+		} else {
+			out.Status.ContainerStatuses = append(out.Status.ContainerStatuses, cs)
+		}
 	}
 	return out
 }

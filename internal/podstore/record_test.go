@@ -188,3 +188,43 @@ func TestRestartedTellsRestartsFromReadinessFlips(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordNativeSidecar: a native sidecar is recorded like an app container and comes back among the init
+// containers, restartPolicy Always, with its status; a plain init container and its status are dropped.
+func TestRecordNativeSidecar(t *testing.T) {
+	p := fullPod(4)
+	p.Spec.InitContainers = []corev1.Container{
+		{Name: "setup", Image: "example.com/setup:1"},
+		{Name: "proxy", Image: "example.com/proxy:1", RestartPolicy: ptr.To(corev1.ContainerRestartPolicyAlways),
+			LivenessProbe: &corev1.Probe{PeriodSeconds: 5, FailureThreshold: 4}},
+	}
+	p.Status.InitContainerStatuses = []corev1.ContainerStatus{
+		{Name: "setup", Ready: true, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "Completed"}}},
+		{Name: "proxy", Ready: true, Started: ptr.To(true), RestartCount: 2, ContainerID: "containerd://proxy-2",
+			State:                corev1.ContainerState{Running: &corev1.ContainerStateRunning{}},
+			LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 143, Reason: "Error"}}},
+	}
+	r, _ := FromPod(p)
+	rec := r.(*Pod)
+	got := rec.ToPod()
+	if len(got.Spec.InitContainers) != 1 || len(got.Status.InitContainerStatuses) != 1 {
+		t.Fatalf("init containers %+v, statuses %+v: want the sidecar only", got.Spec.InitContainers, got.Status.InitContainerStatuses)
+	}
+	sc, st := got.Spec.InitContainers[0], got.Status.InitContainerStatuses[0]
+	if sc.Name != "proxy" || sc.RestartPolicy == nil || *sc.RestartPolicy != corev1.ContainerRestartPolicyAlways ||
+		sc.LivenessProbe == nil || sc.LivenessProbe.PeriodSeconds != 5 || sc.LivenessProbe.FailureThreshold != 4 {
+		t.Errorf("sidecar spec %+v", sc)
+	}
+	if st.Name != "proxy" || st.RestartCount != 2 || st.ContainerID != "containerd://proxy-2" || st.State.Running == nil ||
+		st.LastTerminationState.Terminated == nil || st.LastTerminationState.Terminated.ExitCode != 143 {
+		t.Errorf("sidecar status %+v", st)
+	}
+	if len(got.Spec.Containers) != 1 || len(got.Status.ContainerStatuses) != 1 || got.Spec.Containers[0].Name != "app" {
+		t.Errorf("app containers %+v: the sidecar must not be among them", got.Spec.Containers)
+	}
+	p.Status.InitContainerStatuses[1].RestartCount++
+	again, _ := FromPod(p)
+	if !restarted(rec, again.(*Pod)) {
+		t.Error("a sidecar restart was not taken for a restart")
+	}
+}

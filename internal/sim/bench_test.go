@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
 // dayOf10 simulates 24h of 10 replicas with a startup probe (5s x 30),
@@ -60,6 +62,7 @@ func TestDay10Replicas(t *testing.T) {
 // pod: applying repeated successes at probe start instead of delivering them
 // when the answer arrives, and parking idle startup workers. (Only the
 // interleaving of different pods' events of the same instant may differ.)
+// Half the pods run a native sidecar, whose started flag gates the app.
 func TestShortcutsEquivalent(t *testing.T) {
 	run := func(fast bool, seed uint64) string {
 		applyEarly, parkIdle = fast, fast
@@ -78,6 +81,10 @@ func TestShortcutsEquivalent(t *testing.T) {
 				httpProbe("/healthz", period(5), failures(30)),
 				httpProbe("/ready", period(3), failures(2), successes(2)),
 				httpProbe("/healthz", timeoutS(2), period(7)))
+			if i%2 == 1 {
+				pod.Spec.InitContainers = []corev1.Container{sidecarSpec("proxy",
+					httpProbe("/healthz", period(2), failures(40)), httpProbe("/ready", period(4)), httpProbe("/healthz", period(6)))}
+			}
 			if _, err := w.AddPod(pod, "node-1"); err != nil {
 				t.Fatal(err)
 			}

@@ -23,6 +23,13 @@ type container struct {
 	fieldPath string
 	imageID   string
 
+	// sidecar marks a native sidecar (an init container with restartPolicy Always), initIdx its index among the
+	// pod's init containers; stopPending says its Killing event is out and it waits for its turn to get SIGTERM
+	// while the pod terminates.
+	sidecar     bool
+	initIdx     int
+	stopPending bool
+
 	workers [numProbeTypes]*worker
 
 	// cur is the newest runtime instance; vis the instance the kubelet's status
@@ -70,23 +77,30 @@ type instance struct {
 
 func (in *instance) hung(t time.Duration) bool { return t >= in.hangAt }
 
-func newContainer(p *PodSim, i int, b *Behavior) (*container, error) {
-	spec := &p.pod.Spec.Containers[i]
+// newContainer makes the simulated container of spec, which is p.containers[idx]: the app container
+// pod.Spec.Containers[specIdx], or the native sidecar pod.Spec.InitContainers[specIdx] when sidecar is set.
+func newContainer(p *PodSim, idx int, spec *corev1.Container, specIdx int, sidecar bool, b *Behavior) (*container, error) {
 	if b == nil {
 		d := DefaultBehavior()
 		b = &d
 	}
+	list := "containers"
+	if sidecar {
+		list = "initContainers"
+	}
 	c := &container{
 		p:         p,
-		idx:       i,
+		idx:       idx,
 		spec:      spec,
 		b:         b,
 		rng:       newRand(p.w.seed, "app", p.pod.Namespace, p.pod.Name, spec.Name),
-		fieldPath: fmt.Sprintf("spec.containers{%s}", spec.Name),
+		fieldPath: fmt.Sprintf("spec.%s{%s}", list, spec.Name),
 		imageID:   imageID(spec.Image),
+		sidecar:   sidecar,
+		initIdx:   specIdx,
 	}
 	if spec.Name == "" {
-		c.fieldPath = fmt.Sprintf("spec.containers[%d]", i)
+		c.fieldPath = fmt.Sprintf("spec.%s[%d]", list, specIdx)
 	}
 	for t, pr := range [numProbeTypes]*corev1.Probe{Startup: spec.StartupProbe, Readiness: spec.ReadinessProbe, Liveness: spec.LivenessProbe} {
 		if pr != nil {
@@ -151,8 +165,12 @@ func (c *container) maybeTriggerReadiness() {
 }
 
 // shouldRestart applies the pod's restart policy to the visible exited
-// instance (container/helpers.go ShouldContainerBeRestarted).
+// instance (container/helpers.go ShouldContainerBeRestarted); a native
+// sidecar is always restarted, whatever the pod's policy.
 func (c *container) shouldRestart() bool {
+	if c.sidecar {
+		return true
+	}
 	switch c.p.pod.Spec.RestartPolicy {
 	case corev1.RestartPolicyNever:
 		return false
@@ -168,4 +186,5 @@ func (c *container) setWaiting(reason, msg string) {
 	}
 	c.waitReason, c.waitMessage = reason, msg
 	c.p.w.markDirty(c.p)
+	c.p.updateInitialized() // a waiting app container no longer counts as started
 }

@@ -54,9 +54,13 @@ func (p *PodSim) markDeleted() {
 }
 
 // terminate is SyncTerminatingPod: liveness and startup probing stop, every
-// running container is stopped with the deletion grace period, in parallel.
+// running app container is stopped with the deletion grace period, in
+// parallel; native sidecars get their Killing event now and their SIGTERM in
+// turn, after the app containers and the sidecars started after them
+// (stopSidecarsInTurn).
 func (p *PodSim) terminate() {
 	p.terminating = true
+	p.termStart = p.w.now
 	p.busy = true
 	for _, c := range p.containers {
 		for _, t := range []ProbeType{Liveness, Startup} {
@@ -70,13 +74,22 @@ func (p *PodSim) terminate() {
 	p.updateReady()
 	waiting := false
 	for _, c := range p.containers {
+		if in := c.cur; c.sidecar && in != nil && in.running && !in.exited && in.sigtermAt < 0 {
+			c.announceKill(CauseDeletion)
+			c.stopPending = true
+			waiting = true
+			continue
+		}
 		if c.kill(CauseDeletion, p.grace, true) {
 			waiting = true
 		}
 	}
 	if !waiting {
 		p.finishTermination()
+		return
 	}
+	p.w.schedule(timer{at: p.w.now + p.grace, kind: tkGraceOver, pod: p})
+	p.stopSidecarsInTurn()
 }
 
 // finishTermination reports the final status: every container terminated, the

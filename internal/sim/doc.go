@@ -114,6 +114,20 @@
 //     deletion grace period, then the pod reports a terminal phase:
 //     pkg/kubelet/kubelet.go (SyncTerminatingPod),
 //     prober_manager.go (StopLivenessAndStartup).
+//   - Native sidecars (init containers with restartPolicy Always,
+//     pkg/api/v1/pod IsRestartableInitContainer) run like app containers:
+//     probes, kills ("Init container <c> failed liveness probe"), back-off and
+//     restarts whatever the pod's restartPolicy. Init containers are reached in
+//     order; the next once a sidecar has started (startup probe passed, or
+//     running without one); the app containers are looked at once one of them
+//     runs or the last init container is done: kuberuntime_manager.go
+//     (computeInitContainerActions). Plain init containers are not run: each is
+//     reported completed when reached. Phase, Initialized ("containers with
+//     incomplete status: [...]") and the sidecars' share of Ready:
+//     kubelet_pods.go (getPhase), status/generate.go. On deletion a sidecar
+//     gets SIGTERM after the app containers and later sidecars exited, with
+//     the rest of the grace period: kuberuntime_termination_order.go,
+//     kuberuntime_container.go (killContainer).
 //
 // See docs/simulator.md for the annotations, the modelling choices and what
 // is deliberately not modelled.

@@ -22,6 +22,7 @@ const (
 // Waiting and terminated reasons shown in container statuses.
 const (
 	WaitingContainerCreating = "ContainerCreating"
+	WaitingPodInitializing   = "PodInitializing"
 	WaitingCrashLoopBackOff  = "CrashLoopBackOff"
 	TerminatedError          = "Error"
 	TerminatedCompleted      = "Completed"

@@ -7,14 +7,17 @@ import (
 
 // This file holds the timed faults a scenario can inject.
 
-// InjectHang makes the container (the first one when container is "") of a
-// pod hang at time at, if an instance of it is running then.
+// InjectHang makes the container (the first app container when container is
+// "") of a pod hang at time at, if an instance of it is running then.
 func (w *World) InjectHang(namespace, name, container string, at time.Time) error {
 	p := w.Pod(namespace, name)
 	if p == nil {
 		return fmt.Errorf("pod %s not found", podKey(namespace, name))
 	}
 	ci := 0
+	for ci < len(p.containers)-1 && p.containers[ci].sidecar {
+		ci++
+	}
 	if container != "" {
 		ci = -1
 		for i, c := range p.containers {

@@ -21,8 +21,18 @@ type PodSim struct {
 	podIP  string
 	rng    *rand.Rand // kubelet-side randomness (requeue jitter)
 
+	// containers are the containers the kubelet runs: the native sidecars in
+	// init order, then the app containers.
 	containers []*container
 	addedAt    time.Duration
+
+	// Init containers (see init.go): the kubelet reaches them in order. The
+	// first initReached are reached; a plain one completed when it was reached
+	// (initDoneAt), a native sidecar was started then.
+	initReached      int
+	initDoneAt       []time.Duration
+	initialized      bool          // the Initialized condition
+	initializedSince time.Duration // its last transition
 
 	// Pod worker state.
 	busy         bool // a SyncPod is in progress (killing or starting containers)
@@ -40,6 +50,8 @@ type PodSim struct {
 	pendingGrace *int64 // grace period of a requested deletion
 	grace        time.Duration
 	terminating  bool
+	termStart    time.Duration // when termination began: sidecars' waits for their turn count from there
+	turnsDue     bool          // the grace period ran out: every sidecar's turn has come
 	finished     bool
 	finishedAt   time.Duration
 	removed      bool
@@ -87,14 +99,30 @@ func newPodSim(w *World, pod *corev1.Pod, node string, behaviors map[string]*Beh
 		}
 	}
 	p.readySince = w.now
+	for i := range pod.Spec.InitContainers {
+		if spec := &pod.Spec.InitContainers[i]; isSidecar(spec) {
+			if err := p.addContainer(spec, i, true, behaviors[spec.Name]); err != nil {
+				return nil, err
+			}
+		}
+	}
 	for i := range pod.Spec.Containers {
-		c, err := newContainer(p, i, behaviors[pod.Spec.Containers[i].Name])
-		if err != nil {
+		spec := &pod.Spec.Containers[i]
+		if err := p.addContainer(spec, i, false, behaviors[spec.Name]); err != nil {
 			return nil, err
 		}
-		p.containers = append(p.containers, c)
 	}
+	p.beginInit()
 	return p, nil
+}
+
+func (p *PodSim) addContainer(spec *corev1.Container, specIdx int, sidecar bool, b *Behavior) error {
+	c, err := newContainer(p, len(p.containers), spec, specIdx, sidecar, b)
+	if err != nil {
+		return err
+	}
+	p.containers = append(p.containers, c)
+	return nil
 }
 
 // allocateIPs returns the node and pod IPs: the pod's own status IPs when set

@@ -125,12 +125,23 @@ func (c *container) kill(cause Cause, grace time.Duration, wait bool) bool {
 	if in == nil || in.exited || !in.running {
 		return false
 	}
-	p := c.p
-	now := p.w.now
 	if in.sigtermAt >= 0 {
 		in.waiter = in.waiter || wait
 		return true
 	}
+	c.announceKill(cause)
+	c.sigterm(in, cause, grace, wait)
+	return true
+}
+
+// announceKill writes the Killing event of a kill of the running instance
+// (and, for a probe kill that ends a hang, the time to detect it). The
+// kubelet's message names an init container as such and, as
+// computeInitContainerActions has it, does not say it will be restarted.
+func (c *container) announceKill(cause Cause) {
+	in := c.cur
+	p := c.p
+	now := p.w.now
 	var msg string
 	switch cause {
 	case CauseLiveness, CauseStartup:
@@ -138,9 +149,13 @@ func (c *container) kill(cause Cause, grace time.Duration, wait bool) bool {
 		if cause == CauseStartup {
 			probe = "startup"
 		}
-		msg = fmt.Sprintf("Container %s failed %s probe", c.spec.Name, probe)
-		if p.pod.Spec.RestartPolicy != corev1.RestartPolicyNever {
-			msg += ", will be restarted"
+		switch {
+		case c.sidecar:
+			msg = fmt.Sprintf("Init container %s failed %s probe", c.spec.Name, probe)
+		case p.pod.Spec.RestartPolicy != corev1.RestartPolicyNever:
+			msg = fmt.Sprintf("Container %s failed %s probe, will be restarted", c.spec.Name, probe)
+		default:
+			msg = fmt.Sprintf("Container %s failed %s probe", c.spec.Name, probe)
 		}
 		if in.hung(now) && !in.hangCounted {
 			in.hangCounted = true
@@ -150,7 +165,14 @@ func (c *container) kill(cause Cause, grace time.Duration, wait bool) bool {
 		msg = fmt.Sprintf("Stopping container %s", c.spec.Name)
 	}
 	p.emit(c, corev1.EventTypeNormal, ReasonKilling, msg)
-	grace = max(grace, p.w.kubelet.MinGracePeriod)
+}
+
+// sigterm sends SIGTERM to the instance: it exits after the app's shutdown
+// time, or is SIGKILLed (exit 137) at the grace deadline. wait says the pod
+// worker waits for the exit.
+func (c *container) sigterm(in *instance, cause Cause, grace time.Duration, wait bool) {
+	now := c.p.w.now
+	grace = max(grace, c.p.w.kubelet.MinGracePeriod)
 	in.sigtermAt = now
 	in.killCause = cause
 	dist := c.b.Shutdown
@@ -164,7 +186,6 @@ func (c *container) kill(cause Cause, grace time.Duration, wait bool) bool {
 		c.scheduleExit(in, now+grace, 137, TerminatedError, cause)
 	}
 	in.waiter = wait
-	return true
 }
 
 // exitTimer fires a pending exit.

@@ -24,6 +24,8 @@ const (
 	tkDelete
 	// tkHang makes the running instance of a container hang (injected hang).
 	tkHang
+	// tkGraceOver ends a terminating pod's grace period: sidecars still waiting for their turn are stopped.
+	tkGraceOver
 )
 
 // timer is one scheduled action. Timers are plain values in a binary heap so that

@@ -150,8 +150,10 @@ func (p *PodSim) Stats() PodStats {
 	return s
 }
 
-// updateReady recomputes the pod's Ready condition and its counters.
+// updateReady recomputes the pod's Ready condition and its counters (and the
+// Initialized condition, which changes with the same container states).
 func (p *PodSim) updateReady() {
+	p.updateInitialized()
 	ready := !p.finished
 	for _, c := range p.containers {
 		if !c.ready() {

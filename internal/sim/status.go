@@ -43,22 +43,34 @@ func (p *PodSim) buildStatus() corev1.PodStatus {
 	start := p.stamp(p.addedAt)
 	s.StartTime = &start
 	for i := range pod.Spec.InitContainers {
-		s.InitContainerStatuses = append(s.InitContainerStatuses, p.initContainerStatus(&pod.Spec.InitContainers[i]))
+		if c := p.sidecar(i); c != nil {
+			s.InitContainerStatuses = append(s.InitContainerStatuses, c.status())
+			continue
+		}
+		s.InitContainerStatuses = append(s.InitContainerStatuses, p.initContainerStatus(i))
 	}
 	for _, c := range p.containers {
-		s.ContainerStatuses = append(s.ContainerStatuses, c.status())
+		if !c.sidecar {
+			s.ContainerStatuses = append(s.ContainerStatuses, c.status())
+		}
 	}
 	slices.SortFunc(s.ContainerStatuses, func(a, b corev1.ContainerStatus) int { return strings.Compare(a.Name, b.Name) })
-	s.Phase = p.phase(s.ContainerStatuses)
+	s.Phase = p.phase(&s)
 	s.Conditions = p.conditions(&s)
 	return s
 }
 
-// initContainerStatus reports an init container as completed: the simulator
-// does not run init containers.
-func (p *PodSim) initContainerStatus(c *corev1.Container) corev1.ContainerStatus {
-	at := p.stamp(p.addedAt)
+// initContainerStatus reports plain init container i: the simulator does not
+// run it, so it shows completed from the moment the kubelet reached it, and
+// waiting (PodInitializing) before.
+func (p *PodSim) initContainerStatus(i int) corev1.ContainerStatus {
+	c := &p.pod.Spec.InitContainers[i]
 	f := false
+	if i >= p.initReached {
+		return corev1.ContainerStatus{Name: c.Name, Image: c.Image, Started: &f,
+			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: WaitingPodInitializing}}}
+	}
+	at := p.stamp(p.initDoneAt[i])
 	return corev1.ContainerStatus{
 		Name:         c.Name,
 		Image:        c.Image,
@@ -93,7 +105,13 @@ func (c *container) status() corev1.ContainerStatus {
 	st.Started = &started
 	v := c.vis
 	if v == nil {
-		st.State.Waiting = &corev1.ContainerStateWaiting{Reason: WaitingContainerCreating}
+		// The kubelet's default state for a container the runtime does not
+		// show yet; in a pod with init containers it names the initialization.
+		reason := WaitingContainerCreating
+		if len(c.p.pod.Spec.InitContainers) > 0 {
+			reason = WaitingPodInitializing
+		}
+		st.State.Waiting = &corev1.ContainerStateWaiting{Reason: reason}
 		return st
 	}
 	st.ContainerID = v.id
@@ -124,9 +142,29 @@ func (c *container) status() corev1.ContainerStatus {
 	return st
 }
 
-// phase follows kubelet_pods.go getPhase for regular containers.
-func (p *PodSim) phase(cs []corev1.ContainerStatus) corev1.PodPhase {
+// phase follows kubelet_pods.go getPhase: a pod is Pending while an init
+// container is not done (a sidecar not started counts only until an app
+// container has run), and otherwise follows its app containers; a running
+// sidecar counts as running, a sidecar that exited does not count.
+func (p *PodSim) phase(ps *corev1.PodStatus) corev1.PodPhase {
 	running, waiting, stopped, succeeded := 0, 0, 0, 0
+	pendingInit, pendingSidecar, appStarted := false, false, false
+	for i, s := range ps.InitContainerStatuses {
+		switch {
+		case !isSidecar(&p.pod.Spec.InitContainers[i]):
+			pendingInit = pendingInit || s.State.Terminated == nil
+		case s.State.Running != nil:
+			running++
+			pendingSidecar = pendingSidecar || s.Started == nil || !*s.Started
+		case s.State.Waiting != nil && s.LastTerminationState.Terminated == nil:
+			waiting++
+			pendingSidecar = true
+		}
+	}
+	cs := ps.ContainerStatuses
+	for _, s := range cs {
+		appStarted = appStarted || s.State.Running != nil || s.State.Terminated != nil
+	}
 	for _, s := range cs {
 		switch {
 		case s.State.Running != nil:
@@ -150,7 +188,7 @@ func (p *PodSim) phase(cs []corev1.ContainerStatus) corev1.PodPhase {
 			return corev1.PodSucceeded
 		}
 		return corev1.PodFailed
-	case waiting > 0:
+	case pendingInit || (pendingSidecar && !appStarted) || waiting > 0:
 		return corev1.PodPending
 	case running > 0:
 		return corev1.PodRunning
@@ -182,7 +220,12 @@ func (p *PodSim) conditions(s *corev1.PodStatus) []corev1.PodCondition {
 		sandbox.Status = corev1.ConditionFalse
 		sandbox.LastTransitionTime = p.stamp(p.finishedAt)
 	}
-	initialized := corev1.PodCondition{Type: corev1.PodInitialized, Status: corev1.ConditionTrue, LastTransitionTime: added, ObservedGeneration: gen}
+	initialized := corev1.PodCondition{Type: corev1.PodInitialized, Status: corev1.ConditionTrue, LastTransitionTime: p.stamp(p.initializedSince), ObservedGeneration: gen}
+	if !p.initialized {
+		initialized.Status = corev1.ConditionFalse
+		initialized.Reason = "ContainersNotInitialized"
+		initialized.Message = fmt.Sprintf("containers with incomplete status: %s", "["+strings.Join(p.incompleteInit(), " ")+"]")
+	}
 	ready := corev1.PodCondition{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: p.stamp(p.readySince), ObservedGeneration: gen}
 	if !p.ready {
 		ready.Status = corev1.ConditionFalse
@@ -193,6 +236,11 @@ func (p *PodSim) conditions(s *corev1.PodStatus) []corev1.PodCondition {
 			ready.Reason = "PodCompleted"
 		default:
 			var unready []string
+			for i, c := range s.InitContainerStatuses {
+				if isSidecar(&p.pod.Spec.InitContainers[i]) && !c.Ready {
+					unready = append(unready, c.Name) // sidecars gate readiness too, named first
+				}
+			}
 			for _, c := range s.ContainerStatuses {
 				if !c.Ready {
 					unready = append(unready, c.Name)

@@ -99,7 +99,9 @@ func (p *PodSim) refreshVisible() {
 // kuberuntime_manager.go computePodActions/SyncPod): it refreshes the status,
 // triggers readiness probes of started-but-unready containers (prober_manager.go
 // UpdatePodStatus), kills containers whose liveness or startup probe failed and
-// (re)starts exited containers subject to CrashLoopBackOff.
+// (re)starts exited containers subject to CrashLoopBackOff. Native sidecars
+// come first (sidecarActions); the app containers only once the pod has
+// initialized (appsMayRun).
 func (p *PodSim) sync() {
 	if p.finished || p.removed {
 		return
@@ -119,6 +121,15 @@ func (p *PodSim) sync() {
 	var kills []killItem
 	var starts []startItem
 	for _, c := range p.containers {
+		if c.sidecar {
+			kills, starts = p.sidecarActions(c, kills, starts)
+		}
+	}
+	appsMayRun := p.appsMayRun()
+	for _, c := range p.containers {
+		if c.sidecar || !appsMayRun {
+			continue
+		}
 		v := c.vis
 		switch {
 		case c.visibleRunning():
@@ -244,6 +255,7 @@ func (p *PodSim) probeKillGrace(c *container, reason Cause) time.Duration {
 // onKillDone resumes the pod worker after a container it was stopping exited.
 func (p *PodSim) onKillDone() {
 	if p.terminating {
+		p.stopSidecarsInTurn()
 		for _, c := range p.containers {
 			if c.cur != nil && !c.cur.exited {
 				return

@@ -11,9 +11,28 @@ import (
 // friends): exactly one handler, no negative numbers, successThreshold 1 for
 // liveness and startup probes, no terminationGracePeriodSeconds on readiness
 // probes and a positive one elsewhere. A pod that fails them would be rejected
-// by the API server, so AddPod rejects it too.
+// by the API server, so AddPod rejects it too. Native sidecars' probes follow
+// the same rules; a plain init container may have none.
 func ValidateProbes(spec *corev1.PodSpec) field.ErrorList {
 	var errs field.ErrorList
+	for i := range spec.InitContainers {
+		c := &spec.InitContainers[i]
+		path := field.NewPath("spec", "initContainers").Index(i)
+		if isSidecar(c) {
+			errs = append(errs, validateProbe(c.StartupProbe, Startup, path.Child("startupProbe"))...)
+			errs = append(errs, validateProbe(c.ReadinessProbe, Readiness, path.Child("readinessProbe"))...)
+			errs = append(errs, validateProbe(c.LivenessProbe, Liveness, path.Child("livenessProbe"))...)
+			continue
+		}
+		for _, pr := range []struct {
+			p    *corev1.Probe
+			name string
+		}{{c.StartupProbe, "startupProbe"}, {c.ReadinessProbe, "readinessProbe"}, {c.LivenessProbe, "livenessProbe"}} {
+			if pr.p != nil {
+				errs = append(errs, field.Forbidden(path.Child(pr.name), "may not be set for init containers without restartPolicy=Always"))
+			}
+		}
+	}
 	for i := range spec.Containers {
 		c := &spec.Containers[i]
 		path := field.NewPath("spec", "containers").Index(i)

@@ -108,7 +108,9 @@ func podKey(namespace, name string) string { return namespace + "/" + name }
 // deep-copied and defaulted (ApplyDefaults); its behaviour is read from its own
 // annotations (copy the template's annotations onto the pod, as Kubernetes
 // does). An empty namespace means "default"; a missing UID is derived from the
-// seed. Init containers are not run: they are reported as completed.
+// seed. Native sidecars (init containers with restartPolicy Always) run like
+// app containers and start before them; plain init containers are not run:
+// each is reported completed once the kubelet reaches it.
 func (w *World) AddPod(pod *corev1.Pod, node string) (*PodSim, error) {
 	if pod == nil {
 		return nil, errors.New("nil pod")
@@ -138,9 +140,9 @@ func (w *World) AddPod(pod *corev1.Pod, node string) (*PodSim, error) {
 	if errs := ValidateProbes(&pod.Spec); len(errs) > 0 {
 		return nil, fmt.Errorf("pod %s: invalid probes: %w", key, errs.ToAggregate())
 	}
-	names := make([]string, len(pod.Spec.Containers))
-	for i, c := range pod.Spec.Containers {
-		names[i] = c.Name
+	names := ContainerNames(&pod.Spec)
+	if dup := duplicateName(&pod.Spec); dup != "" {
+		return nil, fmt.Errorf("pod %s: container name %q is used twice (init and app containers share one namespace)", key, dup)
 	}
 	behaviors, err := ParseBehaviors(pod.Annotations, names)
 	if err != nil {
@@ -258,6 +260,8 @@ func (w *World) fire(t timer) {
 		p.markDeleted()
 	case tkHang:
 		p.containers[t.ci].hangNow()
+	case tkGraceOver:
+		p.graceOver()
 	}
 }
 

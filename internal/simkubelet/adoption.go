@@ -11,7 +11,7 @@ import (
 // restart on top of its previous restartCount (restart counts never go down).
 func (l *worldLoop) adopt(pod *corev1.Pod) {
 	a := &adoption{restarts: map[string]int32{}}
-	for _, cs := range pod.Status.ContainerStatuses {
+	for _, cs := range statusPointers(&pod.Status) {
 		if cs.ContainerID != "" {
 			a.restarts[cs.Name] = cs.RestartCount + 1
 			a.salt += cs.ContainerID
@@ -39,8 +39,7 @@ func (a *adoption) apply(st *corev1.PodStatus) {
 		rt, _, _ := strings.Cut(id, "://")
 		return rt + "://" + fullHex(id+"/after/"+a.salt)
 	}
-	for i := range st.ContainerStatuses {
-		cs := &st.ContainerStatuses[i]
+	for _, cs := range statusPointers(st) {
 		cs.RestartCount += a.restarts[cs.Name]
 		cs.ContainerID = rename(cs.ContainerID)
 		if t := cs.State.Terminated; t != nil {
@@ -50,4 +49,17 @@ func (a *adoption) apply(st *corev1.PodStatus) {
 			t.ContainerID = rename(t.ContainerID)
 		}
 	}
+}
+
+// statusPointers returns the pod's init and app container statuses, to change in place (init container names
+// differ from app container names, so one restarts map serves both).
+func statusPointers(st *corev1.PodStatus) []*corev1.ContainerStatus {
+	out := make([]*corev1.ContainerStatus, 0, len(st.InitContainerStatuses)+len(st.ContainerStatuses))
+	for i := range st.InitContainerStatuses {
+		out = append(out, &st.InitContainerStatuses[i])
+	}
+	for i := range st.ContainerStatuses {
+		out = append(out, &st.ContainerStatuses[i])
+	}
+	return out
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/probetuner/probe-tuner/internal/apply"
 	"github.com/probetuner/probe-tuner/internal/observe"
 	"github.com/probetuner/probe-tuner/internal/policy"
+	"github.com/probetuner/probe-tuner/internal/probes"
 	"github.com/probetuner/probe-tuner/internal/recommend"
 )
 
@@ -159,19 +160,21 @@ func (o *Outcome) fold(workload string, c deploymentCheck, countApplied bool) {
 	}
 }
 
-// containersOf returns the Deployment's containers with their current probes, as Facts want them.
+// containersOf returns the Deployment's containers with their current probes, as Facts want them: the app
+// containers and the native sidecars (probes.Tunable), never a plain init container.
 func containersOf(d *appsv1.Deployment) []recommend.Container {
-	out := make([]recommend.Container, 0, len(d.Spec.Template.Spec.Containers))
-	for _, c := range d.Spec.Template.Spec.Containers {
+	cs := probes.Tunable(&d.Spec.Template.Spec)
+	out := make([]recommend.Container, 0, len(cs))
+	for _, c := range cs {
 		out = append(out, recommend.Container{Name: c.Name, Startup: c.StartupProbe, Liveness: c.LivenessProbe, Readiness: c.ReadinessProbe})
 	}
 	return out
 }
 
-// probesOf returns the Deployment's probes per container.
+// probesOf returns the Deployment's probes per container, native sidecars included.
 func probesOf(d *appsv1.Deployment) map[string]recommend.ProbeSet {
 	out := map[string]recommend.ProbeSet{}
-	for _, c := range d.Spec.Template.Spec.Containers {
+	for _, c := range probes.Tunable(&d.Spec.Template.Spec) {
 		out[c.Name] = recommend.ProbeSet{Startup: c.StartupProbe, Liveness: c.LivenessProbe, Readiness: c.ReadinessProbe}
 	}
 	return out

@@ -188,7 +188,7 @@ func replica(p *sim.PodSim, deploy string) Replica {
 		Deployment:           deploy,
 		Ready:                p.Ready(),
 		Phase:                st.Phase,
-		State:                stateOf(st),
+		State:                stateOf(p.Pod().Spec.InitContainers, st),
 		Restarts:             s.Restarts,
 		UnavailableSeconds:   s.NotReadyWhileWanted.Seconds(),
 		ReadyTransitions:     s.ReadyTransitions,
@@ -201,8 +201,10 @@ func replica(p *sim.PodSim, deploy string) Replica {
 		v := s.FirstReady.Seconds()
 		r.FirstReadySeconds = &v
 	}
-	for _, cs := range st.ContainerStatuses {
-		r.RestartCount += cs.RestartCount
+	for _, list := range [][]corev1.ContainerStatus{st.InitContainerStatuses, st.ContainerStatuses} {
+		for _, cs := range list {
+			r.RestartCount += cs.RestartCount // plain init containers have none, native sidecars may
+		}
 	}
 	for _, start := range s.Starts {
 		if start.Restart {
@@ -228,10 +230,17 @@ func seconds(ds []time.Duration) []float64 {
 }
 
 // stateOf summarises the container states: "running", "waiting:<reason>",
-// "terminated:<reason>", comma-separated for several containers.
-func stateOf(st corev1.PodStatus) string {
+// "terminated:<reason>", comma-separated for several containers, native
+// sidecars (the init containers with restartPolicy Always) first.
+func stateOf(init []corev1.Container, st corev1.PodStatus) string {
 	var parts []string
-	for _, cs := range st.ContainerStatuses {
+	shown := make([]corev1.ContainerStatus, 0, len(st.InitContainerStatuses)+len(st.ContainerStatuses))
+	for i, cs := range st.InitContainerStatuses {
+		if i < len(init) && init[i].RestartPolicy != nil && *init[i].RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			shown = append(shown, cs)
+		}
+	}
+	for _, cs := range append(shown, st.ContainerStatuses...) {
 		switch {
 		case cs.State.Running != nil:
 			parts = append(parts, "running")

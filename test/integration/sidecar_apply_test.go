@@ -1,0 +1,92 @@
+package integration
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/probetuner/probe-tuner/controllers"
+	"github.com/probetuner/probe-tuner/internal/apply"
+	"github.com/probetuner/probe-tuner/internal/probes"
+	"github.com/probetuner/probe-tuner/internal/recommend"
+)
+
+// TestNativeSidecarProbesAreAppliedUnderInitContainers sends what apply.Build makes of a change to a native
+// sidecar's probe to a real API server, as the operator does: the sidecar's entry of the init containers (a list
+// keyed by name) gets the field, everything else stays as its owners set it, and a later apply that changes
+// another container keeps the sidecar's field.
+func TestNativeSidecarProbesAreAppliedUnderInitContainers(t *testing.T) {
+	ns, ctx := newNamespace(t), context.Background()
+	liveness := func(path string) *corev1.Probe {
+		return &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromInt32(15021)}}}
+	}
+	d := deployment(ns, "mesh", map[string]string{"tier": "mesh"})
+	d.Spec.Template.Spec.InitContainers = []corev1.Container{
+		{Name: "setup", Image: "example.com/setup:1"},
+		{Name: "proxy", Image: "example.com/proxy:1", RestartPolicy: ptr.To(corev1.ContainerRestartPolicyAlways), LivenessProbe: liveness("/healthz/ready")},
+	}
+	d.Spec.Template.Spec.Containers[0].LivenessProbe = liveness("/healthz")
+	if err := k8sClient.Create(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+
+	write := func(owned apply.Owned, ch recommend.Change) apply.Owned {
+		t.Helper()
+		fresh := &appsv1.Deployment{}
+		if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(d), fresh); err != nil {
+			t.Fatal(err)
+		}
+		c, _ := probes.FindTunable(&fresh.Spec.Template.Spec, ch.Container)
+		desired := c.LivenessProbe.DeepCopy()
+		desired.FailureThreshold = ch.To
+		obj, after, err := apply.Build(apply.Request{Deployment: fresh, Owned: owned, Changes: []recommend.Change{ch},
+			Desired: map[string]recommend.ProbeSet{ch.Container: {Liveness: desired}}, LastChange: apply.LastChange{ID: "d-" + ch.Container}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		obj.SetResourceVersion(fresh.ResourceVersion)
+		if err := k8sClient.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner(controllers.FieldManager), client.ForceOwnership); err != nil {
+			t.Fatalf("applying %v: %v", obj.Object, err)
+		}
+		return after
+	}
+	owned := write(apply.Owned{}, recommend.Change{Container: "proxy", Probe: probes.Liveness, Field: "failureThreshold", From: 3, To: 6})
+	write(owned, recommend.Change{Container: "app", Probe: probes.Liveness, Field: "failureThreshold", From: 3, To: 5})
+
+	got := &appsv1.Deployment{}
+	if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(d), got); err != nil {
+		t.Fatal(err)
+	}
+	spec := got.Spec.Template.Spec
+	if len(spec.InitContainers) != 2 || spec.InitContainers[0].Name != "setup" || spec.InitContainers[0].LivenessProbe != nil {
+		t.Fatalf("init containers %+v, want setup untouched and without probes", spec.InitContainers)
+	}
+	proxy := spec.InitContainers[1]
+	if lp := proxy.LivenessProbe; lp == nil || lp.FailureThreshold != 6 || lp.PeriodSeconds != 10 || lp.HTTPGet.Path != "/healthz/ready" || proxy.Image != "example.com/proxy:1" {
+		t.Errorf("proxy %+v, want its liveness failureThreshold 6 and the rest as it was", proxy)
+	}
+	if lp := spec.Containers[0].LivenessProbe; lp == nil || lp.FailureThreshold != 5 {
+		t.Errorf("app liveness %+v, want failureThreshold 5", lp)
+	}
+	found := false
+	for _, mf := range got.ManagedFields {
+		if mf.Manager != controllers.FieldManager || mf.FieldsV1 == nil {
+			continue
+		}
+		found = true
+		fields := string(mf.FieldsV1.Raw)
+		if !strings.Contains(fields, `"k:{\"name\":\"proxy\"}":{".":{},"f:livenessProbe":{"f:failureThreshold":{}}`) || strings.Contains(fields, "setup") ||
+			strings.Contains(fields, "f:image") {
+			t.Errorf("probe-tuner owns %s; want the two failureThresholds and its annotations only", fields)
+		}
+	}
+	if !found {
+		t.Errorf("no managed fields of %s on the Deployment: %+v", controllers.FieldManager, got.ManagedFields)
+	}
+}
