@@ -36,7 +36,8 @@ type ProbePolicySpec struct {
 	Mode Mode `json:"mode,omitempty"`
 
 	// containers limits tuning to the containers with these names. Empty means every container that has a
-	// probe (or, for startup probes, a liveness probe).
+	// probe (or, for startup probes, a liveness probe). Native sidecars (initContainers with restartPolicy
+	// Always) are containers like any other here; plain init containers are never tuned.
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=32
 	// +kubebuilder:validation:items:MinLength=1
