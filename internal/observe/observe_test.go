@@ -52,6 +52,20 @@ func TestObserveFromSimulatedKubelet(t *testing.T) {
 			},
 		},
 		{
+			// A killed container keeps running through its shutdown, past the liveness budget: a look in that
+			// window must not take the start for completed (and the kill for one of a started container).
+			name: "a start killed by a fast tcp liveness window is censored even when seen running through its shutdown",
+			yaml: deployment(3, map[string]string{"sim.probetuner.io/startup": "22s-26s", "sim.probetuner.io/shutdown": "4s-6s"},
+				"        livenessProbe: {tcpSocket: {port: 8080}, periodSeconds: 3, failureThreshold: 2}\n"),
+			duration: 4 * time.Minute,
+			check: func(t *testing.T, s Signals) {
+				if s.CensoredStarts < 6 || s.KillsAfterReady != 0 || s.CorrelatedKills != 0 {
+					t.Errorf("censored %d, kills after start %d, correlated %d: want every kill counted as a start that never completed",
+						s.CensoredStarts, s.KillsAfterReady, s.CorrelatedKills)
+				}
+			},
+		},
+		{
 			name:     "the same start behind a 5s x 12 startup probe completes at 45-50s",
 			yaml:     deployment(3, map[string]string{"sim.probetuner.io/startup": "45s"}, "        startupProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 5, failureThreshold: 12}\n"+defaultLivenessYAML+readinessYAML),
 			duration: 3 * time.Minute,

@@ -268,8 +268,12 @@ func (s *State) foldContainer(ps *PodState, rev *RevisionState, st *corev1.Conta
 	case hasReadiness:
 		completed, measured = st.Ready, st.Ready
 	case hasLiveness:
+		// Outliving the liveness budget says the start got past it, unless the probe is failing or has just
+		// killed it: a killed container keeps running through its shutdown, past the budget, and a kill of a
+		// start must not read as a kill of a started container.
 		v := livenessBudget(spec.LivenessProbe)
-		completed = !pc.StartedAt.IsZero() && now.Sub(pc.StartedAt) > v
+		failing := pc.FailRun.Failures > 0 && now.Sub(pc.FailRun.Last) <= 2*probePeriod(spec.LivenessProbe)+cfg.EventGrace
+		completed = !pc.StartedAt.IsZero() && now.Sub(pc.StartedAt) > v && len(pc.Kills) == 0 && !failing
 	default:
 		completed = true
 	}
