@@ -37,6 +37,9 @@ type container struct {
 	cur, vis, prevVis *instance
 	starting          *instance // being pulled/created
 	n                 int32     // instances created so far
+	// gens is the last generation handed to one of the container's instances: instance generations come from
+	// this one counter so that a timer scheduled for an instance never matches a later instance.
+	gens uint64
 
 	backoff     backoffEntry
 	waitReason  string // reason cache: CrashLoopBackOff while backing off
@@ -46,8 +49,8 @@ type container struct {
 // instance is one run of a container (one container ID).
 type instance struct {
 	id           string
-	n            int32 // restartCount of this instance
-	gen          uint64
+	n            int32  // restartCount of this instance
+	gen          uint64 // invalidates the instance's pending start and exit timers; unique within the container
 	startedAt    time.Duration
 	startedTrunc time.Duration // startedAt truncated to the second, as the status manager stores it
 	running      bool

@@ -526,3 +526,47 @@ func TestManualTriggerAfterUnready(t *testing.T) {
 		t.Errorf("transitions %d unready %v, want 3 and 10s", s.ReadyTransitions, s.NotReadyWhileWanted)
 	}
 }
+
+// TestStaleExitAfterProbeKill: an instance killed by liveness before its own
+// scheduled OOM or crash exit must not pass that exit on to its replacement.
+// The first instance is scheduled to exit at 20m and hangs at 60s, so liveness
+// kills it about a minute later; its replacement draws its own exit 20m after
+// its start. Every app-caused exit must therefore end an instance that ran
+// exactly 20m, and the replacement must still be running just after 20m.
+func TestStaleExitAfterProbeKill(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		ann   string
+		cause Cause
+	}{
+		{"oom", "sim.probetuner.io/oom-after", CauseOOM},
+		{"crash", "sim.probetuner.io/crash-after", CauseError},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := exactWorld(t, 1)
+			p := mustAdd(t, w, testPod("web-0", map[string]string{tc.ann: "20m"}, nil, nil, httpProbe("/healthz")))
+			if err := w.InjectHang("default", "web-0", "app", epoch.Add(sec(60))); err != nil {
+				t.Fatal(err)
+			}
+			w.RunUntil(epoch.Add(21 * time.Minute))
+			terms := p.Stats().Terminations
+			if len(terms) != 1 || terms[0].Cause != CauseLiveness {
+				t.Fatalf("terminations by 21m %+v, want one liveness kill", terms)
+			}
+			w.RunUntil(epoch.Add(45 * time.Minute))
+			var app int
+			for _, term := range p.Stats().Terminations {
+				if term.Cause != tc.cause {
+					continue
+				}
+				app++
+				if ran := term.FinishedAt.Sub(term.StartedAt); ran != 20*time.Minute {
+					t.Errorf("instance %d exited (%v) after %v, want 20m", term.RestartIdx, term.Cause, ran)
+				}
+			}
+			if app == 0 {
+				t.Errorf("no %v exit by 45m: %+v", tc.cause, p.Stats().Terminations)
+			}
+		})
+	}
+}

@@ -40,8 +40,7 @@ func (c *container) startInstance() bool {
 		return false
 	}
 	c.starting = in
-	in.gen++
-	w.schedule(timer{at: w.now + delay, kind: tkStarted, pod: p, ci: int16(c.idx), gen: in.gen})
+	w.schedule(timer{at: w.now + delay, kind: tkStarted, pod: p, ci: int16(c.idx), gen: c.bumpGen(in)})
 	return true
 }
 
@@ -104,9 +103,19 @@ func (c *container) scheduleExit(in *instance, at time.Duration, code int32, rea
 		return
 	}
 	in.exitAt, in.exitCode, in.exitReason, in.exitCause = at, code, reason, cause
-	in.gen++
 	w := c.p.w
-	w.schedule(timer{at: at, kind: tkExit, pod: c.p, ci: int16(c.idx), gen: in.gen})
+	w.schedule(timer{at: at, kind: tkExit, pod: c.p, ci: int16(c.idx), gen: c.bumpGen(in)})
+}
+
+// bumpGen gives the instance a new generation, which cancels the timers
+// scheduled for it so far, and returns it. Generations come from a counter
+// of the container, not of the instance, so a timer left over from an earlier
+// instance (an OOM kill of an instance that a probe killed first) can never
+// match the instance that replaced it.
+func (c *container) bumpGen(in *instance) uint64 {
+	c.gens++
+	in.gen = c.gens
+	return in.gen
 }
 
 func exitReason(code int32) string {
