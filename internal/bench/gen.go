@@ -22,10 +22,6 @@ type Family struct {
 }
 
 // families lists every family in a fixed order: `--family all` spreads the count over them in this order.
-//
-// There is no family of native sidecars (initContainers with restartPolicy: Always) yet, although the simulator
-// runs them: one can build them as multi-container builds its containers, with genContainer values in a new
-// genScenario field that render writes under spec.initContainers with restartPolicy: Always.
 var families = []Family{
 	{Name: "slow-start", Summary: "starts of 1 s to 10 min (fixed, uniform, log-normal, bimodal, growing) against kill windows of 2 s to 10 min, with and without startup probes and delays", build: genSlowStart},
 	{Name: "liveness-tail", Summary: "answers of tens of ms with a tail of seconds against tight liveness probes (timeout 1 s, failureThreshold 1-2) or comfortable ones (no problem)", build: genLivenessTail},
@@ -36,6 +32,7 @@ var families = []Family{
 	{Name: "shared-dependency", Summary: "outages of a dependency the liveness (or readiness) probe checks, on 2-12 replicas (no probe problem)", build: genSharedDependency},
 	{Name: "readiness-flapping", Summary: "readiness latency or failure rates against tight readiness probes; some tight probes with a fast app (no problem)", build: genReadinessFlapping},
 	{Name: "multi-container", Summary: "2-3 containers with their own behaviour; a problem in a container the policy does not tune is no probe problem", build: genMultiContainer},
+	{Name: "sidecar", Summary: "an app beside a native sidecar (mesh proxy, log shipper, auth proxy), some with a plain init container: the sidecar's slow start or flapping readiness, the app's problem, or none", build: genSidecar},
 	{Name: "release", Summary: "a release mid-run that starts slower or answers slower than the probes allow, or changes nothing that matters", build: genRelease},
 	{Name: "well-tuned", Summary: "healthy workloads with sensible probes, releases and an occasional hang the liveness probe catches (no probe problem)", build: genWellTuned},
 }

@@ -144,7 +144,7 @@ func quickStart(d *draw) genDist {
 // probeTTDPolicy raises the policy's maxTimeToDetectSeconds when the scenario's own liveness probe needs more
 // than the default of 120 s: the owner accepted that, and it is not what the scenario is about.
 func probeTTDPolicy(s *genScenario) {
-	for _, c := range s.containers {
+	for _, c := range append(append([]*genContainer(nil), s.initContainers...), s.containers...) {
 		if c.liveness != nil {
 			if t := c.liveness.timeToDetect(); t > 120 && t > s.policy.maxTimeToDetect {
 				s.policy.maxTimeToDetect = min(3600, roundUp(t, 30))

@@ -19,9 +19,11 @@ type genScenario struct {
 	// annotations are the pod template's behaviour annotations, keys without the domain
 	// ("startup", "api.startup" for one container).
 	annotations map[string]string
-	containers  []*genContainer
-	policy      genPolicy
-	events      []genEvent
+	// initContainers are written under spec.initContainers, in order: plain init containers and native sidecars.
+	initContainers []*genContainer
+	containers     []*genContainer
+	policy         genPolicy
+	events         []genEvent
 }
 
 // genContainer is one container and its probes.
@@ -32,6 +34,10 @@ type genContainer struct {
 	startup     *genProbe
 	liveness    *genProbe
 	readiness   *genProbe
+	// sidecar makes an init container a native sidecar (restartPolicy: Always); command is a plain init
+	// container's command.
+	sidecar bool
+	command []string
 }
 
 // genProbe holds a probe's timing fields; zero leaves a field to its API default. successThreshold is always
@@ -149,21 +155,16 @@ func (s *genScenario) render() []byte {
 			fmt.Fprintf(&b, "          %s: %q\n", annotationKey(k), s.annotations[k])
 		}
 	}
-	b.WriteString("      spec:\n        containers:\n")
+	b.WriteString("      spec:\n")
+	if len(s.initContainers) > 0 {
+		b.WriteString("        initContainers:\n")
+		for _, c := range s.initContainers {
+			c.render(&b)
+		}
+	}
+	b.WriteString("        containers:\n")
 	for _, c := range s.containers {
-		fmt.Fprintf(&b, "        - name: %s\n          image: %s\n", c.name, c.image)
-		if c.port != 0 {
-			fmt.Fprintf(&b, "          ports: %s\n", c.portLine())
-		}
-		if c.startup != nil {
-			b.WriteString(renderProbe(c, "startupProbe", "/healthz", c.startup))
-		}
-		if c.liveness != nil {
-			b.WriteString(renderProbe(c, "livenessProbe", "/healthz", c.liveness))
-		}
-		if c.readiness != nil {
-			b.WriteString(renderProbe(c, "readinessProbe", "/ready", c.readiness))
-		}
+		c.render(&b)
 	}
 	b.WriteString("policy:\n  mode: Auto\n")
 	p := s.policy
@@ -188,6 +189,29 @@ func (s *genScenario) render() []byte {
 		}
 	}
 	return []byte(b.String())
+}
+
+// render writes the container as an item of a pod spec's container list.
+func (c *genContainer) render(b *strings.Builder) {
+	fmt.Fprintf(b, "        - name: %s\n          image: %s\n", c.name, c.image)
+	if len(c.command) > 0 {
+		fmt.Fprintf(b, "          command: [%s]\n", strings.Join(c.command, ", "))
+	}
+	if c.sidecar {
+		b.WriteString("          restartPolicy: Always\n")
+	}
+	if c.port != 0 {
+		fmt.Fprintf(b, "          ports: %s\n", c.portLine())
+	}
+	if c.startup != nil {
+		b.WriteString(renderProbe(c, "startupProbe", "/healthz", c.startup))
+	}
+	if c.liveness != nil {
+		b.WriteString(renderProbe(c, "livenessProbe", "/healthz", c.liveness))
+	}
+	if c.readiness != nil {
+		b.WriteString(renderProbe(c, "readinessProbe", "/ready", c.readiness))
+	}
 }
 
 // annotationKey turns "startup" into sim.probetuner.io/startup and "api.startup" into
