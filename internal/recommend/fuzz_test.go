@@ -107,7 +107,7 @@ func checkInvariants(t *testing.T, s policy.Settings, c Container, plan Plan) {
 			if after.TimeToDetect() > s.Liveness.MaxTimeToDetectSeconds || ch.To >= ch.From || ch.To < s.Liveness.MinFailureThreshold {
 				t.Fatalf("liveness tightened to %d, outside the bound: %+v", after.TimeToDetect(), ch)
 			}
-			if n := needlessKillsPerWeek(sig, after.PeriodSeconds, ch.To); n >= MaxNeedlessKillsPerReplicaWeek || sig.LivenessProbes < 1 {
+			if n := needlessKillsPerWeek(sig, after.PeriodSeconds, ch.To, 0); n >= MaxNeedlessKillsPerReplicaWeek || sig.LivenessProbes < 1 {
 				t.Fatalf("liveness tightened to %d failures with %.2g expected needless kills per replica-week", ch.To, n)
 			}
 		case ch.Probe == probes.Liveness:

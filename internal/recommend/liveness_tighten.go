@@ -27,9 +27,11 @@ const defaultFailureThreshold = 3
 // (near misses: runs that recovered on their own) estimate both how often a run starts and how long it lasts:
 // a run starts with probability r per probe, and goes on after each failure with probability c (Laplace's rule
 // over the continuations and ends seen). A window of k failures then kills needlessly about
-// probes-per-week x r x c^(k-1) times per replica-week. r is taken at an upper bound (three runs more than seen),
-// so a short observation cannot make a tight window look safe. The loosest failureThreshold within the bound is
-// taken, and only when its estimate is below MaxNeedlessKillsPerReplicaWeek; otherwise the probe is reported.
+// probes-per-week x r x c^(k-1) times per replica-week. The bound is the policy's instruction: the loosest
+// failureThreshold within it is taken unless the runs actually seen put its estimate at or above
+// MaxNeedlessKillsPerReplicaWeek (then the probe is reported). Tighter windows are taken only when r at an upper
+// bound (three runs more than seen) keeps them below the rate, so a short watch cannot make a tight window look
+// safe.
 // It returns whether it changed the probe.
 func (r *containerRun) tightenLiveness() bool {
 	live := r.next.Liveness
@@ -55,8 +57,8 @@ func (r *containerRun) tightenLiveness() bool {
 	if r.next.Startup == nil && !r.startCovered(v.InitialDelaySeconds+loosest*v.PeriodSeconds) {
 		return false // without a startup probe the liveness window is also the startup budget
 	}
-	if sig.LivenessProbes < 1 {
-		return false // nothing watched yet
+	if sig.LivenessProbes*float64(v.PeriodSeconds) < s.Pacing.VerificationWindow.Seconds() {
+		return false // ready containers watched for less than one verification window
 	}
 	// The tightest window whose expected needless kills stay below the accepted rate, but never below the
 	// Kubernetes default of 3 failures (a single slow answer must not restart a container) or the policy's
@@ -67,12 +69,18 @@ func (r *containerRun) tightenLiveness() bool {
 		if r.next.Startup == nil && !r.startCovered(v.InitialDelaySeconds+k*v.PeriodSeconds) {
 			continue
 		}
-		if needlessKillsPerWeek(sig, v.PeriodSeconds, k) < MaxNeedlessKillsPerReplicaWeek {
+		if needlessKillsPerWeek(sig, v.PeriodSeconds, k, unseenRuns) < MaxNeedlessKillsPerReplicaWeek {
 			ft = k
 			break
 		}
 	}
-	needless := needlessKillsPerWeek(sig, v.PeriodSeconds, ft)
+	// The bound itself is the policy's instruction: it is honoured unless the failures actually seen say a
+	// window at the bound would restart healthy containers more often than the accepted rate.
+	extra := float64(unseenRuns)
+	if ft == loosest {
+		extra = 0
+	}
+	needless := needlessKillsPerWeek(sig, v.PeriodSeconds, ft, extra)
 	if needless >= MaxNeedlessKillsPerReplicaWeek {
 		r.tightenBlocked = fmt.Sprintf("a failureThreshold of %d would bring it within the bound, but the failures observed so far (%d runs that recovered, %d failures, in about %.0f probes) put its needless kills at %.2g per replica-week, not below the %.0f probe-tuner accepts",
 			ft, sig.NearMissRuns, sig.NearMissFailures, sig.LivenessProbes, needless, MaxNeedlessKillsPerReplicaWeek)
@@ -86,13 +94,19 @@ func (r *containerRun) tightenLiveness() bool {
 	return r.setField(probes.Liveness, "failureThreshold", ft, ReasonLivenessTightened, evidence)
 }
 
+// unseenRuns is how many failure runs more than were seen the estimate assumes when it goes tighter than the
+// policy's bound: about the 95% upper bound of a rate with no event seen, so a short watch cannot make a tight
+// window look safe.
+const unseenRuns = 3.0
+
 // needlessKillsPerWeek estimates how often per replica-week a liveness window of k failures at the given period
-// would kill a healthy container, from the observed failure runs of ready containers (at least one probe).
-func needlessKillsPerWeek(sig observe.Signals, period, k int32) float64 {
+// would kill a healthy container, from the observed failure runs of ready containers, with extraRuns runs
+// assumed beyond those seen.
+func needlessKillsPerWeek(sig observe.Signals, period, k int32, extraRuns float64) float64 {
 	runs, failures := float64(sig.NearMissRuns), float64(max(sig.NearMissFailures, sig.NearMissRuns))
 	// Every failure after the first of a run continued it; every run ended once.
 	continuation := (failures - runs + 1) / (failures + 2)
-	startRate := min((runs+3)/max(sig.LivenessProbes, 1), 1)
+	startRate := min((runs+extraRuns)/max(sig.LivenessProbes, 1), 1)
 	probesPerWeek := week / float64(max(period, 1))
 	return probesPerWeek * startRate * math.Pow(continuation, float64(k-1))
 }

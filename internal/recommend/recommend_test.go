@@ -244,6 +244,16 @@ func TestRecommend(t *testing.T) {
 			want: []change{{probes.Liveness, "failureThreshold", 30, 11, ReasonLivenessTightened}},
 		},
 		{
+			// 30 x 60 s: half an hour to notice a deadlock. The policy's bound of 180 s allows 2 failures at this
+			// period; no failure was seen in three hours, so the bound is honoured, though a tighter window than
+			// the bound could not be shown safe yet.
+			name:     "a probe far beyond the time-to-detect bound is brought within it when no failure run was seen",
+			settings: settings(func(s *tuningv1alpha1.ProbePolicySpec) { s.Liveness.MaxTimeToDetectSeconds = 180 }),
+			container: makeContainer("app").startup(makeProbe("/healthz").period(5).failure(6).obj()).liveness(makeProbe("/healthz").period(60).failure(30).obj()).
+				readiness(readiness).startsCompleted(repeat(secs(8), 3)...).nearMisses(0, 0, 180).obj(),
+			want: []change{{probes.Liveness, "failureThreshold", 30, 2, ReasonLivenessTightened}},
+		},
+		{
 			name:     "an over-generous liveness probe whose failures come in long runs is reported, not tightened",
 			settings: settings(),
 			container: makeContainer("app").startup(makeProbe("/healthz").period(5).failure(6).obj()).liveness(makeProbe("/healthz").failure(30).obj()).
