@@ -77,11 +77,11 @@ func (r *containerRun) startupRule() {
 			s.Startup.TargetPercentile, total, qs, censoredW, margin, need, budget)
 		switch {
 		case budget < low && weightAbove(sig.Censored, 0.8*float64(budget)) >= 0.5:
-			// Only once a start was actually killed at about this budget: the percentile alone says a start
-			// may one day be, and every change rolls every pod, which costs more than a rare kill.
-			// Growing is cheap and a short budget kills starts: straight to what the evidence needs, with room
-			// for twice the longest start seen (the floor tightening keeps too), so a start that keeps growing
-			// or a tail the samples have not shown yet does not cost another rollout soon.
+			// Only once a start was actually killed at about this budget: the percentile alone says one may be
+			// some day, and every change rolls every pod, which costs more than a rare kill. Then growing is
+			// cheap and a short budget kills starts: straight to what the evidence needs, with room for twice
+			// the longest start seen (the floor tightening keeps too), so that a start that keeps growing, or a
+			// tail the samples have not shown yet, does not cost another rollout soon.
 			target = min(max(need, seconds(2*sig.Startup.Max)), maxBudget)
 			reason = ReasonStartupBelowTarget
 			evidence += fmt.Sprintf("; a too-short budget kills starts while a longer one costs little, so it grows in one change to %ds, at least twice the longest start seen (%.1fs)", target, sig.Startup.Max)
