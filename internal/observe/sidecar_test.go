@@ -10,13 +10,6 @@ import (
 // "proxy" with the given probes (YAML at the container's indentation), then the app container "app" with a
 // readiness probe.
 func sidecarDeployment(replicas int, annotations map[string]string, proxyProbesYAML string) string {
-	ann := ""
-	for k, v := range annotations {
-		ann += fmt.Sprintf("        %s: %q\n", k, v)
-	}
-	if ann != "" {
-		ann = "      annotations:\n" + ann
-	}
 	return fmt.Sprintf(`apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web, namespace: shop}
@@ -36,7 +29,7 @@ spec:
 %s      containers:
       - name: app
         image: web:1
-%s`, replicas, ann, proxyProbesYAML, readinessYAML)
+%s`, replicas, annotationsYAML(annotations), proxyProbesYAML, readinessYAML)
 }
 
 // Native sidecars are observed exactly like app containers, keyed by their name; the plain init container,

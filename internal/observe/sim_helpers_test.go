@@ -88,13 +88,6 @@ func (r *simRun) signals(container string) Signals {
 
 // deployment renders a Deployment with the given replicas, template annotations and container probes (YAML).
 func deployment(replicas int, annotations map[string]string, probesYAML string) string {
-	ann := ""
-	for k, v := range annotations {
-		ann += fmt.Sprintf("        %s: %q\n", k, v)
-	}
-	if ann != "" {
-		ann = "      annotations:\n" + ann
-	}
 	return fmt.Sprintf(`apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web, namespace: shop}
@@ -108,7 +101,19 @@ spec:
       containers:
       - name: app
         image: web:1
-%s`, replicas, ann, probesYAML)
+%s`, replicas, annotationsYAML(annotations), probesYAML)
+}
+
+// annotationsYAML renders pod template annotations at the template's metadata indentation, empty for none.
+func annotationsYAML(annotations map[string]string) string {
+	ann := ""
+	for k, v := range annotations {
+		ann += fmt.Sprintf("        %s: %q\n", k, v)
+	}
+	if ann == "" {
+		return ""
+	}
+	return "      annotations:\n" + ann
 }
 
 const (

@@ -226,36 +226,13 @@ func TestDemoStory(t *testing.T) {
 // seen at least twice.
 func watchPods(t *testing.T, c client.Client, app string, d time.Duration, check func(prev, cur *corev1.Pod) error) int {
 	t.Helper()
-	last := map[string]*corev1.Pod{}
-	watched := map[string]bool{}
-	reported := map[string]bool{}
-	for end := time.Now().Add(d); ; time.Sleep(2 * time.Second) {
+	return followPods(t, d, func() []corev1.Pod {
 		var pods corev1.PodList
 		if err := c.List(background, &pods, client.InNamespace("demo"), client.MatchingLabels{"app": app}); err != nil {
 			t.Fatal(err)
 		}
-		next := map[string]*corev1.Pod{}
-		for i := range pods.Items {
-			cur := &pods.Items[i]
-			if cur.DeletionTimestamp != nil {
-				continue
-			}
-			next[cur.Name] = cur
-			prev, ok := last[cur.Name]
-			if !ok {
-				continue
-			}
-			watched[cur.Name] = true
-			if err := check(prev, cur); err != nil && !reported[err.Error()] {
-				reported[err.Error()] = true
-				t.Error(err)
-			}
-		}
-		last = next
-		if time.Now().After(end) {
-			return len(watched)
-		}
-	}
+		return pods.Items
+	}, check)
 }
 
 // podReady is a pod's Ready condition, nil when it has none.

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/probetuner/probe-tuner/internal/scheme"
@@ -284,4 +285,38 @@ func (o *operator) httpStatus(path string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// followPods samples pods every 2 s for d, listing them with list, and calls check on each pod seen twice in a
+// row (prev and cur), skipping pods being deleted. It reports each distinct failure once and returns how many
+// pods were seen at least twice, so that a caller can require that the check did not pass empty.
+func followPods(t *testing.T, d time.Duration, list func() []corev1.Pod, check func(prev, cur *corev1.Pod) error) int {
+	t.Helper()
+	last := map[string]*corev1.Pod{}
+	watched := map[string]bool{}
+	reported := map[string]bool{}
+	for end := time.Now().Add(d); ; time.Sleep(2 * time.Second) {
+		pods := list()
+		next := map[string]*corev1.Pod{}
+		for i := range pods {
+			cur := &pods[i]
+			if cur.DeletionTimestamp != nil {
+				continue
+			}
+			next[cur.Name] = cur
+			prev, ok := last[cur.Name]
+			if !ok {
+				continue
+			}
+			watched[cur.Name] = true
+			if err := check(prev, cur); err != nil && !reported[err.Error()] {
+				reported[err.Error()] = true
+				t.Error(err)
+			}
+		}
+		last = next
+		if time.Now().After(end) {
+			return len(watched)
+		}
+	}
 }

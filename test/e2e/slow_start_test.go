@@ -473,30 +473,10 @@ func curedNow(t *testing.T, c client.Client, ns, name string) error {
 // seen at least twice.
 func followCurrentPods(t *testing.T, c client.Client, ns, name string, d time.Duration, check func(prev, cur *corev1.Pod) error) int {
 	t.Helper()
-	last := map[string]*corev1.Pod{}
-	watched := map[string]bool{}
-	reported := map[string]bool{}
-	for end := time.Now().Add(d); ; time.Sleep(2 * time.Second) {
+	return followPods(t, d, func() []corev1.Pod {
 		_, pods := currentPods(t, c, getDeployment(t, c, ns, name))
-		next := map[string]*corev1.Pod{}
-		for i := range pods {
-			cur := &pods[i]
-			next[cur.Name] = cur
-			prev, ok := last[cur.Name]
-			if !ok {
-				continue
-			}
-			watched[cur.Name] = true
-			if err := check(prev, cur); err != nil && !reported[err.Error()] {
-				reported[err.Error()] = true
-				t.Error(err)
-			}
-		}
-		last = next
-		if time.Now().After(end) {
-			return len(watched)
-		}
-	}
+		return pods
+	}, check)
 }
 
 // eventsAbout returns the namespace's Events with this reason whose involved object is kind/name.
