@@ -61,7 +61,7 @@ fuzz: ## Fuzz the recommender's invariants for FUZZ_TIME (valid probes, bounds, 
 
 .PHONY: test-unit
 test-unit: ## Run only the tests that need no API server.
-	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v /test/) -count=1
+	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v -E '/test/(e2e|integration|simkubelet)$$|/harness/localcluster$$') -count=1
 
 .PHONY: test-e2e
 test-e2e: control-plane build ## Run the end-to-end tests on a local control plane with the simulated kubelet.
@@ -71,7 +71,7 @@ test-e2e: control-plane build ## Run the end-to-end tests on a local control pla
 
 .PHONY: build
 build: ## Build the manager and the command-line tools into bin/.
-	go build -o $(LOCALBIN)/ ./cmd/...
+	go build -o $(LOCALBIN)/ ./cmd/... ./test/harness/cmd/...
 
 .PHONY: run
 run: ## Run the operator against the cluster KUBECONFIG points at, metrics on http://127.0.0.1:8080/metrics.
@@ -93,7 +93,7 @@ cluster-up: control-plane simkubelet ## Start the local control plane and the si
 
 .PHONY: simkubelet
 simkubelet: ## Build the simulated kubelet into bin/simkubelet.
-	go build -o $(LOCALBIN)/simkubelet ./cmd/simkubelet
+	go build -o $(LOCALBIN)/simkubelet ./test/harness/cmd/simkubelet
 
 .PHONY: cluster-down
 cluster-down: ## Stop the local control plane and remove its state.
@@ -109,7 +109,7 @@ demo: ## Run probe-tuner on a local control plane with demo workloads, narrated;
 
 .PHONY: bench-quality
 bench-quality: ## Score the tuning in virtual time (baseline, tuned, oracle) on the public suite, then on 330 generated scenarios (seed 1).
-	go build -o $(LOCALBIN)/probebench ./cmd/probebench
+	go build -o $(LOCALBIN)/probebench ./test/harness/cmd/probebench
 	$(LOCALBIN)/probebench -f test/scenarios
 	rm -rf $(LOCALBIN)/generated-scenarios
 	$(LOCALBIN)/probebench gen --family all --count 330 --seed 1 -o $(LOCALBIN)/generated-scenarios
@@ -117,7 +117,7 @@ bench-quality: ## Score the tuning in virtual time (baseline, tuned, oracle) on 
 
 .PHONY: bench-scale
 bench-scale: control-plane ## Measure memory, CPU and latency at scale on the local control plane (SCALE=N Deployments, default 1000).
-	KUBEBUILDER_ASSETS=$(K8S_BIN) go run ./cmd/benchscale $(if $(SCALE),-n $(SCALE),) $(if $(WINDOW),-window $(WINDOW),)
+	KUBEBUILDER_ASSETS=$(K8S_BIN) go run ./test/harness/cmd/benchscale $(if $(SCALE),-n $(SCALE),) $(if $(WINDOW),-window $(WINDOW),)
 
 .PHONY: test-faults
 test-faults: control-plane build ## Run only the end-to-end fault tests (operator kills, leader election, API server outage, conflicts, odd objects).

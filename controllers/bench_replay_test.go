@@ -16,11 +16,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
-	"github.com/probetuner/probe-tuner/internal/bench"
 	"github.com/probetuner/probe-tuner/internal/observe"
 	"github.com/probetuner/probe-tuner/internal/podstore"
 	"github.com/probetuner/probe-tuner/internal/scheme"
 	"github.com/probetuner/probe-tuner/internal/tuner"
+	"github.com/probetuner/probe-tuner/test/harness/bench"
 )
 
 // TestOperatorDecidesWhatTheBenchmarkMeasured runs benchmark scenarios, then hands each look the benchmark's
@@ -35,16 +35,16 @@ func TestOperatorDecidesWhatTheBenchmarkMeasured(t *testing.T) {
 		perturb func(i int, l *bench.Look) bool
 		same    bool
 	}{
-		{name: "a crash loop ended with a startup probe", scenario: "../internal/bench/testdata/slow-start.yaml", same: true},
+		{name: "a crash loop ended with a startup probe", scenario: "../test/harness/bench/testdata/slow-start.yaml", same: true},
 		{name: "a loose startup budget, and a release", scenario: "testdata/tightening.yaml", same: true},
 		{name: "a recommendation in Recommend mode", scenario: "testdata/recommend-only.yaml", same: true},
 		{name: "a native sidecar's crash loop ended with a startup probe", scenario: "testdata/native-sidecar.yaml", same: true},
 		{
-			name: "perturbed: the operator misses the looks that wrote", scenario: "../internal/bench/testdata/slow-start.yaml",
+			name: "perturbed: the operator misses the looks that wrote", scenario: "../test/harness/bench/testdata/slow-start.yaml",
 			perturb: func(_ int, l *bench.Look) bool { return !wrote(l.Outcome) },
 		},
 		{
-			name: "perturbed: the kubelet's Events are lost on the operator's side", scenario: "../internal/bench/testdata/slow-start.yaml",
+			name: "perturbed: the kubelet's Events are lost on the operator's side", scenario: "../test/harness/bench/testdata/slow-start.yaml",
 			perturb: func(_ int, l *bench.Look) bool { l.Input.Observe.Events = nil; return true },
 		},
 	}

@@ -38,7 +38,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 say "Building probe-tuner: the manager and the simulated kubelet"
-go build -o bin/ ./cmd/manager ./cmd/simkubelet
+go build -o bin/ ./cmd/manager ./test/harness/cmd/simkubelet
 say "Building the local control plane (etcd, kube-apiserver, kube-controller-manager, kubectl) if missing"
 "$root/hack/build-controlplane.sh" "$K8S_BIN"
 

@@ -10,7 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/yaml"
 
-	"github.com/probetuner/probe-tuner/internal/sim"
+	"github.com/probetuner/probe-tuner/test/harness/sim"
 )
 
 // simRun drives the probe simulator for a Deployment and feeds the observer every step, as the operator's

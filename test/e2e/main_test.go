@@ -14,7 +14,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
-	"github.com/probetuner/probe-tuner/test/localcluster"
+	"github.com/probetuner/probe-tuner/test/harness/localcluster"
 )
 
 var cluster *localcluster.Cluster

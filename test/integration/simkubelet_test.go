@@ -13,7 +13,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/probetuner/probe-tuner/internal/sim"
+	"github.com/probetuner/probe-tuner/test/harness/sim"
 )
 
 // virtualKubelet plays the kubelet and the ReplicaSet controller for one Deployment in a test: it creates the

@@ -11,7 +11,7 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/probetuner/probe-tuner/test/localcluster"
+	"github.com/probetuner/probe-tuner/test/harness/localcluster"
 )
 
 var (
