@@ -5,6 +5,10 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/probetuner/probe-tuner/internal/probes"
 )
 
 // genScenario is a generated scenario before it is written as YAML.
@@ -48,16 +52,8 @@ type genProbe struct {
 
 // values returns the timing fields with the API defaults filled in.
 func (p genProbe) values() genProbe {
-	if p.period == 0 {
-		p.period = 10
-	}
-	if p.timeout == 0 {
-		p.timeout = 1
-	}
-	if p.failure == 0 {
-		p.failure = 3
-	}
-	return p
+	v := probes.Of(&corev1.Probe{InitialDelaySeconds: p.delay, PeriodSeconds: p.period, TimeoutSeconds: p.timeout, FailureThreshold: p.failure})
+	return genProbe{delay: v.InitialDelaySeconds, period: v.PeriodSeconds, timeout: v.TimeoutSeconds, failure: v.FailureThreshold}
 }
 
 // budget is initialDelaySeconds + failureThreshold x periodSeconds: the latest a start can complete and survive.

@@ -307,70 +307,63 @@ func ratio(a, b float64) *float64 {
 }
 
 func targets(s Summary, rs []ScenarioResult) []Target {
-	var out []Target
 	num := func(v *float64) string {
 		if v == nil {
 			return "n/a"
 		}
 		return fmt.Sprintf("%.3f", *v)
 	}
-
-	t := Target{Name: "restartReduction", Goal: fmt.Sprintf(">= %.2f", TargetRestartReduction), Value: num(s.RestartReduction)}
-	t.Pass = s.RestartReduction != nil && *s.RestartReduction >= TargetRestartReduction
-	if !t.Pass {
-		t.Reason = "needless probe restarts left with tuning: " + top(rs, func(r ScenarioResult) (float64, string) {
-			return float64(r.Tuned.ProbeRestarts), fmt.Sprintf("%s %d (baseline %d)", r.Name, r.Tuned.ProbeRestarts, r.Baseline.ProbeRestarts)
-		})
+	atLeast := func(v *float64, goal float64) bool { return v != nil && *v >= goal }
+	atMost := func(v *float64, goal float64) bool { return v != nil && *v <= goal }
+	return []Target{
+		target("restartReduction", fmt.Sprintf(">= %.2f", TargetRestartReduction), num(s.RestartReduction),
+			atLeast(s.RestartReduction, TargetRestartReduction), func() string {
+				return "needless probe restarts left with tuning: " + top(rs, func(r ScenarioResult) (float64, string) {
+					return float64(r.Tuned.ProbeRestarts), fmt.Sprintf("%s %d (baseline %d)", r.Name, r.Tuned.ProbeRestarts, r.Baseline.ProbeRestarts)
+				})
+			}),
+		target("unavailableVsOracle", fmt.Sprintf("<= %.2f", TargetUnavailableVsOracle), num(s.UnavailableVsOracle),
+			atMost(s.UnavailableVsOracle, TargetUnavailableVsOracle), func() string {
+				return "unavailable replica-seconds above the oracle's: " + top(rs, func(r ScenarioResult) (float64, string) {
+					return r.Tuned.UnavailableSeconds - r.Oracle.UnavailableSeconds, fmt.Sprintf("%s +%.0fs (tuned %.0fs, oracle %.0fs)", r.Name,
+						r.Tuned.UnavailableSeconds-r.Oracle.UnavailableSeconds, r.Tuned.UnavailableSeconds, r.Oracle.UnavailableSeconds)
+				})
+			}),
+		target("detectionVsOracle", fmt.Sprintf("<= %.2f", TargetDetectionVsOracle), num(s.DetectionVsOracle),
+			atMost(s.DetectionVsOracle, TargetDetectionVsOracle), func() string {
+				return "hang detection slower than the oracle's: " + top(rs, func(r ScenarioResult) (float64, string) {
+					return r.Tuned.DetectionSeconds - r.Oracle.DetectionSeconds, fmt.Sprintf("%s +%.0fs (tuned %.0fs, oracle %.0fs over %d hangs)", r.Name,
+						r.Tuned.DetectionSeconds-r.Oracle.DetectionSeconds, r.Tuned.DetectionSeconds, r.Oracle.DetectionSeconds, r.Tuned.Hangs)
+				})
+			}),
+		target("maxRollouts", fmt.Sprintf("<= %d per workload", TargetMaxRollouts), fmt.Sprint(s.MaxRollouts),
+			s.MaxRollouts <= TargetMaxRollouts, func() string {
+				return "too many rollouts: " + list(rs, func(r ScenarioResult) (bool, string) {
+					return r.Tuned.Rollouts > TargetMaxRollouts, fmt.Sprintf("%s %d (%s)", r.Name, r.Tuned.Rollouts, changeList(r.Changes))
+				})
+			}),
+		target("reversals", fmt.Sprintf("= %d", TargetReversals), fmt.Sprint(s.Reversals),
+			s.Reversals <= TargetReversals, func() string {
+				return "fields changed back and forth: " + list(rs, func(r ScenarioResult) (bool, string) {
+					return r.Tuned.Reversals > 0, fmt.Sprintf("%s %d (%s)", r.Name, r.Tuned.Reversals, changeList(r.Changes))
+				})
+			}),
+		target("noChangeWithoutProbeProblem", "no probe change in scenarios that are not probe problems", fmt.Sprint(len(s.NoProblemChanged)),
+			len(s.NoProblemChanged) == 0, func() string {
+				return "changed although the probes were not at fault: " + list(rs, func(r ScenarioResult) (bool, string) {
+					return r.NoProblemChanged, fmt.Sprintf("%s (%s)", r.Name, changeList(r.Changes))
+				})
+			}),
 	}
-	out = append(out, t)
+}
 
-	t = Target{Name: "unavailableVsOracle", Goal: fmt.Sprintf("<= %.2f", TargetUnavailableVsOracle), Value: num(s.UnavailableVsOracle)}
-	t.Pass = s.UnavailableVsOracle != nil && *s.UnavailableVsOracle <= TargetUnavailableVsOracle
-	if !t.Pass {
-		t.Reason = "unavailable replica-seconds above the oracle's: " + top(rs, func(r ScenarioResult) (float64, string) {
-			return r.Tuned.UnavailableSeconds - r.Oracle.UnavailableSeconds, fmt.Sprintf("%s +%.0fs (tuned %.0fs, oracle %.0fs)", r.Name,
-				r.Tuned.UnavailableSeconds-r.Oracle.UnavailableSeconds, r.Tuned.UnavailableSeconds, r.Oracle.UnavailableSeconds)
-		})
+// target is one suite target; why, called only when it is missed, names the scenarios that miss it most.
+func target(name, goal, value string, pass bool, why func() string) Target {
+	t := Target{Name: name, Goal: goal, Value: value, Pass: pass}
+	if !pass {
+		t.Reason = why()
 	}
-	out = append(out, t)
-
-	t = Target{Name: "detectionVsOracle", Goal: fmt.Sprintf("<= %.2f", TargetDetectionVsOracle), Value: num(s.DetectionVsOracle)}
-	t.Pass = s.DetectionVsOracle != nil && *s.DetectionVsOracle <= TargetDetectionVsOracle
-	if !t.Pass {
-		t.Reason = "hang detection slower than the oracle's: " + top(rs, func(r ScenarioResult) (float64, string) {
-			return r.Tuned.DetectionSeconds - r.Oracle.DetectionSeconds, fmt.Sprintf("%s +%.0fs (tuned %.0fs, oracle %.0fs over %d hangs)", r.Name,
-				r.Tuned.DetectionSeconds-r.Oracle.DetectionSeconds, r.Tuned.DetectionSeconds, r.Oracle.DetectionSeconds, r.Tuned.Hangs)
-		})
-	}
-	out = append(out, t)
-
-	t = Target{Name: "maxRollouts", Goal: fmt.Sprintf("<= %d per workload", TargetMaxRollouts), Value: fmt.Sprint(s.MaxRollouts)}
-	t.Pass = s.MaxRollouts <= TargetMaxRollouts
-	if !t.Pass {
-		t.Reason = "too many rollouts: " + list(rs, func(r ScenarioResult) (bool, string) {
-			return r.Tuned.Rollouts > TargetMaxRollouts, fmt.Sprintf("%s %d (%s)", r.Name, r.Tuned.Rollouts, changeList(r.Changes))
-		})
-	}
-	out = append(out, t)
-
-	t = Target{Name: "reversals", Goal: fmt.Sprintf("= %d", TargetReversals), Value: fmt.Sprint(s.Reversals)}
-	t.Pass = s.Reversals <= TargetReversals
-	if !t.Pass {
-		t.Reason = "fields changed back and forth: " + list(rs, func(r ScenarioResult) (bool, string) {
-			return r.Tuned.Reversals > 0, fmt.Sprintf("%s %d (%s)", r.Name, r.Tuned.Reversals, changeList(r.Changes))
-		})
-	}
-	out = append(out, t)
-
-	t = Target{Name: "noChangeWithoutProbeProblem", Goal: "no probe change in scenarios that are not probe problems", Value: fmt.Sprint(len(s.NoProblemChanged))}
-	t.Pass = len(s.NoProblemChanged) == 0
-	if !t.Pass {
-		t.Reason = "changed although the probes were not at fault: " + list(rs, func(r ScenarioResult) (bool, string) {
-			return r.NoProblemChanged, fmt.Sprintf("%s (%s)", r.Name, changeList(r.Changes))
-		})
-	}
-	out = append(out, t)
-	return out
+	return t
 }
 
 // top names the three scenarios with the largest positive contribution.

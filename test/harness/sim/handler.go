@@ -64,36 +64,26 @@ func newProbeHandler(c *container, t ProbeType, spec *corev1.Probe, timeout time
 		h.execExited = errored + "rpc error: code = Unknown desc = failed to exec in container: container is in CONTAINER_EXITED state"
 	case spec.HTTPGet != nil:
 		h.kind = handlerHTTP
-		port, err := resolvePort(spec.HTTPGet.Port, c.spec)
+		hostPort, err := p.probeTarget(spec.HTTPGet.Host, spec.HTTPGet.Port, c)
 		if err != nil {
 			h.errored = errored + err.Error()
 			break
-		}
-		host := spec.HTTPGet.Host
-		if host == "" {
-			host = p.podIP
 		}
 		scheme := strings.ToLower(string(spec.HTTPGet.Scheme))
 		if scheme == "" {
 			scheme = "http"
 		}
-		hostPort := net.JoinHostPort(host, strconv.Itoa(port))
 		u := probeURL(scheme, hostPort, spec.HTTPGet.Path)
 		h.refused = failed + fmt.Sprintf("Get %q: dial tcp %s: connect: connection refused", u, hostPort)
 		h.timeout = failed + fmt.Sprintf("Get %q: context deadline exceeded (Client.Timeout exceeded while awaiting headers)", u)
 		h.unhealthy = failed + "HTTP probe failed with statuscode: 503"
 	case spec.TCPSocket != nil:
 		h.kind = handlerTCP
-		port, err := resolvePort(spec.TCPSocket.Port, c.spec)
+		hostPort, err := p.probeTarget(spec.TCPSocket.Host, spec.TCPSocket.Port, c)
 		if err != nil {
 			h.errored = errored + err.Error()
 			break
 		}
-		host := spec.TCPSocket.Host
-		if host == "" {
-			host = p.podIP
-		}
-		hostPort := net.JoinHostPort(host, strconv.Itoa(port))
 		h.refused = failed + "dial tcp " + hostPort + ": connect: connection refused"
 		h.timeout = failed + "dial tcp " + hostPort + ": i/o timeout"
 	case spec.GRPC != nil:
@@ -108,6 +98,19 @@ func newProbeHandler(c *container, t ProbeType, spec *corev1.Probe, timeout time
 		h.errored = errored + fmt.Sprintf("missing probe handler for %s:%s", p.podDesc(), c.spec.Name)
 	}
 	return h
+}
+
+// probeTarget is the host:port an HTTP or TCP probe dials: its host, else the pod's IP, and its port resolved
+// against the container's ports.
+func (p *PodSim) probeTarget(host string, port intstr.IntOrString, c *container) (string, error) {
+	resolved, err := resolvePort(port, c.spec)
+	if err != nil {
+		return "", err
+	}
+	if host == "" {
+		host = p.podIP
+	}
+	return net.JoinHostPort(host, strconv.Itoa(resolved)), nil
 }
 
 // probeURL builds the probe URL like pkg/probe/http formatURL.

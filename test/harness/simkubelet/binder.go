@@ -3,7 +3,6 @@ package simkubelet
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -59,35 +58,7 @@ func (b *binder) onPending(obj any) {
 
 // run binds queued pods with the given number of workers until ctx ends.
 func (b *binder) run(ctx context.Context, workers int) {
-	go func() {
-		<-ctx.Done()
-		b.queue.ShutDown()
-	}()
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for b.next(ctx) {
-			}
-		})
-	}
-	wg.Wait()
-}
-
-func (b *binder) next(ctx context.Context) bool {
-	key, quit := b.queue.Get()
-	if quit {
-		return false
-	}
-	defer b.queue.Done(key)
-	if err := b.bind(ctx, key); err != nil {
-		if ctx.Err() == nil {
-			b.d.log.Error(err, "Binding failed, will retry", "pod", key)
-		}
-		b.queue.AddRateLimited(key)
-		return true
-	}
-	b.queue.Forget(key)
-	return true
+	runWorkers(ctx, b.queue, workers, b.d.log, "Binding failed, will retry", b.bind)
 }
 
 // candidates returns our nodes whose labels match the pod's nodeSelector.

@@ -6,6 +6,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
+	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 )
@@ -27,42 +28,37 @@ func stripManagedFields(obj any) (any, error) {
 
 // setupInformers creates the pod informers and registers their handlers (they are started by Run).
 func (d *Driver) setupInformers() error {
-	d.boundFactory = informers.NewSharedInformerFactoryWithOptions(d.client, 0,
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = boundPodsSelector }))
-	bound := d.boundFactory.Core().V1().Pods()
-	inf := bound.Informer()
-	if err := inf.SetTransform(stripManagedFields); err != nil {
-		return err
-	}
-	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	var err error
+	d.boundFactory, d.podLister, err = d.podInformer(boundPodsSelector, "bound", cache.ResourceEventHandlerFuncs{
 		AddFunc:    d.onBoundAdd,
 		UpdateFunc: d.onBoundUpdate,
 		DeleteFunc: d.onBoundDelete,
-	}); err != nil {
-		return fmt.Errorf("watching bound pods: %w", err)
-	}
-	d.podLister = bound.Lister()
-	d.synced = append(d.synced, inf.HasSynced)
-
-	if d.cfg.DisableScheduling {
-		return nil
-	}
-	d.pendingFactory = informers.NewSharedInformerFactoryWithOptions(d.client, 0,
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = pendingPodsSelector }))
-	pending := d.pendingFactory.Core().V1().Pods()
-	pinf := pending.Informer()
-	if err := pinf.SetTransform(stripManagedFields); err != nil {
+	})
+	if err != nil || d.cfg.DisableScheduling {
 		return err
 	}
-	if _, err := pinf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	d.pendingFactory, d.binder.lister, err = d.podInformer(pendingPodsSelector, "pending", cache.ResourceEventHandlerFuncs{
 		AddFunc:    d.binder.onPending,
 		UpdateFunc: func(_, obj any) { d.binder.onPending(obj) },
-	}); err != nil {
-		return fmt.Errorf("watching pending pods: %w", err)
+	})
+	return err
+}
+
+// podInformer creates an informer factory for the pods matching fieldSelector, without their managedFields, with
+// the handlers registered and its sync tracked in d.synced.
+func (d *Driver) podInformer(fieldSelector, what string, handlers cache.ResourceEventHandler) (informers.SharedInformerFactory, corelisters.PodLister, error) {
+	factory := informers.NewSharedInformerFactoryWithOptions(d.client, 0,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = fieldSelector }))
+	pods := factory.Core().V1().Pods()
+	inf := pods.Informer()
+	if err := inf.SetTransform(stripManagedFields); err != nil {
+		return nil, nil, err
 	}
-	d.binder.lister = pending.Lister()
-	d.synced = append(d.synced, pinf.HasSynced)
-	return nil
+	if _, err := inf.AddEventHandler(handlers); err != nil {
+		return nil, nil, fmt.Errorf("watching %s pods: %w", what, err)
+	}
+	d.synced = append(d.synced, inf.HasSynced)
+	return factory, pods.Lister(), nil
 }
 
 // ours returns the node of that name if this driver serves it.

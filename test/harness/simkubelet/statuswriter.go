@@ -86,35 +86,7 @@ func (s *statusWriter) pendingCount() int {
 
 // run writes statuses with the given number of workers until ctx ends.
 func (s *statusWriter) run(ctx context.Context, workers int) {
-	go func() {
-		<-ctx.Done()
-		s.queue.ShutDown()
-	}()
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for s.next(ctx) {
-			}
-		})
-	}
-	wg.Wait()
-}
-
-func (s *statusWriter) next(ctx context.Context) bool {
-	key, quit := s.queue.Get()
-	if quit {
-		return false
-	}
-	defer s.queue.Done(key)
-	if err := s.process(ctx, key); err != nil {
-		if ctx.Err() == nil {
-			s.d.log.Error(err, "Failed to update pod status, will retry", "pod", key)
-			s.queue.AddRateLimited(key)
-		}
-		return true
-	}
-	s.queue.Forget(key)
-	return true
+	runWorkers(ctx, s.queue, workers, s.d.log, "Failed to update pod status, will retry", s.process)
 }
 
 // process writes the pending entry of one pod, then deletes the pod if it has terminated.
