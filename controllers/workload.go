@@ -11,7 +11,7 @@ import (
 	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
 	"github.com/probetuner/probe-tuner/internal/observe"
 	"github.com/probetuner/probe-tuner/internal/policy"
-	"github.com/probetuner/probe-tuner/internal/recommend"
+	"github.com/probetuner/probe-tuner/internal/probes"
 	"github.com/probetuner/probe-tuner/internal/status"
 	"github.com/probetuner/probe-tuner/internal/tuner"
 )
@@ -82,7 +82,7 @@ func summarise(d *appsv1.Deployment, ws *tuner.WorkloadState, act tuner.Action, 
 	}
 	for _, c := range f.Containers {
 		sc := status.Container{Name: c.Name, Signals: observe.ContainerSignals(&ws.Observation, c.Name, f.Revision, now, cfg),
-			Current: recommend.ProbeSet{Startup: c.Startup, Liveness: c.Liveness, Readiness: c.Readiness}}
+			Current: probes.Set{Startup: c.Startup, Liveness: c.Liveness, Readiness: c.Readiness}}
 		if rec, ok := act.Plan.Probes[c.Name]; ok && act.Kind != tuner.Apply {
 			sc.Recommended = &rec
 		}

@@ -36,7 +36,7 @@ type runOptions struct {
 	// tune puts probe-tuner in the loop; otherwise the probes stay as they are.
 	tune bool
 	// probes replaces the probes of the named containers before the run (the oracle's candidates).
-	probes map[string]recommend.ProbeSet
+	probes map[string]probes.Set
 	// seed replaces the scenario's seed when not zero (the oracle's training runs).
 	seed uint64
 	// trace, when set, receives the tuner's decisions.
@@ -62,7 +62,7 @@ type Change struct {
 
 func (c Change) String() string {
 	what := fmt.Sprintf("%s %s %d->%d", c.Probe, c.Field, c.From, c.To)
-	if c.Field == recommend.FieldProbe {
+	if c.Field == string(probes.WholeProbe) {
 		what = c.Probe + " probe added"
 		if c.To == 0 {
 			what = c.Probe + " probe removed"
@@ -77,7 +77,7 @@ type runResult struct {
 	Changes  []Change
 	Findings []recommend.Finding
 	// Probes are the probes at the end of the run.
-	Probes map[string]recommend.ProbeSet
+	Probes map[string]probes.Set
 	// record is what the per-scenario checks need (checks_run.go).
 	record runRecord
 }
@@ -388,7 +388,7 @@ func (r *runner) reconcile(now time.Time) error {
 	r.rolloutTimes = append(r.rolloutTimes, now)
 	for _, ch := range act.Changes {
 		r.changes = append(r.changes, Change{AtSeconds: now.Sub(Epoch).Seconds(), Action: string(act.Kind), Container: ch.Container,
-			Probe: string(ch.Probe), Field: ch.Field, From: ch.From, To: ch.To, Reason: ch.Reason, Evidence: ch.Evidence})
+			Probe: string(ch.Probe), Field: string(ch.Field), From: ch.From, To: ch.To, Reason: ch.Reason, Evidence: ch.Evidence})
 	}
 	return r.f.sync(now)
 }
@@ -514,7 +514,7 @@ func clock(s float64) string {
 }
 
 // probeSummary renders a container's probes compactly: "startup 5sx12 t1 | liveness 10sx3 t1 | readiness ...".
-func probeSummary(set recommend.ProbeSet) string {
+func probeSummary(set probes.Set) string {
 	var parts []string
 	for _, k := range []struct {
 		name string
