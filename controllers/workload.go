@@ -49,7 +49,8 @@ func (r *ProbePolicyReconciler) reconcileWorkload(ctx context.Context, pol *tuni
 	}
 
 	before := snapshotCounts(&ws.Observation)
-	look := tuner.WorkloadLook{Observe: observe.Input{Pods: pods, Events: events, Revision: revision, Now: now}, Deployment: d, RolloutInProgress: rolling}
+	look := tuner.WorkloadLook{Observe: observe.Input{Pods: observedPods(pods), Events: observedEvents(events), Revision: revision, Now: now},
+		Deployment: d, RolloutInProgress: rolling}
 	step, err := tuner.StepWorkload(ws, look, s, r.ObserveConfig)
 	r.recordObservationMetrics(d, &ws.Observation, before)
 	if err != nil {

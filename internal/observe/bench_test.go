@@ -40,7 +40,7 @@ func BenchmarkUpdatePerPodStatusChange(b *testing.B) {
 			pods := benchPods(n, start)
 			s := &State{}
 			cfg := DefaultConfig()
-			Update(s, Input{Pods: pods, Revision: "h1", Now: start}, cfg)
+			Update(s, Input{Pods: FromAPIPods(pods), Revision: "h1", Now: start}, cfg)
 			now := start
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -49,7 +49,7 @@ func BenchmarkUpdatePerPodStatusChange(b *testing.B) {
 				p := pods[i%n]
 				cs := &p.Status.ContainerStatuses[0]
 				cs.Ready = !cs.Ready
-				Update(s, Input{Pods: pods, Revision: "h1", Now: now}, cfg)
+				Update(s, Input{Pods: FromAPIPods(pods), Revision: "h1", Now: now}, cfg)
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "updates/s")
 		})

@@ -12,6 +12,7 @@ import (
 
 	"github.com/probetuner/probe-tuner/internal/apply"
 	"github.com/probetuner/probe-tuner/internal/observe"
+	"github.com/probetuner/probe-tuner/internal/podstore"
 	"github.com/probetuner/probe-tuner/internal/probes"
 	"github.com/probetuner/probe-tuner/internal/recommend"
 	"github.com/probetuner/probe-tuner/internal/tuner"
@@ -227,7 +228,7 @@ func (r *runner) onEvent(e sim.Event) {
 	}
 	r.eventSeq++
 	r.pending = append(r.pending, observe.KubeletEvent{
-		ID: "ev-" + strconv.Itoa(r.eventSeq), Count: 1, Pod: e.Pod, Container: observe.ContainerFromFieldPath(e.FieldPath),
+		ID: "ev-" + strconv.Itoa(r.eventSeq), Count: 1, Pod: e.Pod, Container: podstore.ContainerFromFieldPath(e.FieldPath),
 		Reason: e.Reason, Message: e.Message, Time: e.Time,
 	})
 }
@@ -362,11 +363,11 @@ func (r *runner) reconcile(now time.Time) error {
 	r.dirty = false
 	r.lastReconcile = now
 
-	look := tuner.WorkloadLook{Observe: observe.Input{Pods: pods, Events: events, Revision: r.f.hash, Now: now},
+	look := tuner.WorkloadLook{Observe: observe.Input{Pods: observe.FromAPIPods(pods), Events: events, Revision: r.f.hash, Now: now},
 		Deployment: r.f.d, RolloutInProgress: r.f.rollingOut()}
 	var recorded Look
 	if r.opt.look != nil {
-		recorded = copyLook(look) // before the step and the write change anything
+		recorded = copyLook(look, pods) // before the step and the write change anything
 	}
 	step, err := tuner.StepWorkload(&r.ws, look, r.sc.settings, r.ocfg)
 	if err != nil {
