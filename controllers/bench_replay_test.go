@@ -144,7 +144,7 @@ func reconcileLook(t *testing.T, sc *bench.Scenario, l bench.Look, ws *tuner.Wor
 			return nil
 		}).
 		WithInterceptorFuncs(countingFuncs(&n, nil, nil)).Build()
-	r := &ProbePolicyReconciler{Client: c, APIReader: c, Pods: podStore(d, in), Clock: clocktesting.NewFakeClock(in.Observe.Now),
+	r := &ProbePolicyReconciler{Client: c, APIReader: c, Pods: podStore(d, l.Pods, in), Clock: clocktesting.NewFakeClock(in.Observe.Now),
 		Recorder: discardRecorder{}, ObserveConfig: observe.DefaultConfig()}
 	var cached appsv1.Deployment
 	if err := c.Get(context.Background(), client.ObjectKeyFromObject(d), &cached); err != nil {
@@ -157,12 +157,12 @@ func reconcileLook(t *testing.T, sc *bench.Scenario, l bench.Look, ws *tuner.Wor
 	return out.decisions, n.applies > 0
 }
 
-// podStore holds the look's pods and Events as the informers would: pods owned by the ReplicaSet named
-// <deployment>-<pod-template-hash> (the benchmark names its ReplicaSets otherwise), Events as the kubelet
-// records them.
-func podStore(d *appsv1.Deployment, in tuner.WorkloadLook) *podstore.Store {
-	pods := make([]*corev1.Pod, len(in.Observe.Pods))
-	for i, p := range in.Observe.Pods {
+// podStore holds the look's pods (the API Pods the benchmark's view was built from) and Events as the informers
+// would: pods owned by the ReplicaSet named <deployment>-<pod-template-hash> (the benchmark names its ReplicaSets
+// otherwise), Events as the kubelet records them.
+func podStore(d *appsv1.Deployment, apiPods []*corev1.Pod, in tuner.WorkloadLook) *podstore.Store {
+	pods := make([]*corev1.Pod, len(apiPods))
+	for i, p := range apiPods {
 		p = p.DeepCopy()
 		for j := range p.OwnerReferences {
 			p.OwnerReferences[j].Name = d.Name + "-" + p.Labels[appsv1.DefaultDeploymentUniqueLabelKey]

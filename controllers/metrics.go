@@ -33,8 +33,9 @@ func (r *ProbePolicyReconciler) recordProbeMetrics(d *appsv1.Deployment, plan re
 	var w metrics.Workload
 	for _, c := range probes.Tunable(&d.Spec.Template.Spec) {
 		cp := metrics.ContainerProbes{Container: c.Name, Current: map[probes.Kind]probes.Values{}}
+		set := probes.ContainerSet(c)
 		for _, k := range probes.Kinds {
-			if p := probes.Get(c, k); p != nil {
+			if p := set.Get(k); p != nil {
 				cp.Current[k] = probes.Of(p)
 			}
 		}
@@ -55,18 +56,18 @@ func (r *ProbePolicyReconciler) recordProbeMetrics(d *appsv1.Deployment, plan re
 }
 
 // countAdjustments counts decided changes by direction.
-func (r *ProbePolicyReconciler) countAdjustments(d *appsv1.Deployment, changes []recommend.Change, action string) {
+func (r *ProbePolicyReconciler) countAdjustments(d *appsv1.Deployment, changes []probes.Change, action string) {
 	for _, c := range changes {
 		direction := "up"
 		switch {
-		case c.Field == recommend.FieldProbe && c.To == 0:
+		case c.Field == probes.WholeProbe && c.To == 0:
 			direction = "removed"
-		case c.Field == recommend.FieldProbe:
+		case c.Field == probes.WholeProbe:
 			direction = "added"
 		case c.To < c.From:
 			direction = "down"
 		}
-		metrics.Adjustments.WithLabelValues(d.Namespace, d.Name, c.Container, string(c.Probe), c.Field, direction, action).Inc()
+		metrics.Adjustments.WithLabelValues(d.Namespace, d.Name, c.Container, string(c.Probe), string(c.Field), direction, action).Inc()
 	}
 }
 

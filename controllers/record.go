@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
+	"github.com/probetuner/probe-tuner/internal/probes"
 	"github.com/probetuner/probe-tuner/internal/recommend"
 	"github.com/probetuner/probe-tuner/internal/tuner"
 )
@@ -91,7 +92,7 @@ func (r *ProbePolicyReconciler) recordFindings(pol *tuningv1alpha1.ProbePolicy, 
 }
 
 // evidenceOf is the evidence an Event shows for changes: the first change's, which the others share.
-func evidenceOf(changes []recommend.Change) string {
+func evidenceOf(changes []probes.Change) string {
 	if len(changes) == 0 {
 		return ""
 	}

@@ -26,7 +26,7 @@ func TestReconcileLogsEachDecision(t *testing.T) {
 		{
 			name: "a hand edit respected, then the change applied",
 			edit: func(t *testing.T, w *fakeWorld) {
-				raw, err := json.Marshal(apply.Owned{"app": {probes.Liveness: {Fields: map[string]int32{"timeoutSeconds": 2}}}})
+				raw, err := json.Marshal(apply.Owned{"app": {probes.Liveness: {Fields: map[probes.Field]int32{"timeoutSeconds": 2}}}})
 				if err != nil {
 					t.Fatal(err)
 				}

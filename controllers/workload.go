@@ -11,7 +11,7 @@ import (
 	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
 	"github.com/probetuner/probe-tuner/internal/observe"
 	"github.com/probetuner/probe-tuner/internal/policy"
-	"github.com/probetuner/probe-tuner/internal/recommend"
+	"github.com/probetuner/probe-tuner/internal/probes"
 	"github.com/probetuner/probe-tuner/internal/status"
 	"github.com/probetuner/probe-tuner/internal/tuner"
 )
@@ -49,7 +49,8 @@ func (r *ProbePolicyReconciler) reconcileWorkload(ctx context.Context, pol *tuni
 	}
 
 	before := snapshotCounts(&ws.Observation)
-	look := tuner.WorkloadLook{Observe: observe.Input{Pods: pods, Events: events, Revision: revision, Now: now}, Deployment: d, RolloutInProgress: rolling}
+	look := tuner.WorkloadLook{Observe: observe.Input{Pods: observedPods(pods), Events: observedEvents(events), Revision: revision, Now: now},
+		Deployment: d, RolloutInProgress: rolling}
 	step, err := tuner.StepWorkload(ws, look, s, r.ObserveConfig)
 	r.recordObservationMetrics(d, &ws.Observation, before)
 	if err != nil {
@@ -82,7 +83,7 @@ func summarise(d *appsv1.Deployment, ws *tuner.WorkloadState, act tuner.Action, 
 	}
 	for _, c := range f.Containers {
 		sc := status.Container{Name: c.Name, Signals: observe.ContainerSignals(&ws.Observation, c.Name, f.Revision, now, cfg),
-			Current: recommend.ProbeSet{Startup: c.Startup, Liveness: c.Liveness, Readiness: c.Readiness}}
+			Current: probes.Set{Startup: c.Startup, Liveness: c.Liveness, Readiness: c.Readiness}}
 		if rec, ok := act.Plan.Probes[c.Name]; ok && act.Kind != tuner.Apply {
 			sc.Recommended = &rec
 		}

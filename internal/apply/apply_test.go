@@ -11,7 +11,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/probetuner/probe-tuner/internal/probes"
-	"github.com/probetuner/probe-tuner/internal/recommend"
 )
 
 func httpProbe(path string, period, failure int32) *corev1.Probe {
@@ -43,8 +42,8 @@ func TestBuildAddsAWholeStartupProbeAndOnlyOwnedFields(t *testing.T) {
 	startup := httpProbe("/healthz", 5, 12)
 	u, owned, err := Build(Request{
 		Deployment: d, Owned: Owned{},
-		Changes:    []recommend.Change{{Container: "app", Probe: probes.Startup, Field: recommend.FieldProbe, To: 1}},
-		Desired:    map[string]recommend.ProbeSet{"app": {Startup: startup, Liveness: d.Spec.Template.Spec.Containers[0].LivenessProbe}},
+		Changes:    []probes.Change{{Container: "app", Probe: probes.Startup, Field: probes.WholeProbe, To: 1}},
+		Desired:    map[string]probes.Set{"app": {Startup: startup, Liveness: d.Spec.Template.Spec.Containers[0].LivenessProbe}},
 		LastChange: LastChange{ID: "d-1", Policy: "auto"},
 	})
 	if err != nil {
@@ -84,13 +83,13 @@ func TestBuildAddsAWholeStartupProbeAndOnlyOwnedFields(t *testing.T) {
 func TestBuildKeepsPreviouslyOwnedFields(t *testing.T) {
 	d := testDeployment()
 	d.Spec.Template.Spec.Containers[0].ReadinessProbe.FailureThreshold = 6
-	owned := Owned{"app": {probes.Readiness: {Fields: map[string]int32{"failureThreshold": 6}}}}
+	owned := Owned{"app": {probes.Readiness: {Fields: map[probes.Field]int32{"failureThreshold": 6}}}}
 	desired := d.Spec.Template.Spec.Containers[0].LivenessProbe.DeepCopy()
 	desired.FailureThreshold = 5
 	u, after, err := Build(Request{
 		Deployment: d, Owned: owned,
-		Changes: []recommend.Change{{Container: "app", Probe: probes.Liveness, Field: "failureThreshold", From: 3, To: 5}},
-		Desired: map[string]recommend.ProbeSet{"app": {Liveness: desired, Readiness: d.Spec.Template.Spec.Containers[0].ReadinessProbe}},
+		Changes: []probes.Change{{Container: "app", Probe: probes.Liveness, Field: "failureThreshold", From: 3, To: 5}},
+		Desired: map[string]probes.Set{"app": {Liveness: desired, Readiness: d.Spec.Template.Spec.Containers[0].ReadinessProbe}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -111,10 +110,10 @@ func TestBuildKeepsPreviouslyOwnedFields(t *testing.T) {
 func TestRevertRemovesAnAddedProbe(t *testing.T) {
 	d := testDeployment()
 	d.Spec.Template.Spec.Containers[0].StartupProbe = httpProbe("/healthz", 5, 12)
-	owned := Owned{"app": {probes.Startup: {Whole: true, Fields: map[string]int32{"failureThreshold": 12, "periodSeconds": 5}}}}
+	owned := Owned{"app": {probes.Startup: {Whole: true, Fields: map[probes.Field]int32{"failureThreshold": 12, "periodSeconds": 5}}}}
 	u, after, err := Build(Request{Deployment: d, Owned: owned,
-		Changes: []recommend.Change{{Container: "app", Probe: probes.Startup, Field: recommend.FieldProbe, From: 1, To: 0}},
-		Desired: map[string]recommend.ProbeSet{"app": {}}})
+		Changes: []probes.Change{{Container: "app", Probe: probes.Startup, Field: probes.WholeProbe, From: 1, To: 0}},
+		Desired: map[string]probes.Set{"app": {}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,13 +128,13 @@ func TestRevertRemovesAnAddedProbe(t *testing.T) {
 func TestOverridesFindHandEdits(t *testing.T) {
 	d := testDeployment()
 	owned := Owned{"app": {
-		probes.Readiness: {Fields: map[string]int32{"failureThreshold": 6}},
-		probes.Liveness:  {Fields: map[string]int32{"failureThreshold": 3}},
-		probes.Startup:   {Whole: true, Fields: map[string]int32{"failureThreshold": 12}},
+		probes.Readiness: {Fields: map[probes.Field]int32{"failureThreshold": 6}},
+		probes.Liveness:  {Fields: map[probes.Field]int32{"failureThreshold": 3}},
+		probes.Startup:   {Whole: true, Fields: map[probes.Field]int32{"failureThreshold": 12}},
 	}}
 	got := Overrides(owned, d)
-	want := []recommend.FieldRef{
-		{Container: "app", Probe: probes.Startup, Field: recommend.FieldProbe},
+	want := []probes.FieldRef{
+		{Container: "app", Probe: probes.Startup, Field: probes.WholeProbe},
 		{Container: "app", Probe: probes.Readiness, Field: "failureThreshold"},
 	}
 	if len(got) != len(want) {
@@ -170,12 +169,12 @@ func sidecarDeployment() *appsv1.Deployment {
 func TestBuildWritesASidecarUnderInitContainers(t *testing.T) {
 	d := sidecarDeployment()
 	d.Spec.Template.Spec.Containers[0].ReadinessProbe.FailureThreshold = 6
-	owned := Owned{"app": {probes.Readiness: {Fields: map[string]int32{"failureThreshold": 6}}}}
+	owned := Owned{"app": {probes.Readiness: {Fields: map[probes.Field]int32{"failureThreshold": 6}}}}
 	desired := d.Spec.Template.Spec.InitContainers[1].LivenessProbe.DeepCopy()
 	desired.FailureThreshold = 6
 	u, after, err := Build(Request{Deployment: d, Owned: owned,
-		Changes: []recommend.Change{{Container: "proxy", Probe: probes.Liveness, Field: "failureThreshold", From: 3, To: 6}},
-		Desired: map[string]recommend.ProbeSet{"proxy": {Liveness: desired}}})
+		Changes: []probes.Change{{Container: "proxy", Probe: probes.Liveness, Field: "failureThreshold", From: 3, To: 6}},
+		Desired: map[string]probes.Set{"proxy": {Liveness: desired}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,22 +199,22 @@ func TestBuildWritesASidecarUnderInitContainers(t *testing.T) {
 }
 
 func TestBuildNeverWritesAPlainInitContainer(t *testing.T) {
-	appChange := recommend.Change{Container: "app", Probe: probes.Liveness, Field: "failureThreshold", From: 3, To: 5}
+	appChange := probes.Change{Container: "app", Probe: probes.Liveness, Field: "failureThreshold", From: 3, To: 5}
 	for _, tc := range []struct {
 		name    string
 		owned   Owned
-		change  recommend.Change
+		change  probes.Change
 		wantErr bool
 	}{
-		{"a change to it is refused", Owned{}, recommend.Change{Container: "setup", Probe: probes.Liveness, Field: recommend.FieldProbe, To: 1}, true},
-		{"fields owned on it are dropped, unwritten", Owned{"setup": {probes.Liveness: {Fields: map[string]int32{"failureThreshold": 6}}}}, appChange, false},
+		{"a change to it is refused", Owned{}, probes.Change{Container: "setup", Probe: probes.Liveness, Field: probes.WholeProbe, To: 1}, true},
+		{"fields owned on it are dropped, unwritten", Owned{"setup": {probes.Liveness: {Fields: map[probes.Field]int32{"failureThreshold": 6}}}}, appChange, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := sidecarDeployment()
 			desired := d.Spec.Template.Spec.Containers[0].LivenessProbe.DeepCopy()
 			desired.FailureThreshold = 5
-			u, after, err := Build(Request{Deployment: d, Owned: tc.owned, Changes: []recommend.Change{tc.change},
-				Desired: map[string]recommend.ProbeSet{"app": {Liveness: desired}, "setup": {Liveness: httpProbe("/", 10, 3)}}})
+			u, after, err := Build(Request{Deployment: d, Owned: tc.owned, Changes: []probes.Change{tc.change},
+				Desired: map[string]probes.Set{"app": {Liveness: desired}, "setup": {Liveness: httpProbe("/", 10, 3)}}})
 			if tc.wantErr {
 				if err == nil {
 					t.Errorf("Build of a change to a plain init container succeeded: %v", u.Object)
@@ -238,9 +237,9 @@ func TestBuildNeverWritesAPlainInitContainer(t *testing.T) {
 func TestOverridesOfASidecar(t *testing.T) {
 	d := sidecarDeployment()
 	d.Spec.Template.Spec.InitContainers[1].LivenessProbe.FailureThreshold = 8 // a person's edit
-	owned := Owned{"proxy": {probes.Liveness: {Fields: map[string]int32{"failureThreshold": 6, "periodSeconds": 10}}}}
+	owned := Owned{"proxy": {probes.Liveness: {Fields: map[probes.Field]int32{"failureThreshold": 6, "periodSeconds": 10}}}}
 	got := Overrides(owned, d)
-	if want := (recommend.FieldRef{Container: "proxy", Probe: probes.Liveness, Field: "failureThreshold"}); len(got) != 1 || got[0] != want {
+	if want := (probes.FieldRef{Container: "proxy", Probe: probes.Liveness, Field: "failureThreshold"}); len(got) != 1 || got[0] != want {
 		t.Errorf("overrides = %+v, want %+v", got, want)
 	}
 }

@@ -11,19 +11,18 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/probetuner/probe-tuner/internal/probes"
-	"github.com/probetuner/probe-tuner/internal/recommend"
 )
 
 // LastChange is the content of the last-change annotation: what a person reads to see the last change, and
 // what lets probe-tuner apply and record each decision exactly once across restarts.
 type LastChange struct {
-	ID           string             `json:"id"`
-	Time         time.Time          `json:"time"`
-	Policy       string             `json:"policy"`
-	Action       string             `json:"action"`
-	Summary      []string           `json:"summary"`
-	FromRevision string             `json:"fromRevision,omitempty"`
-	Changes      []recommend.Change `json:"changes,omitempty"`
+	ID           string          `json:"id"`
+	Time         time.Time       `json:"time"`
+	Policy       string          `json:"policy"`
+	Action       string          `json:"action"`
+	Summary      []string        `json:"summary"`
+	FromRevision string          `json:"fromRevision,omitempty"`
+	Changes      []probes.Change `json:"changes,omitempty"`
 }
 
 // Request is one change to write to a Deployment.
@@ -32,8 +31,8 @@ type Request struct {
 	// Owned is what probe-tuner owns before this change (overridden fields already released).
 	Owned Owned
 	// Changes are the fields to change; Desired holds the complete probes after the change, per container.
-	Changes []recommend.Change
-	Desired map[string]recommend.ProbeSet
+	Changes []probes.Change
+	Desired map[string]probes.Set
 	// LastChange describes the change for the annotation.
 	LastChange LastChange
 }
@@ -60,16 +59,16 @@ func Build(req Request) (*unstructured.Unstructured, Owned, error) {
 		set := req.Desired[ch.Container]
 		p := set.Get(ch.Probe)
 		switch {
-		case ch.Field == recommend.FieldProbe && ch.To == 0:
+		case ch.Field == probes.WholeProbe && ch.To == 0:
 			delete(owned[ch.Container], ch.Probe)
-		case ch.Field == recommend.FieldProbe:
+		case ch.Field == probes.WholeProbe:
 			if p == nil {
 				return nil, nil, fmt.Errorf("change adds a %s probe to container %s but no probe was given", ch.Probe, ch.Container)
 			}
 			op := owned.probe(ch.Container, ch.Probe)
 			op.Whole = true
 			v := probes.Of(p)
-			for _, f := range probes.FieldNames {
+			for _, f := range probes.Fields {
 				op.Fields[f], _ = v.Field(f)
 			}
 		default:
@@ -87,7 +86,7 @@ func Build(req Request) (*unstructured.Unstructured, Owned, error) {
 				previous[ch.Container] = map[probes.Kind]*corev1.Probe{}
 			}
 			for _, k := range probes.Kinds {
-				if p := probes.Get(c, k); p != nil {
+				if p := probes.ContainerSet(c).Get(k); p != nil {
 					previous[ch.Container][k] = p
 				}
 			}
@@ -158,7 +157,7 @@ func Build(req Request) (*unstructured.Unstructured, Owned, error) {
 func probeObject(op *OwnedProbe, desired *corev1.Probe, current *corev1.Container, k probes.Kind) (map[string]any, error) {
 	src := desired
 	if src == nil && current != nil {
-		src = probes.Get(current, k)
+		src = probes.ContainerSet(current).Get(k)
 	}
 	if src == nil {
 		return nil, fmt.Errorf("no %s probe to take the owned fields from", k)
@@ -172,14 +171,14 @@ func probeObject(op *OwnedProbe, desired *corev1.Probe, current *corev1.Containe
 		out = full
 	}
 	v := probes.Of(src)
-	for _, f := range probes.FieldNames {
+	for _, f := range probes.Fields {
 		if _, ok := op.Fields[f]; !ok {
-			delete(out, f)
+			delete(out, string(f))
 			continue
 		}
 		val, _ := v.Field(f)
 		op.Fields[f] = val
-		out[f] = int64(val)
+		out[string(f)] = int64(val)
 	}
 	return out, nil
 }
@@ -189,7 +188,7 @@ func clone(o Owned) Owned {
 	for c, m := range o {
 		out[c] = map[probes.Kind]*OwnedProbe{}
 		for k, p := range m {
-			cp := &OwnedProbe{Whole: p.Whole, Fields: map[string]int32{}}
+			cp := &OwnedProbe{Whole: p.Whole, Fields: map[probes.Field]int32{}}
 			for f, v := range p.Fields {
 				cp.Fields[f] = v
 			}

@@ -17,7 +17,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/probetuner/probe-tuner/internal/probes"
-	"github.com/probetuner/probe-tuner/internal/recommend"
 )
 
 // Annotations probe-tuner writes on the Deployments it tunes.
@@ -41,7 +40,7 @@ type OwnedProbe struct {
 	// Whole says probe-tuner added the probe and owns it entirely, handler included.
 	Whole bool `json:"whole,omitempty"`
 	// Fields are the timing fields owned and the values written.
-	Fields map[string]int32 `json:"fields,omitempty"`
+	Fields map[probes.Field]int32 `json:"fields,omitempty"`
 }
 
 // ReadOwned reads the owned fields recorded on a Deployment.
@@ -63,19 +62,19 @@ func (o Owned) probe(container string, k probes.Kind) *OwnedProbe {
 	}
 	p := o[container][k]
 	if p == nil {
-		p = &OwnedProbe{Fields: map[string]int32{}}
+		p = &OwnedProbe{Fields: map[probes.Field]int32{}}
 		o[container][k] = p
 	}
 	if p.Fields == nil {
-		p.Fields = map[string]int32{}
+		p.Fields = map[probes.Field]int32{}
 	}
 	return p
 }
 
 // Overrides lists the owned fields whose value on the Deployment is no longer the one probe-tuner wrote: a person
 // (or another tool) changed them. A probe probe-tuner added that is gone counts as overridden too.
-func Overrides(o Owned, d *appsv1.Deployment) []recommend.FieldRef {
-	var out []recommend.FieldRef
+func Overrides(o Owned, d *appsv1.Deployment) []probes.FieldRef {
+	var out []probes.FieldRef
 	for _, c := range sortedKeys(o) {
 		container := findContainer(d, c)
 		for _, k := range probes.Kinds {
@@ -85,20 +84,20 @@ func Overrides(o Owned, d *appsv1.Deployment) []recommend.FieldRef {
 			}
 			var p *corev1.Probe
 			if container != nil {
-				p = probes.Get(container, k)
+				p = probes.ContainerSet(container).Get(k)
 			}
 			if p == nil {
-				out = append(out, recommend.FieldRef{Container: c, Probe: k, Field: recommend.FieldProbe})
+				out = append(out, probes.FieldRef{Container: c, Probe: k, Field: probes.WholeProbe})
 				continue
 			}
 			v := probes.Of(p)
-			for _, field := range probes.FieldNames {
+			for _, field := range probes.Fields {
 				want, ok := op.Fields[field]
 				if !ok {
 					continue
 				}
 				if got, _ := v.Field(field); got != want {
-					out = append(out, recommend.FieldRef{Container: c, Probe: k, Field: field})
+					out = append(out, probes.FieldRef{Container: c, Probe: k, Field: field})
 				}
 			}
 		}
@@ -107,12 +106,12 @@ func Overrides(o Owned, d *appsv1.Deployment) []recommend.FieldRef {
 }
 
 // Release drops fields from the owned set, so that the next apply leaves them to whoever set them.
-func (o Owned) Release(refs []recommend.FieldRef) {
+func (o Owned) Release(refs []probes.FieldRef) {
 	for _, r := range refs {
 		if o[r.Container] == nil || o[r.Container][r.Probe] == nil {
 			continue
 		}
-		if r.Field == recommend.FieldProbe {
+		if r.Field == probes.WholeProbe {
 			delete(o[r.Container], r.Probe)
 			continue
 		}

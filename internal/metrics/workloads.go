@@ -86,9 +86,9 @@ func (g *WorkloadGauges) Collect(ch chan<- prometheus.Metric) {
 
 func collectProbes(ch chan<- prometheus.Metric, k workloadKey, container string, set map[probes.Kind]probes.Values, source string) {
 	for kind, v := range set {
-		for _, field := range probes.FieldNames {
+		for _, field := range probes.Fields {
 			val, _ := v.Field(field)
-			ch <- prometheus.MustNewConstMetric(probeSettingDesc, prometheus.GaugeValue, float64(val), k.namespace, k.name, container, string(kind), field, source)
+			ch <- prometheus.MustNewConstMetric(probeSettingDesc, prometheus.GaugeValue, float64(val), k.namespace, k.name, container, string(kind), string(field), source)
 		}
 	}
 }

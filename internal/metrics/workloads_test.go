@@ -22,7 +22,7 @@ func TestWorkloadGaugesShowWhatWasSetUntilForgotten(t *testing.T) {
 	})
 	g.Set("shop", "web", Workload{Containers: []ContainerProbes{{Container: "app", Current: map[probes.Kind]probes.Values{probes.Readiness: liveness}}}})
 
-	fields := len(probes.FieldNames)
+	fields := len(probes.Fields)
 	if got, want := testutil.CollectAndCount(g, "probetuner_probe_setting"), 4*fields; got != want {
 		t.Errorf("probe_setting samples = %d, want %d (cache: liveness current, liveness and startup recommended; web: readiness)", got, want)
 	}

@@ -4,17 +4,7 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-)
-
-// probeKind is the probe a kubelet message is about.
-type probeKind int
-
-const (
-	probeUnknown probeKind = iota
-	probeLiveness
-	probeReadiness
-	probeStartup
+	"github.com/probetuner/probe-tuner/internal/probes"
 )
 
 // killCause reads a Killing Event's message ("Container app failed liveness probe, will be restarted").
@@ -28,17 +18,18 @@ func killCause(message string) (Cause, bool) {
 	return "", false
 }
 
-// unhealthyKind reads which probe an Unhealthy Event's message is about ("Readiness probe failed: ...").
-func unhealthyKind(message string) probeKind {
+// unhealthyKind reads which probe an Unhealthy Event's message is about ("Readiness probe failed: ..."); "" for
+// none it knows.
+func unhealthyKind(message string) probes.Kind {
 	switch {
 	case strings.HasPrefix(message, "Liveness probe"):
-		return probeLiveness
+		return probes.Liveness
 	case strings.HasPrefix(message, "Readiness probe"):
-		return probeReadiness
+		return probes.Readiness
 	case strings.HasPrefix(message, "Startup probe"):
-		return probeStartup
+		return probes.Startup
 	}
-	return probeUnknown
+	return ""
 }
 
 // probeErrored reports whether an Unhealthy Event is about a probe that could not run ("Liveness probe errored
@@ -59,12 +50,12 @@ func isTimeout(message string) bool {
 // signalExit reports whether an exit code is that of a process ended by SIGKILL or SIGTERM, as a probe kill is.
 func signalExit(code int32) bool { return code == 137 || code == 143 }
 
-// killCause is the cause of a kill by this probe kind, and whether the kind kills at all.
-func (k probeKind) killCause() (Cause, bool) {
+// probeKillCause is the cause of a kill by a probe of kind k, and whether the kind kills at all.
+func probeKillCause(k probes.Kind) (Cause, bool) {
 	switch k {
-	case probeLiveness:
+	case probes.Liveness:
 		return CauseLiveness, true
-	case probeStartup:
+	case probes.Startup:
 		return CauseStartup, true
 	}
 	return "", false
@@ -83,7 +74,7 @@ type killEvidence struct {
 	kills []KillMark
 	run   FailRun
 	// liveness and startup are the container's probes, nil when it has none.
-	liveness, startup *corev1.Probe
+	liveness, startup *Probe
 	// everStarted says the instance completed its start (its startup probe, if any, succeeded).
 	everStarted bool
 	// podGrace is the pod's termination grace period.
@@ -94,7 +85,7 @@ type killEvidence struct {
 // A signal exit under a liveness or startup probe is a probe kill once the Killing Event says so, or the
 // reported failures show the probe was about to kill; otherwise it waits up to grace for the Event, then
 // infers the probe.
-func classify(t *corev1.ContainerStateTerminated, ev killEvidence, now time.Time, grace time.Duration) classification {
+func classify(t *Termination, ev killEvidence, now time.Time, grace time.Duration) classification {
 	if t.Reason == "OOMKilled" {
 		return classification{cause: CauseOOM}
 	}
@@ -113,7 +104,7 @@ func classify(t *corev1.ContainerStateTerminated, ev killEvidence, now time.Time
 		if cause, ok := ev.runEndedInKill(t); ok {
 			return classification{cause: cause}
 		}
-		if now.Sub(t.FinishedAt.Time) < grace {
+		if now.Sub(t.FinishedAt) < grace {
 			return classification{wait: true}
 		}
 		// The Killing Event was lost (the kubelet's recorder drops and aggregates): infer the probe.
@@ -131,7 +122,7 @@ func classify(t *corev1.ContainerStateTerminated, ev killEvidence, now time.Time
 // probe's failureThreshold-th consecutive failure, and this instance ended by a signal with at least all but the
 // last of those reported (the last is recorded together with the Killing Event, so it is as late), the latest
 // within two periods and the termination grace before it finished.
-func (ev killEvidence) runEndedInKill(t *corev1.ContainerStateTerminated) (Cause, bool) {
+func (ev killEvidence) runEndedInKill(t *Termination) (Cause, bool) {
 	r := ev.run
 	probe := ev.liveness
 	switch {
@@ -149,9 +140,6 @@ func (ev killEvidence) runEndedInKill(t *corev1.ContainerStateTerminated) (Cause
 		return "", false
 	}
 	threshold := probe.FailureThreshold
-	if threshold == 0 {
-		threshold = 3 // the API default
-	}
 	grace := ev.podGrace
 	if probe.TerminationGracePeriodSeconds != nil {
 		grace = time.Duration(*probe.TerminationGracePeriodSeconds) * time.Second
@@ -159,15 +147,4 @@ func (ev killEvidence) runEndedInKill(t *corev1.ContainerStateTerminated) (Cause
 	inInstance := !r.First.Before(t.StartedAt.Add(-time.Second)) && !r.Last.After(t.FinishedAt.Add(time.Second))
 	recent := t.FinishedAt.Sub(r.Last) <= 2*probePeriod(probe)+grace
 	return r.Probe, inInstance && recent && int32(r.Failures) >= max(1, threshold-1)
-}
-
-// ContainerFromFieldPath parses an Event's involvedObject.fieldPath ("spec.containers{app}") into the container
-// name, or "" when it names none.
-func ContainerFromFieldPath(fieldPath string) string {
-	open := strings.IndexByte(fieldPath, '{')
-	end := strings.LastIndexByte(fieldPath, '}')
-	if open < 0 || end <= open {
-		return ""
-	}
-	return fieldPath[open+1 : end]
 }

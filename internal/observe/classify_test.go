@@ -5,26 +5,32 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/probetuner/probe-tuner/internal/probes"
 )
+
+// viewProbe is observation's view of an API probe, as FromAPIPod builds it.
+func viewProbe(p *corev1.Probe) *Probe {
+	return &Probe{Values: probes.Of(p), TerminationGracePeriodSeconds: p.TerminationGracePeriodSeconds}
+}
 
 func TestClassify(t *testing.T) {
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	end := start.Add(30 * time.Second)
-	term := func(code int32, reason string) *corev1.ContainerStateTerminated {
-		return &corev1.ContainerStateTerminated{ExitCode: code, Reason: reason, StartedAt: metav1.NewTime(start), FinishedAt: metav1.NewTime(end)}
+	term := func(code int32, reason string) *Termination {
+		return &Termination{ExitCode: code, Reason: reason, StartedAt: start, FinishedAt: end}
 	}
 	grace := 10 * time.Second
-	live := &corev1.Probe{PeriodSeconds: 10, FailureThreshold: 3}
-	startup := &corev1.Probe{PeriodSeconds: 5, FailureThreshold: 6}
+	live := viewProbe(&corev1.Probe{PeriodSeconds: 10, FailureThreshold: 3})
+	startup := viewProbe(&corev1.Probe{PeriodSeconds: 5, FailureThreshold: 6})
 	run := func(probe Cause, n int, first, last time.Time) FailRun {
 		return FailRun{Probe: probe, Failures: n, First: first, Last: last}
 	}
 	liveRun := run(CauseLiveness, 2, end.Add(-12*time.Second), end.Add(-10*time.Second))
 	cases := []struct {
 		name string
-		t    *corev1.ContainerStateTerminated
+		t    *Termination
 		ev   killEvidence
 		now  time.Time
 		want Cause
@@ -52,8 +58,8 @@ func TestClassify(t *testing.T) {
 		{name: "startup failures of a never-started container are a startup kill", t: term(137, "Error"), ev: killEvidence{liveness: live, startup: startup, run: run(CauseStartup, 5, start.Add(5*time.Second), end)}, now: end, want: CauseStartup},
 		{name: "startup failures below threshold-1 wait", t: term(137, "Error"), ev: killEvidence{liveness: live, startup: startup, run: run(CauseStartup, 4, start.Add(5*time.Second), end)}, now: end, wait: true},
 		{name: "liveness failures cannot kill a container its startup probe still gates", t: term(137, "Error"), ev: killEvidence{liveness: live, startup: startup, run: liveRun}, now: end, wait: true},
-		{name: "the API default threshold of 3 applies when unset", t: term(137, "Error"), ev: killEvidence{liveness: &corev1.Probe{}, run: liveRun}, now: end, want: CauseLiveness},
-		{name: "a per-probe grace period overrides the pod's", t: term(143, "Error"), ev: killEvidence{liveness: &corev1.Probe{PeriodSeconds: 10, TerminationGracePeriodSeconds: ptr.To[int64](1)}, podGrace: time.Hour, run: run(CauseLiveness, 2, start, start.Add(time.Second))}, now: end, wait: true},
+		{name: "the API default threshold of 3 applies when unset", t: term(137, "Error"), ev: killEvidence{liveness: viewProbe(&corev1.Probe{}), run: liveRun}, now: end, want: CauseLiveness},
+		{name: "a per-probe grace period overrides the pod's", t: term(143, "Error"), ev: killEvidence{liveness: viewProbe(&corev1.Probe{PeriodSeconds: 10, TerminationGracePeriodSeconds: ptr.To[int64](1)}), podGrace: time.Hour, run: run(CauseLiveness, 2, start, start.Add(time.Second))}, now: end, wait: true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -95,9 +101,6 @@ func TestMessages(t *testing.T) {
 	}
 	if !probeErrored("Liveness probe errored and resulted in unknown state: rpc error") || probeErrored("Liveness probe failed: HTTP probe failed with statuscode: 500") {
 		t.Error("probeErrored tells an errored probe from a failed one")
-	}
-	if got := ContainerFromFieldPath("spec.containers{app}"); got != "app" {
-		t.Errorf("ContainerFromFieldPath = %q", got)
 	}
 }
 

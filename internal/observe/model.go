@@ -2,9 +2,9 @@
 // signals probe tuning needs, per container: startup durations, restarts by cause, readiness flapping, pods stuck
 // not ready, and liveness failures that hit many replicas at once.
 //
-// It is pure: the caller gathers Pods and Events (from an informer cache live, from the simulator in the
-// benchmark) and calls Update with the current time; the observer diffs them against its State, which the caller
-// persists so that a restart loses nothing.
+// It is pure: the caller gathers Pods, as this package's own view of them (Pod), and Events (from the pod store's
+// records live, from the simulator's API Pods with FromAPIPod in the benchmark) and calls Update with the current
+// time; the observer diffs them against its State, which the caller persists so that a restart loses nothing.
 package observe
 
 import (

@@ -232,10 +232,10 @@ func TestAggregatedEventsCountOnce(t *testing.T) {
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-1", UID: "u1", Labels: map[string]string{"pod-template-hash": "h1"}}}
 	s := &State{}
 	ev := KubeletEvent{ID: "e1", Count: 1, Pod: "web-1", Container: "app", Reason: "Unhealthy", Message: "Readiness probe failed: HTTP probe failed with statuscode: 503", Time: now}
-	Update(s, Input{Pods: []*corev1.Pod{pod}, Events: []KubeletEvent{ev}, Revision: "h1", Now: now}, DefaultConfig())
+	Update(s, Input{Pods: FromAPIPods([]*corev1.Pod{pod}), Events: []KubeletEvent{ev}, Revision: "h1", Now: now}, DefaultConfig())
 	ev.Count = 4
-	Update(s, Input{Pods: []*corev1.Pod{pod}, Events: []KubeletEvent{ev}, Revision: "h1", Now: now.Add(time.Second)}, DefaultConfig())
-	Update(s, Input{Pods: []*corev1.Pod{pod}, Events: []KubeletEvent{ev}, Revision: "h1", Now: now.Add(2 * time.Second)}, DefaultConfig())
+	Update(s, Input{Pods: FromAPIPods([]*corev1.Pod{pod}), Events: []KubeletEvent{ev}, Revision: "h1", Now: now.Add(time.Second)}, DefaultConfig())
+	Update(s, Input{Pods: FromAPIPods([]*corev1.Pod{pod}), Events: []KubeletEvent{ev}, Revision: "h1", Now: now.Add(2 * time.Second)}, DefaultConfig())
 	if got := ContainerSignals(s, "app", "h1", now, DefaultConfig()).ReadinessFailures; got != 4 {
 		t.Errorf("readiness failures = %d, want 4 (an Event aggregated to count 4, seen three times)", got)
 	}
@@ -250,18 +250,18 @@ func TestRecheckWhileAKillingEventIsAwaited(t *testing.T) {
 		return signalRestartedPod(restarts, containerID, t0, finished)
 	}
 	s := &State{}
-	Update(s, Input{Pods: []*corev1.Pod{pod(0, "c1", t0)}, Revision: "h1", Now: t0}, cfg)
+	Update(s, Input{Pods: FromAPIPods([]*corev1.Pod{pod(0, "c1", t0)}), Revision: "h1", Now: t0}, cfg)
 	if !s.RecheckAt.IsZero() {
 		t.Fatalf("RecheckAt = %v with nothing pending", s.RecheckAt)
 	}
 	killed := t0.Add(30 * time.Second)
-	Update(s, Input{Pods: []*corev1.Pod{pod(1, "c2", killed)}, Revision: "h1", Now: killed.Add(time.Second)}, cfg)
+	Update(s, Input{Pods: FromAPIPods([]*corev1.Pod{pod(1, "c2", killed)}), Revision: "h1", Now: killed.Add(time.Second)}, cfg)
 	if want := killed.Add(cfg.EventGrace); !s.RecheckAt.Equal(want) {
 		t.Fatalf("RecheckAt = %v, want %v (the end of the wait for the Killing Event)", s.RecheckAt, want)
 	}
 	kill := KubeletEvent{ID: "k1", Count: 1, Pod: "web-1", Container: "app", Reason: "Killing",
 		Message: "Container app failed liveness probe, will be restarted", Time: killed}
-	Update(s, Input{Pods: []*corev1.Pod{pod(1, "c2", killed)}, Events: []KubeletEvent{kill}, Revision: "h1", Now: killed.Add(2 * time.Second)}, cfg)
+	Update(s, Input{Pods: FromAPIPods([]*corev1.Pod{pod(1, "c2", killed)}), Events: []KubeletEvent{kill}, Revision: "h1", Now: killed.Add(2 * time.Second)}, cfg)
 	if !s.RecheckAt.IsZero() {
 		t.Errorf("RecheckAt = %v after the Killing Event settled the cause", s.RecheckAt)
 	}
@@ -282,12 +282,12 @@ func TestFailureRunSettlesAKillWithoutItsEvent(t *testing.T) {
 			Message: `Liveness probe failed: Get "http://10.0.0.1:8080/healthz": dial tcp 10.0.0.1:8080: connect: connection refused`, Time: at}
 	}
 	s := &State{}
-	Update(s, Input{Pods: []*corev1.Pod{pod(0, "c1", t0, t0)}, Revision: "h1", Now: t0}, cfg)
+	Update(s, Input{Pods: FromAPIPods([]*corev1.Pod{pod(0, "c1", t0, t0)}), Revision: "h1", Now: t0}, cfg)
 	// Two of the three failures arrive (as one aggregated Event); the third and the Killing Event are late.
-	Update(s, Input{Pods: []*corev1.Pod{pod(0, "c1", t0, t0)}, Events: []KubeletEvent{failure("u1", 1, t0.Add(10*time.Second))}, Revision: "h1", Now: t0.Add(11 * time.Second)}, cfg)
-	Update(s, Input{Pods: []*corev1.Pod{pod(0, "c1", t0, t0)}, Events: []KubeletEvent{failure("u1", 2, t0.Add(20*time.Second))}, Revision: "h1", Now: t0.Add(21 * time.Second)}, cfg)
+	Update(s, Input{Pods: FromAPIPods([]*corev1.Pod{pod(0, "c1", t0, t0)}), Events: []KubeletEvent{failure("u1", 1, t0.Add(10*time.Second))}, Revision: "h1", Now: t0.Add(11 * time.Second)}, cfg)
+	Update(s, Input{Pods: FromAPIPods([]*corev1.Pod{pod(0, "c1", t0, t0)}), Events: []KubeletEvent{failure("u1", 2, t0.Add(20*time.Second))}, Revision: "h1", Now: t0.Add(21 * time.Second)}, cfg)
 	killed := t0.Add(30 * time.Second)
-	Update(s, Input{Pods: []*corev1.Pod{pod(1, "c2", t0, killed)}, Revision: "h1", Now: killed.Add(time.Second)}, cfg)
+	Update(s, Input{Pods: FromAPIPods([]*corev1.Pod{pod(1, "c2", t0, killed)}), Revision: "h1", Now: killed.Add(time.Second)}, cfg)
 	if !s.RecheckAt.IsZero() {
 		t.Errorf("RecheckAt = %v: the failure run should have settled the cause", s.RecheckAt)
 	}
@@ -296,7 +296,7 @@ func TestFailureRunSettlesAKillWithoutItsEvent(t *testing.T) {
 	}
 	// The next instance dies by a signal with no failure reported: its cause waits for an Event.
 	again := killed.Add(40 * time.Second)
-	Update(s, Input{Pods: []*corev1.Pod{pod(2, "c3", killed, again)}, Revision: "h1", Now: again.Add(time.Second)}, cfg)
+	Update(s, Input{Pods: FromAPIPods([]*corev1.Pod{pod(2, "c3", killed, again)}), Revision: "h1", Now: again.Add(time.Second)}, cfg)
 	if want := again.Add(cfg.EventGrace); !s.RecheckAt.Equal(want) {
 		t.Errorf("RecheckAt = %v, want %v: the earlier run must not explain a later kill", s.RecheckAt, want)
 	}

@@ -3,16 +3,13 @@ package observe
 import (
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-
 	"github.com/probetuner/probe-tuner/internal/probes"
 )
 
 // Input is one look at a workload: its current Pods, the kubelet Events about them not yet processed, and the
 // pod-template-hash of the Deployment's current revision.
 type Input struct {
-	Pods     []*corev1.Pod
+	Pods     []Pod
 	Events   []KubeletEvent
 	Revision string
 	Now      time.Time
@@ -28,19 +25,20 @@ func Update(s *State, in Input, cfg Config) {
 		s.Pods = map[string]*PodState{}
 	}
 	s.RecheckAt = time.Time{}
-	byName := make(map[string]*corev1.Pod, len(in.Pods))
-	for _, p := range in.Pods {
-		byName[p.Name] = p
+	byName := make(map[string]*Pod, len(in.Pods))
+	for i := range in.Pods {
+		byName[in.Pods[i].Name] = &in.Pods[i]
 	}
 	s.foldEvents(in.Events, byName, in.Now, cfg)
 
 	seen := make(map[string]bool, len(in.Pods))
-	for _, p := range in.Pods {
+	for i := range in.Pods {
+		p := &in.Pods[i]
 		uid := string(p.UID)
 		seen[uid] = true
 		ps := s.Pods[uid]
 		if ps == nil {
-			ps = &PodState{Name: p.Name, LastSeen: in.Now, Revision: p.Labels[appsv1.DefaultDeploymentUniqueLabelKey]}
+			ps = &PodState{Name: p.Name, LastSeen: in.Now, Revision: p.Revision}
 			s.Pods[uid] = ps
 		}
 		s.foldPod(ps, p, in.Now, cfg)
@@ -58,7 +56,7 @@ func Update(s *State, in Input, cfg Config) {
 
 // foldEvents counts new kubelet Events: Killing Events mark probe kills to match with terminations; Unhealthy
 // Events count probe failures by kind and by what they said.
-func (s *State) foldEvents(events []KubeletEvent, pods map[string]*corev1.Pod, now time.Time, cfg Config) {
+func (s *State) foldEvents(events []KubeletEvent, pods map[string]*Pod, now time.Time, cfg Config) {
 	if s.Events == nil {
 		s.Events = map[string]EventMark{}
 	}
@@ -77,7 +75,7 @@ func (s *State) foldEvents(events []KubeletEvent, pods map[string]*corev1.Pod, n
 		}
 		ps := s.Pods[string(pod.UID)]
 		if ps == nil {
-			ps = &PodState{Name: pod.Name, LastSeen: now, Revision: pod.Labels[appsv1.DefaultDeploymentUniqueLabelKey]}
+			ps = &PodState{Name: pod.Name, LastSeen: now, Revision: pod.Revision}
 			s.Pods[string(pod.UID)] = ps
 		}
 		switch e.Reason {
@@ -91,20 +89,20 @@ func (s *State) foldEvents(events []KubeletEvent, pods map[string]*corev1.Pod, n
 			rc.decay(now, cfg.RateHalfLife)
 			timeout := isTimeout(e.Message)
 			kind := unhealthyKind(e.Message)
-			if cause, kills := kind.killCause(); kills && !probeErrored(e.Message) {
+			if cause, kills := probeKillCause(kind); kills && !probeErrored(e.Message) {
 				if probe := containerProbe(pod, e.Container, kind); probe != nil {
 					ps.container(e.Container).FailRun.extend(cause, e.Time, delta, probePeriod(probe))
 				}
 			}
 			switch kind {
-			case probeReadiness:
+			case probes.Readiness:
 				rc.ReadinessFailures += delta
 				if timeout {
 					rc.RateReadinessTimeouts += float64(delta)
 				} else {
 					rc.RateReadinessErrors += float64(delta)
 				}
-			case probeLiveness:
+			case probes.Liveness:
 				pc := ps.container(e.Container)
 				if !pc.StartCompleted {
 					break // a start still in progress: its failures say nothing about transient blips
@@ -146,7 +144,7 @@ func (ps *PodState) container(name string) *PodContainer {
 }
 
 // foldPod compares a pod's status with what was last seen of it.
-func (s *State) foldPod(ps *PodState, p *corev1.Pod, now time.Time, cfg Config) {
+func (s *State) foldPod(ps *PodState, p *Pod, now time.Time, cfg Config) {
 	dt := now.Sub(ps.LastSeen)
 	if dt < 0 {
 		dt = 0
@@ -154,9 +152,9 @@ func (s *State) foldPod(ps *PodState, p *corev1.Pod, now time.Time, cfg Config) 
 	dt = min(dt, maxGap)
 	ps.LastSeen = now
 	rev := s.revision(ps.Revision, now)
-	deleting := p.DeletionTimestamp != nil
+	deleting := p.Deleting
 
-	podReady := podReady(p)
+	podReady := p.Ready
 	if !deleting {
 		rev.PodSeconds += dt.Seconds()
 		if !ps.Ready {
@@ -173,24 +171,10 @@ func (s *State) foldPod(ps *PodState, p *corev1.Pod, now time.Time, cfg Config) 
 	ps.EverReady = ps.EverReady || podReady
 
 	// Native sidecars are folded exactly like app containers (they are probed, killed and restarted alike and
-	// gate the pod's readiness); plain init containers run once to completion and say nothing about probes.
-	specs := make(map[string]*corev1.Container, len(p.Spec.Containers))
-	for i := range p.Spec.Containers {
-		specs[p.Spec.Containers[i].Name] = &p.Spec.Containers[i]
-	}
-	for i := range p.Spec.InitContainers {
-		if c := &p.Spec.InitContainers[i]; probes.IsNativeSidecar(c) {
-			specs[c.Name] = c
-		}
-	}
-	for i := range p.Status.ContainerStatuses {
-		st := &p.Status.ContainerStatuses[i]
-		s.foldContainer(ps, rev, st, specs[st.Name], p, now, dt, deleting, cfg)
-	}
-	for i := range p.Status.InitContainerStatuses {
-		st := &p.Status.InitContainerStatuses[i]
-		if spec := specs[st.Name]; probes.IsNativeSidecar(spec) {
-			s.foldContainer(ps, rev, st, spec, p, now, dt, deleting, cfg)
+	// gate the pod's readiness); plain init containers are not in the view at all.
+	for i := range p.Containers {
+		if c := &p.Containers[i]; c.Status != nil {
+			s.foldContainer(ps, rev, c, p, now, dt, deleting, cfg)
 		}
 	}
 }
@@ -202,21 +186,20 @@ func (s *State) recheckAt(t time.Time) {
 	}
 }
 
-func (s *State) foldContainer(ps *PodState, rev *RevisionState, st *corev1.ContainerStatus, spec *corev1.Container,
-	p *corev1.Pod, now time.Time, dt time.Duration, deleting bool, cfg Config) {
-	pc := ps.container(st.Name)
-	cs := s.container(st.Name)
-	rc := rev.container(st.Name)
+func (s *State) foldContainer(ps *PodState, rev *RevisionState, c *Container, p *Pod, now time.Time, dt time.Duration, deleting bool, cfg Config) {
+	st := c.Status
+	pc := ps.container(c.Name)
+	cs := s.container(c.Name)
+	rc := rev.container(c.Name)
 	rc.decay(now, cfg.RateHalfLife)
-	hasLiveness := spec != nil && spec.LivenessProbe != nil
-	hasStartup := spec != nil && spec.StartupProbe != nil
+	live, startup, readiness := c.Probes.Liveness, c.Probes.Startup, c.Probes.Readiness
+	hasLiveness := live != nil
+	hasStartup := startup != nil
 
 	// A termination since the last look: count it once its cause is known.
-	if t := st.LastTerminationState.Terminated; t != nil && t.FinishedAt.After(pc.LastFinishedAt) && st.RestartCount > pc.RestartCount && pc.ID != "" {
-		ev := killEvidence{kills: pc.Kills, run: pc.FailRun, everStarted: pc.StartCompleted, podGrace: podTerminationGrace(p)}
-		if spec != nil {
-			ev.liveness, ev.startup = spec.LivenessProbe, spec.StartupProbe
-		}
+	if t := st.LastTermination; t != nil && t.FinishedAt.After(pc.LastFinishedAt) && st.RestartCount > pc.RestartCount && pc.ID != "" {
+		ev := killEvidence{kills: pc.Kills, run: pc.FailRun, everStarted: pc.StartCompleted, podGrace: podTerminationGrace(p),
+			liveness: live, startup: startup}
 		verdict := classify(t, ev, now, cfg.EventGrace)
 		if verdict.wait {
 			// Look again on the next update, at the latest when the grace ends; nothing about this container is
@@ -225,20 +208,20 @@ func (s *State) foldContainer(ps *PodState, rev *RevisionState, st *corev1.Conta
 			return
 		}
 		restarts := int(st.RestartCount - pc.RestartCount)
-		s.countRestart(cs, rc, pc, ps, st.Name, verdict.cause, restarts, t, now, cfg.StartupHalfLife)
-		pc.LastFinishedAt = t.FinishedAt.Time
+		s.countRestart(cs, rc, pc, ps, c.Name, verdict.cause, restarts, t, now, cfg.StartupHalfLife)
+		pc.LastFinishedAt = t.FinishedAt
 		pc.Kills, pc.FailRun = nil, FailRun{}
 	}
-	if pc.ID == "" && st.LastTerminationState.Terminated != nil {
+	if pc.ID == "" && st.LastTermination != nil {
 		// First look at a container that restarted before it was watched: its past is not ours to count.
-		pc.LastFinishedAt = st.LastTerminationState.Terminated.FinishedAt.Time
+		pc.LastFinishedAt = st.LastTermination.FinishedAt
 	}
 	pc.RestartCount = st.RestartCount
 
-	running := st.State.Running != nil
+	running := st.Running
 	if running && st.ContainerID != pc.ID {
 		pc.ID = st.ContainerID
-		pc.StartedAt = st.State.Running.StartedAt.Time
+		pc.StartedAt = st.RunningSince
 		pc.EverReady, pc.StartCompleted, pc.StartRecorded, pc.Ready = false, false, false, false
 		pc.NotReadySince = pc.StartedAt
 	}
@@ -248,22 +231,22 @@ func (s *State) foldContainer(ps *PodState, rev *RevisionState, st *corev1.Conta
 		return
 	}
 	// A run of liveness failures that stopped without a kill recovered on its own: a near miss.
-	if hasLiveness && pc.LiveRun > 0 && now.Sub(pc.LiveRunLast) > 2*probePeriod(spec.LivenessProbe)+cfg.EventGrace {
+	if hasLiveness && pc.LiveRun > 0 && now.Sub(pc.LiveRunLast) > 2*probePeriod(live)+cfg.EventGrace {
 		closeNearMiss(pc, rc)
 	}
 	if hasLiveness && pc.StartCompleted && !deleting {
-		rc.LivenessProbes += dt.Seconds() / probePeriod(spec.LivenessProbe).Seconds()
+		rc.LivenessProbes += dt.Seconds() / probePeriod(live).Seconds()
 	}
 
 	// Startup duration: to started when a startup probe gates the container, else to ready. A container with
 	// neither is "ready" the moment it runs, which says nothing about its start: without a readiness probe the
 	// start counts as complete once the container outlives its liveness probe's budget, and no duration is
 	// measured.
-	hasReadiness := spec != nil && spec.ReadinessProbe != nil
+	hasReadiness := readiness != nil
 	var completed, measured bool
 	switch {
 	case hasStartup:
-		completed = st.Started != nil && *st.Started
+		completed = st.Started
 		measured = completed
 	case hasReadiness:
 		completed, measured = st.Ready, st.Ready
@@ -271,8 +254,8 @@ func (s *State) foldContainer(ps *PodState, rev *RevisionState, st *corev1.Conta
 		// Outliving the liveness budget says the start got past it, unless the probe is failing or has just
 		// killed it: a killed container keeps running through its shutdown, past the budget, and a kill of a
 		// start must not read as a kill of a started container.
-		v := livenessBudget(spec.LivenessProbe)
-		failing := pc.FailRun.Failures > 0 && now.Sub(pc.FailRun.Last) <= 2*probePeriod(spec.LivenessProbe)+cfg.EventGrace
+		v := livenessBudget(live)
+		failing := pc.FailRun.Failures > 0 && now.Sub(pc.FailRun.Last) <= 2*probePeriod(live)+cfg.EventGrace
 		completed = !pc.StartedAt.IsZero() && now.Sub(pc.StartedAt) > v && len(pc.Kills) == 0 && !failing
 	default:
 		completed = true
@@ -283,16 +266,16 @@ func (s *State) foldContainer(ps *PodState, rev *RevisionState, st *corev1.Conta
 	if measured && !pc.StartRecorded && !pc.StartedAt.IsZero() {
 		end := now
 		if !hasStartup {
-			if c := readyCondition(p); c != nil && c.Status == corev1.ConditionTrue && !c.LastTransitionTime.Time.Before(pc.StartedAt) {
-				end = c.LastTransitionTime.Time
+			if p.Ready && !p.ReadySince.Before(pc.StartedAt) {
+				end = p.ReadySince
 			}
 		}
 		cs.Startup.Add(end.Sub(pc.StartedAt), now, cfg.StartupHalfLife)
 		cs.LastStartSeconds = end.Sub(pc.StartedAt).Seconds()
 		if hasStartup {
-			cs.StartupResolution = probePeriod(spec.StartupProbe).Seconds()
+			cs.StartupResolution = probePeriod(startup).Seconds()
 		} else {
-			cs.StartupResolution = probePeriod(spec.ReadinessProbe).Seconds()
+			cs.StartupResolution = probePeriod(readiness).Seconds()
 		}
 		pc.StartRecorded = true
 	}
@@ -318,7 +301,7 @@ func (s *State) foldContainer(ps *PodState, rev *RevisionState, st *corev1.Conta
 
 // countRestart records restarts of one container with their cause.
 func (s *State) countRestart(cs *ContainerState, rc *RevisionContainer, pc *PodContainer, ps *PodState, container string,
-	cause Cause, restarts int, t *corev1.ContainerStateTerminated, now time.Time, startupHalfLife time.Duration) {
+	cause Cause, restarts int, t *Termination, now time.Time, startupHalfLife time.Duration) {
 	if cs.Restarts == nil {
 		cs.Restarts = map[Cause]int{}
 	}
@@ -344,13 +327,13 @@ func (s *State) countRestart(cs *ContainerState, rc *RevisionContainer, pc *PodC
 		rc.KillsAfterReady += restarts
 		if cause == CauseLiveness {
 			rc.RateLivenessKills += float64(restarts)
-			s.Kills = append(s.Kills, Kill{Pod: ps.Name, Container: container, At: t.FinishedAt.Time, Timeouts: timeouts})
+			s.Kills = append(s.Kills, Kill{Pod: ps.Name, Container: container, At: t.FinishedAt, Timeouts: timeouts})
 		}
 		return
 	}
 	// Killed before it ever completed its start: a censored observation, the start takes longer than this.
 	rc.KillsBeforeReady += restarts
-	lived := t.FinishedAt.Sub(t.StartedAt.Time)
+	lived := t.FinishedAt.Sub(t.StartedAt)
 	for i := 0; i < restarts; i++ {
 		cs.Censored.Add(lived, now, startupHalfLife)
 	}
@@ -364,34 +347,26 @@ func closeNearMiss(pc *PodContainer, rc *RevisionContainer) {
 }
 
 // livenessPeriod returns the liveness probe period of a pod's container, or the API default.
-func livenessPeriod(p *corev1.Pod, container string) time.Duration {
-	if probe := containerProbe(p, container, probeLiveness); probe != nil {
+func livenessPeriod(p *Pod, container string) time.Duration {
+	if probe := containerProbe(p, container, probes.Liveness); probe != nil {
 		return probePeriod(probe)
 	}
-	return 10 * time.Second
+	return probes.DefaultPeriodSeconds * time.Second
 }
 
-// containerProbe returns the liveness or startup probe of a pod's app container or native sidecar, nil when it
-// has none.
-func containerProbe(p *corev1.Pod, container string, kind probeKind) *corev1.Probe {
-	c, _ := probes.FindTunable(&p.Spec, container)
-	if c == nil {
-		return nil
-	}
-	switch kind {
-	case probeLiveness:
-		return c.LivenessProbe
-	case probeStartup:
-		return c.StartupProbe
+// containerProbe returns the probe of kind k of a pod's app container or native sidecar, nil when it has none.
+func containerProbe(p *Pod, container string, k probes.Kind) *Probe {
+	if c := p.container(container); c != nil {
+		return c.Probes.Get(k)
 	}
 	return nil
 }
 
 // podTerminationGrace is how long the kubelet lets a pod's containers stop after a kill: the pod's grace
 // period, or the API default of 30 s.
-func podTerminationGrace(p *corev1.Pod) time.Duration {
-	if p.Spec.TerminationGracePeriodSeconds != nil {
-		return time.Duration(*p.Spec.TerminationGracePeriodSeconds) * time.Second
+func podTerminationGrace(p *Pod) time.Duration {
+	if p.TerminationGracePeriodSeconds != nil {
+		return time.Duration(*p.TerminationGracePeriodSeconds) * time.Second
 	}
 	return 30 * time.Second
 }
@@ -432,38 +407,13 @@ func (s *State) pruneRevisions(current string, cfg Config) {
 	}
 }
 
-func podReady(p *corev1.Pod) bool {
-	c := readyCondition(p)
-	return c != nil && c.Status == corev1.ConditionTrue
-}
-
-func readyCondition(p *corev1.Pod) *corev1.PodCondition {
-	for i := range p.Status.Conditions {
-		if p.Status.Conditions[i].Type == corev1.PodReady {
-			return &p.Status.Conditions[i]
-		}
-	}
-	return nil
-}
-
-// probePeriod is a probe's period with the API default applied.
-func probePeriod(p *corev1.Probe) time.Duration {
-	if p.PeriodSeconds == 0 {
-		return 10 * time.Second
-	}
+// probePeriod is a probe's period (the API default applied when the view was built).
+func probePeriod(p *Probe) time.Duration {
 	return time.Duration(p.PeriodSeconds) * time.Second
 }
 
 // livenessBudget is how long a liveness probe lets a container fail from its start before killing it, plus one
 // period: a container that lives longer has passed the probe at least once.
-func livenessBudget(p *corev1.Probe) time.Duration {
-	period := p.PeriodSeconds
-	if period == 0 {
-		period = 10
-	}
-	failures := p.FailureThreshold
-	if failures == 0 {
-		failures = 3
-	}
-	return time.Duration(p.InitialDelaySeconds+(failures+1)*period) * time.Second
+func livenessBudget(p *Probe) time.Duration {
+	return time.Duration(p.Budget()+p.PeriodSeconds) * time.Second
 }

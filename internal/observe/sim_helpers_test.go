@@ -79,7 +79,7 @@ func (r *simRun) observe() {
 		snap.Status = ps.Status()
 		current = append(current, snap)
 	}
-	Update(r.state, Input{Pods: current, Events: events, Revision: r.revision, Now: r.world.Now()}, r.cfg)
+	Update(r.state, Input{Pods: FromAPIPods(current), Events: events, Revision: r.revision, Now: r.world.Now()}, r.cfg)
 }
 
 func (r *simRun) signals(container string) Signals {

@@ -1,5 +1,6 @@
 // Package podstore keeps what probe-tuner reads of the pods of Deployments, and of the kubelet's Killing and
-// Unhealthy Events about them, as compact records fed by informers of its own.
+// Unhealthy Events about them, as compact records fed by informers of its own. It serves the records as they
+// are: it knows nothing of observation, whose view of a pod is built from them by the caller (controllers).
 //
 // It exists for memory. A Pod in an informer cache costs several KiB; even stripped to the fields probe-tuner
 // reads, a corev1.Pod struct weighs over a KiB before any of its fields is set. The records here keep a watched
@@ -8,6 +9,7 @@
 package podstore
 
 import (
+	"strings"
 	"time"
 	"unique"
 
@@ -16,7 +18,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/probetuner/probe-tuner/internal/observe"
 	"github.com/probetuner/probe-tuner/internal/probes"
 )
 
@@ -38,10 +39,11 @@ type Pod struct {
 // containers with restartPolicy Always) are recorded like app containers; plain init containers are not recorded.
 type Container struct {
 	Name string
-	// Probes holds the timing of the startup, liveness and readiness probes (in probeKinds order); HasProbe says
-	// which exist. Handlers are not kept: observation needs to know when a probe runs, not how.
-	Probes   [3]ProbeTiming
-	HasProbe [3]bool
+	// Probes holds the timing of the container's probes, API defaults applied; HasProbe says which exist. Values
+	// rather than pointers keep a record to one allocation. Handlers are not kept: observation needs to know when
+	// a probe runs, not how.
+	Probes   probes.ByKind[probes.Values]
+	HasProbe probes.ByKind[bool]
 	// Sidecar says the container is a native sidecar: its spec and status are under the pod's init containers.
 	Sidecar bool
 	// HasStatus says the kubelet reported a status for the container; the fields below are that status.
@@ -59,11 +61,6 @@ type Container struct {
 	LastTerm     *Termination
 }
 
-// ProbeTiming is a probe's timing fields.
-type ProbeTiming struct {
-	InitialDelaySeconds, PeriodSeconds, TimeoutSeconds, SuccessThreshold, FailureThreshold int32
-}
-
 // Termination is a container's terminated state.
 type Termination struct {
 	ExitCode              int32
@@ -79,7 +76,17 @@ func (p *Pod) GetObjectMeta() metav1.Object {
 // Event is the compact record of a kubelet Event about a pod's container.
 type Event struct {
 	Namespace, Name string
-	observe.KubeletEvent
+	// ID identifies the Event object (its UID); with Count, it lets aggregated Events be counted once.
+	ID string
+	// Count is the Event's count (1 for a new Event, more once the recorder aggregates it).
+	Count int32
+	// Pod is the Pod's name; Container is parsed from the involved object's fieldPath ("spec.containers{app}").
+	Pod, Container string
+	Reason         string
+	// Message is the Event's message, cut to maxEventMessage bytes.
+	Message string
+	// Time is the Event's last occurrence.
+	Time time.Time
 }
 
 // GetObjectMeta lets the informer's key function (namespace/name) read the record.
@@ -97,10 +104,6 @@ func intern(s string) string {
 		return ""
 	}
 	return unique.Make(s).Value()
-}
-
-func probeKinds(c *corev1.Container) [3]*corev1.Probe {
-	return [3]*corev1.Probe{c.StartupProbe, c.LivenessProbe, c.ReadinessProbe}
 }
 
 // FromPod makes the record of a pod. A record passed in is returned as is: informers may hand an already
@@ -145,10 +148,11 @@ func FromPod(obj any) (any, error) {
 // specRecord makes the record of a container's spec: its name and its probes' timing.
 func specRecord(c *corev1.Container, sidecar bool) Container {
 	rc := Container{Name: intern(c.Name), Sidecar: sidecar}
-	for k, probe := range probeKinds(c) {
-		if probe != nil {
-			rc.HasProbe[k] = true
-			rc.Probes[k] = ProbeTiming{probe.InitialDelaySeconds, probe.PeriodSeconds, probe.TimeoutSeconds, probe.SuccessThreshold, probe.FailureThreshold}
+	set := probes.ContainerSet(c)
+	for _, k := range probes.Kinds {
+		if probe := set.Get(k); probe != nil {
+			rc.HasProbe.Set(k, true)
+			rc.Probes.Set(k, probes.Of(probe))
 		}
 	}
 	return rc
@@ -211,85 +215,6 @@ func deploymentOf(refs []metav1.OwnerReference, hash string) string {
 	return ""
 }
 
-// ToPod rebuilds the pod as observation reads it: identity, template hash, the probes' timing, the Ready
-// condition and the container statuses, native sidecars among the init containers (restartPolicy Always) with
-// their statuses. Everything else is unset.
-func (p *Pod) ToPod() *corev1.Pod {
-	out := &corev1.Pod{}
-	out.Namespace, out.Name, out.UID = p.Namespace, p.Name, p.UID
-	out.CreationTimestamp = metav1.NewTime(p.Created)
-	if !p.Deleting.IsZero() {
-		t := metav1.NewTime(p.Deleting)
-		out.DeletionTimestamp = &t
-	}
-	if p.TemplateHash != "" {
-		out.Labels = map[string]string{appsv1.DefaultDeploymentUniqueLabelKey: p.TemplateHash}
-	}
-	out.Status.Phase = p.Phase
-	if p.Ready != "" {
-		out.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: p.Ready, LastTransitionTime: metav1.NewTime(p.ReadySince)}}
-	}
-	for i := range p.Containers {
-		c := &p.Containers[i]
-		sc := corev1.Container{Name: c.Name}
-		if c.Sidecar {
-			always := corev1.ContainerRestartPolicyAlways
-			sc.RestartPolicy = &always
-		}
-		for k, has := range c.HasProbe {
-			if !has {
-				continue
-			}
-			t := c.Probes[k]
-			probe := &corev1.Probe{InitialDelaySeconds: t.InitialDelaySeconds, PeriodSeconds: t.PeriodSeconds, TimeoutSeconds: t.TimeoutSeconds,
-				SuccessThreshold: t.SuccessThreshold, FailureThreshold: t.FailureThreshold}
-			switch k {
-			case 0:
-				sc.StartupProbe = probe
-			case 1:
-				sc.LivenessProbe = probe
-			case 2:
-				sc.ReadinessProbe = probe
-			}
-		}
-		if c.Sidecar {
-			out.Spec.InitContainers = append(out.Spec.InitContainers, sc)
-		} else {
-			out.Spec.Containers = append(out.Spec.Containers, sc)
-		}
-		if !c.HasStatus {
-			continue
-		}
-		cs := corev1.ContainerStatus{Name: c.Name, Ready: c.Ready, RestartCount: c.RestartCount, ContainerID: c.ContainerID}
-		if c.StartedKnown {
-			started := c.Started
-			cs.Started = &started
-		}
-		if c.Running {
-			cs.State.Running = &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(c.RunningSince)}
-		}
-		if c.Waiting {
-			cs.State.Waiting = &corev1.ContainerStateWaiting{Reason: c.WaitReason}
-		}
-		cs.State.Terminated = c.Terminated.toAPI()
-		cs.LastTerminationState.Terminated = c.LastTerm.toAPI()
-		if c.Sidecar {
-			out.Status.InitContainerStatuses = append(out.Status.InitContainerStatuses, cs)
-		} else {
-			out.Status.ContainerStatuses = append(out.Status.ContainerStatuses, cs)
-		}
-	}
-	return out
-}
-
-func (t *Termination) toAPI() *corev1.ContainerStateTerminated {
-	if t == nil {
-		return nil
-	}
-	return &corev1.ContainerStateTerminated{ExitCode: t.ExitCode, Reason: t.Reason, ContainerID: t.ContainerID,
-		StartedAt: metav1.NewTime(t.StartedAt), FinishedAt: metav1.NewTime(t.FinishedAt)}
-}
-
 // FromEvent makes the record of a kubelet Event about a pod's container.
 func FromEvent(obj any) (any, error) {
 	e, ok := obj.(*corev1.Event)
@@ -298,7 +223,7 @@ func FromEvent(obj any) (any, error) {
 	}
 	r := &Event{Namespace: intern(e.Namespace), Name: e.Name}
 	r.ID, r.Count, r.Pod = string(e.UID), eventCount(e), e.InvolvedObject.Name
-	r.Container = intern(observe.ContainerFromFieldPath(e.InvolvedObject.FieldPath))
+	r.Container = intern(ContainerFromFieldPath(e.InvolvedObject.FieldPath))
 	r.Reason, r.Time = intern(e.Reason), eventTime(e)
 	r.Message = e.Message
 	if len(r.Message) > maxEventMessage {
@@ -325,4 +250,15 @@ func eventTime(e *corev1.Event) time.Time {
 		return e.EventTime.Time
 	}
 	return e.FirstTimestamp.Time
+}
+
+// ContainerFromFieldPath parses an Event's involvedObject.fieldPath ("spec.containers{app}") into the container
+// name, or "" when it names none.
+func ContainerFromFieldPath(fieldPath string) string {
+	open := strings.IndexByte(fieldPath, '{')
+	end := strings.LastIndexByte(fieldPath, '}')
+	if open < 0 || end <= open {
+		return ""
+	}
+	return fieldPath[open+1 : end]
 }

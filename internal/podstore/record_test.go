@@ -1,10 +1,10 @@
 package podstore
 
 import (
+	"github.com/probetuner/probe-tuner/internal/probes"
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -20,30 +20,27 @@ func TestRecordKeepsWhatObservationReads(t *testing.T) {
 	if rec.Deployment != "w0001-healthy" || rec.TemplateHash != "7d9c6b5f4" {
 		t.Errorf("deployment %q, hash %q: want w0001-healthy, 7d9c6b5f4", rec.Deployment, rec.TemplateHash)
 	}
-	got := rec.ToPod()
-	if got.Name != full.Name || got.Namespace != full.Namespace || got.UID != full.UID || got.Labels[appsv1.DefaultDeploymentUniqueLabelKey] != "7d9c6b5f4" {
-		t.Errorf("identity %s/%s %s %v", got.Namespace, got.Name, got.UID, got.Labels)
+	if rec.Name != full.Name || rec.Namespace != full.Namespace || rec.UID != full.UID {
+		t.Errorf("identity %s/%s %s", rec.Namespace, rec.Name, rec.UID)
 	}
-	if len(got.Labels) != 1 || len(got.Annotations) != 0 || len(got.ManagedFields) != 0 || got.Spec.Volumes != nil {
-		t.Errorf("kept more than observation reads: labels %v, annotations %v", got.Labels, got.Annotations)
+	if rec.Phase != corev1.PodRunning || rec.Ready != corev1.ConditionTrue || !rec.ReadySince.Equal(full.Status.Conditions[2].LastTransitionTime.Time) {
+		t.Errorf("phase %s, ready %q since %v: want Running and the Ready condition with its transition time", rec.Phase, rec.Ready, rec.ReadySince)
 	}
-	if got.Status.Phase != corev1.PodRunning || len(got.Status.Conditions) != 1 || got.Status.Conditions[0].Type != corev1.PodReady ||
-		got.Status.Conditions[0].Status != corev1.ConditionTrue || !got.Status.Conditions[0].LastTransitionTime.Equal(&full.Status.Conditions[2].LastTransitionTime) {
-		t.Errorf("phase %s, conditions %+v: want Running and only Ready with its transition time", got.Status.Phase, got.Status.Conditions)
+	if len(rec.Containers) != 1 {
+		t.Fatalf("containers %+v, want app only", rec.Containers)
 	}
-	c := got.Spec.Containers[0]
-	want := full.Spec.Containers[0].LivenessProbe
-	if c.Name != "app" || c.StartupProbe != nil || c.LivenessProbe == nil || c.ReadinessProbe == nil || c.LivenessProbe.HTTPGet != nil ||
-		c.LivenessProbe.PeriodSeconds != want.PeriodSeconds || c.LivenessProbe.FailureThreshold != want.FailureThreshold || c.LivenessProbe.TimeoutSeconds != want.TimeoutSeconds {
-		t.Errorf("container spec %+v: want the probes' timing without handlers", c)
+	c, fc := rec.Containers[0], full.Spec.Containers[0]
+	if c.Name != "app" || c.Sidecar || c.HasProbe != (probes.ByKind[bool]{Liveness: true, Readiness: true}) ||
+		c.Probes.Liveness != probes.Of(fc.LivenessProbe) || c.Probes.Readiness != probes.Of(fc.ReadinessProbe) {
+		t.Errorf("container spec %+v: want the probes' timing", c)
 	}
-	cs, fcs := got.Status.ContainerStatuses[0], full.Status.ContainerStatuses[0]
-	if cs.Name != "app" || !cs.Ready || cs.Started == nil || !*cs.Started || cs.RestartCount != 1 || cs.ContainerID != fcs.ContainerID ||
-		cs.State.Running == nil || !cs.State.Running.StartedAt.Equal(&fcs.State.Running.StartedAt) || cs.Image != "" {
-		t.Errorf("container status %+v", cs)
+	fcs := full.Status.ContainerStatuses[0]
+	if !c.HasStatus || !c.Ready || !c.StartedKnown || !c.Started || c.RestartCount != 1 || c.ContainerID != fcs.ContainerID ||
+		!c.Running || !c.RunningSince.Equal(fcs.State.Running.StartedAt.Time) || c.Waiting || c.Terminated != nil {
+		t.Errorf("container status %+v", c)
 	}
-	lt, flt := cs.LastTerminationState.Terminated, fcs.LastTerminationState.Terminated
-	if lt == nil || lt.ExitCode != 137 || lt.Reason != flt.Reason || lt.ContainerID != flt.ContainerID || !lt.FinishedAt.Equal(&flt.FinishedAt) || !lt.StartedAt.Equal(&flt.StartedAt) {
+	lt, flt := c.LastTerm, fcs.LastTerminationState.Terminated
+	if lt == nil || lt.ExitCode != 137 || lt.Reason != flt.Reason || lt.ContainerID != flt.ContainerID || !lt.FinishedAt.Equal(flt.FinishedAt.Time) || !lt.StartedAt.Equal(flt.StartedAt.Time) {
 		t.Errorf("last termination %+v, want %+v", lt, flt)
 	}
 	again, _ := FromPod(rec)
@@ -57,53 +54,54 @@ func TestRecordStates(t *testing.T) {
 	cases := []struct {
 		name  string
 		edit  func(p *corev1.Pod)
-		check func(t *testing.T, p *corev1.Pod)
+		check func(t *testing.T, r *Pod)
 	}{
 		{"pending, no status yet", func(p *corev1.Pod) {
 			p.Status = corev1.PodStatus{Phase: corev1.PodPending}
-		}, func(t *testing.T, p *corev1.Pod) {
-			if len(p.Spec.Containers) != 1 || len(p.Status.ContainerStatuses) != 0 || len(p.Status.Conditions) != 0 {
-				t.Errorf("spec %d containers, %d statuses, conditions %v", len(p.Spec.Containers), len(p.Status.ContainerStatuses), p.Status.Conditions)
+		}, func(t *testing.T, r *Pod) {
+			if len(r.Containers) != 1 || r.Containers[0].HasStatus || r.Ready != "" || r.Phase != corev1.PodPending {
+				t.Errorf("containers %+v, ready %q, phase %s", r.Containers, r.Ready, r.Phase)
 			}
 		}},
 		{"waiting in back-off, started unknown", func(p *corev1.Pod) {
 			cs := &p.Status.ContainerStatuses[0]
 			cs.State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff", Message: "back-off 10s"}}
 			cs.Started, cs.Ready = nil, false
-		}, func(t *testing.T, p *corev1.Pod) {
-			cs := p.Status.ContainerStatuses[0]
-			if cs.State.Waiting == nil || cs.State.Waiting.Reason != "CrashLoopBackOff" || cs.State.Running != nil || cs.Started != nil {
-				t.Errorf("state %+v, started %v", cs.State, cs.Started)
+		}, func(t *testing.T, r *Pod) {
+			c := r.Containers[0]
+			if !c.Waiting || c.WaitReason != "CrashLoopBackOff" || c.Running || c.StartedKnown {
+				t.Errorf("container %+v", c)
 			}
 		}},
 		{"terminated and being deleted", func(p *corev1.Pod) {
 			p.DeletionTimestamp = &now
 			p.Status.ContainerStatuses[0].State = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0, Reason: "Completed", FinishedAt: now}}
-		}, func(t *testing.T, p *corev1.Pod) {
-			term := p.Status.ContainerStatuses[0].State.Terminated
-			if p.DeletionTimestamp == nil || !p.DeletionTimestamp.Equal(&now) || term == nil || term.Reason != "Completed" {
-				t.Errorf("deletion %v, terminated %+v", p.DeletionTimestamp, term)
+		}, func(t *testing.T, r *Pod) {
+			term := r.Containers[0].Terminated
+			if !r.Deleting.Equal(now.Time) || term == nil || term.Reason != "Completed" {
+				t.Errorf("deletion %v, terminated %+v", r.Deleting, term)
 			}
 		}},
-		{"a sidecar with a startup probe and a status before the app's", func(p *corev1.Pod) {
+		{"a second container with a startup probe and a status before the app's", func(p *corev1.Pod) {
 			p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: "proxy", StartupProbe: &corev1.Probe{PeriodSeconds: 5, FailureThreshold: 30}})
 			p.Status.ContainerStatuses = append([]corev1.ContainerStatus{{Name: "proxy", Ready: true, Started: ptr.To(true)}}, p.Status.ContainerStatuses...)
-		}, func(t *testing.T, p *corev1.Pod) {
-			if len(p.Spec.Containers) != 2 || p.Spec.Containers[1].Name != "proxy" || p.Spec.Containers[1].StartupProbe == nil ||
-				p.Spec.Containers[1].StartupProbe.FailureThreshold != 30 || len(p.Status.ContainerStatuses) != 2 {
-				t.Errorf("containers %+v, statuses %+v", p.Spec.Containers, p.Status.ContainerStatuses)
+		}, func(t *testing.T, r *Pod) {
+			want := probes.Values{PeriodSeconds: 5, TimeoutSeconds: 1, SuccessThreshold: 1, FailureThreshold: 30} // defaults applied
+			if len(r.Containers) != 2 || r.Containers[1].Name != "proxy" || r.Containers[1].HasProbe != (probes.ByKind[bool]{Startup: true}) ||
+				r.Containers[1].Probes.Startup != want || !r.Containers[0].HasStatus || !r.Containers[1].HasStatus {
+				t.Errorf("containers %+v", r.Containers)
 			}
 		}},
 		{"not owned by a ReplicaSet", func(p *corev1.Pod) {
 			p.OwnerReferences[0].Kind = "StatefulSet"
-		}, func(t *testing.T, p *corev1.Pod) {}},
+		}, func(t *testing.T, r *Pod) {}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			p := fullPod(1)
 			tc.edit(p)
 			r, _ := FromPod(p)
-			tc.check(t, r.(*Pod).ToPod())
+			tc.check(t, r.(*Pod))
 			if tc.name == "not owned by a ReplicaSet" && r.(*Pod).Deployment != "" {
 				t.Errorf("deployment %q for a pod a StatefulSet owns", r.(*Pod).Deployment)
 			}
@@ -120,12 +118,27 @@ func TestEventRecord(t *testing.T) {
 	r, _ := FromEvent(e)
 	got := r.(*Event)
 	if got.ID != "ev-1" || got.Count != 3 || got.Pod != "web-1" || got.Container != "app" || got.Reason != "Killing" || !got.Time.Equal(last.Time) || len(got.Message) != maxEventMessage {
-		t.Errorf("record %+v", got.KubeletEvent)
+		t.Errorf("record %+v", got)
 	}
 	e.Series = &corev1.EventSeries{Count: 5, LastObservedTime: metav1.NewMicroTime(last.Add(time.Minute))}
 	r, _ = FromEvent(e)
 	if got := r.(*Event); got.Count != 5 || !got.Time.Equal(last.Add(time.Minute)) {
 		t.Errorf("a series: count %d, time %v; want the series' count and last observation", got.Count, got.Time)
+	}
+}
+
+func TestContainerFromFieldPath(t *testing.T) {
+	for path, want := range map[string]string{
+		"spec.containers{app}":     "app",
+		"spec.initContainers{prx}": "prx",
+		"spec.containers{}":        "",
+		"spec.containers":          "",
+		"":                         "",
+		"}{":                       "",
+	} {
+		if got := ContainerFromFieldPath(path); got != want {
+			t.Errorf("ContainerFromFieldPath(%q) = %q, want %q", path, got, want)
+		}
 	}
 }
 
@@ -189,8 +202,8 @@ func TestRestartedTellsRestartsFromReadinessFlips(t *testing.T) {
 	}
 }
 
-// TestRecordNativeSidecar: a native sidecar is recorded like an app container and comes back among the init
-// containers, restartPolicy Always, with its status; a plain init container and its status are dropped.
+// TestRecordNativeSidecar: a native sidecar is recorded like an app container, marked a sidecar, with its
+// status; a plain init container and its status are dropped.
 func TestRecordNativeSidecar(t *testing.T) {
 	p := fullPod(4)
 	p.Spec.InitContainers = []corev1.Container{
@@ -206,21 +219,15 @@ func TestRecordNativeSidecar(t *testing.T) {
 	}
 	r, _ := FromPod(p)
 	rec := r.(*Pod)
-	got := rec.ToPod()
-	if len(got.Spec.InitContainers) != 1 || len(got.Status.InitContainerStatuses) != 1 {
-		t.Fatalf("init containers %+v, statuses %+v: want the sidecar only", got.Spec.InitContainers, got.Status.InitContainerStatuses)
+	if len(rec.Containers) != 2 || rec.Containers[0].Name != "app" || rec.Containers[0].Sidecar {
+		t.Fatalf("containers %+v: want the app container, then the sidecar only", rec.Containers)
 	}
-	sc, st := got.Spec.InitContainers[0], got.Status.InitContainerStatuses[0]
-	if sc.Name != "proxy" || sc.RestartPolicy == nil || *sc.RestartPolicy != corev1.ContainerRestartPolicyAlways ||
-		sc.LivenessProbe == nil || sc.LivenessProbe.PeriodSeconds != 5 || sc.LivenessProbe.FailureThreshold != 4 {
+	sc := rec.Containers[1]
+	if sc.Name != "proxy" || !sc.Sidecar || !sc.HasProbe.Liveness || sc.Probes.Liveness.PeriodSeconds != 5 || sc.Probes.Liveness.FailureThreshold != 4 {
 		t.Errorf("sidecar spec %+v", sc)
 	}
-	if st.Name != "proxy" || st.RestartCount != 2 || st.ContainerID != "containerd://proxy-2" || st.State.Running == nil ||
-		st.LastTerminationState.Terminated == nil || st.LastTerminationState.Terminated.ExitCode != 143 {
-		t.Errorf("sidecar status %+v", st)
-	}
-	if len(got.Spec.Containers) != 1 || len(got.Status.ContainerStatuses) != 1 || got.Spec.Containers[0].Name != "app" {
-		t.Errorf("app containers %+v: the sidecar must not be among them", got.Spec.Containers)
+	if !sc.HasStatus || sc.RestartCount != 2 || sc.ContainerID != "containerd://proxy-2" || !sc.Running || sc.LastTerm == nil || sc.LastTerm.ExitCode != 143 {
+		t.Errorf("sidecar status %+v", sc)
 	}
 	p.Status.InitContainerStatuses[1].RestartCount++
 	again, _ := FromPod(p)

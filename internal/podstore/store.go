@@ -16,8 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
-
-	"github.com/probetuner/probe-tuner/internal/observe"
 )
 
 const (
@@ -185,15 +183,16 @@ func (s *Store) WaitForSync(ctx context.Context) error {
 	return nil
 }
 
-// PodsOf returns the pods of a Deployment, sorted by name, rebuilt for observation.
-func (s *Store) PodsOf(namespace, deployment string) ([]*corev1.Pod, error) {
+// PodsOf returns the records of the pods of a Deployment, sorted by name. They are the store's own: read them,
+// never change them.
+func (s *Store) PodsOf(namespace, deployment string) ([]*Pod, error) {
 	objs, err := s.pods.GetIndexer().ByIndex(indexByDeployment, namespace+"/"+deployment)
 	if err != nil {
 		return nil, fmt.Errorf("listing the pods of Deployment %s/%s: %w", namespace, deployment, err)
 	}
-	out := make([]*corev1.Pod, 0, len(objs))
+	out := make([]*Pod, 0, len(objs))
 	for _, o := range objs {
-		out = append(out, o.(*Pod).ToPod())
+		out = append(out, o.(*Pod))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
@@ -208,9 +207,10 @@ func (s *Store) DeploymentOfPod(namespace, pod string) string {
 	return obj.(*Pod).Deployment
 }
 
-// EventsOf returns the kubelet Events about the given pods.
-func (s *Store) EventsOf(namespace string, pods []*corev1.Pod) ([]observe.KubeletEvent, error) {
-	var out []observe.KubeletEvent
+// EventsOf returns the records of the kubelet Events about the given pods. They are the store's own: read them,
+// never change them.
+func (s *Store) EventsOf(namespace string, pods []*Pod) ([]*Event, error) {
+	var out []*Event
 	for _, p := range pods {
 		for _, inf := range s.events {
 			objs, err := inf.GetIndexer().ByIndex(indexByPod, namespace+"/"+p.Name)
@@ -218,7 +218,7 @@ func (s *Store) EventsOf(namespace string, pods []*corev1.Pod) ([]observe.Kubele
 				return nil, fmt.Errorf("listing the Events of pod %s/%s: %w", namespace, p.Name, err)
 			}
 			for _, o := range objs {
-				out = append(out, o.(*Event).KubeletEvent)
+				out = append(out, o.(*Event))
 			}
 		}
 	}

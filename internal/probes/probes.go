@@ -1,5 +1,6 @@
-// Package probes reads and checks the timing fields of Kubernetes probes: API defaults, the time budgets they
-// imply, and the validity rules the API server enforces. It is pure: no client, no clock.
+// Package probes is probe-tuner's vocabulary for Kubernetes probes: the probe kinds and their timing fields, the
+// API defaults, the time budgets the fields imply, the validity rules the API server enforces, and the changes
+// and field references that recommendation, tuning and apply pass between them. It is pure: no client, no clock.
 package probes
 
 import (
@@ -24,6 +25,68 @@ const (
 // Kinds lists the probe types in the order they act on a starting container.
 var Kinds = []Kind{Startup, Liveness, Readiness}
 
+// ByKind holds one value per probe kind. It is the one place that maps a Kind to a probe: a container's probes
+// (Set), a record's probe timings, an observed container's probes all use it.
+type ByKind[T any] struct {
+	Startup, Liveness, Readiness T
+}
+
+// Get returns the value of kind k; the zero value for a kind that is none of the three.
+func (b ByKind[T]) Get(k Kind) T {
+	switch k {
+	case Startup:
+		return b.Startup
+	case Liveness:
+		return b.Liveness
+	case Readiness:
+		return b.Readiness
+	}
+	var zero T
+	return zero
+}
+
+// Set replaces the value of kind k; a kind that is none of the three changes nothing.
+func (b *ByKind[T]) Set(k Kind, v T) {
+	switch k {
+	case Startup:
+		b.Startup = v
+	case Liveness:
+		b.Liveness = v
+	case Readiness:
+		b.Readiness = v
+	}
+}
+
+// Set is a container's three probes; nil is no probe.
+type Set = ByKind[*corev1.Probe]
+
+// ContainerSet returns c's probes. The probes are c's, not copies.
+func ContainerSet(c *corev1.Container) Set {
+	return Set{Startup: c.StartupProbe, Liveness: c.LivenessProbe, Readiness: c.ReadinessProbe}
+}
+
+// SetContainer makes s the probes of c.
+func SetContainer(c *corev1.Container, s Set) {
+	c.StartupProbe, c.LivenessProbe, c.ReadinessProbe = s.Startup, s.Liveness, s.Readiness
+}
+
+// Field names a probe timing field, as the API spells it.
+type Field string
+
+// The probe timing fields, and the pseudo field of a whole probe.
+const (
+	InitialDelaySeconds Field = "initialDelaySeconds"
+	PeriodSeconds       Field = "periodSeconds"
+	TimeoutSeconds      Field = "timeoutSeconds"
+	SuccessThreshold    Field = "successThreshold"
+	FailureThreshold    Field = "failureThreshold"
+	// WholeProbe is the pseudo field of a change that adds or removes a whole probe.
+	WholeProbe Field = "probe"
+)
+
+// Fields lists the timing fields in a stable order.
+var Fields = []Field{InitialDelaySeconds, PeriodSeconds, TimeoutSeconds, SuccessThreshold, FailureThreshold}
+
 // API defaults for probe timing fields (pkg/apis/core/v1/defaults.go).
 const (
 	DefaultTimeoutSeconds   = 1
@@ -41,40 +104,19 @@ type Values struct {
 	FailureThreshold    int32
 }
 
-// Get returns the probe of the given kind of container c, or nil.
-func Get(c *corev1.Container, k Kind) *corev1.Probe {
-	switch k {
-	case Startup:
-		return c.StartupProbe
-	case Liveness:
-		return c.LivenessProbe
-	case Readiness:
-		return c.ReadinessProbe
-	}
-	return nil
-}
-
-// Set replaces the probe of the given kind of container c.
-func Set(c *corev1.Container, k Kind, p *corev1.Probe) {
-	switch k {
-	case Startup:
-		c.StartupProbe = p
-	case Liveness:
-		c.LivenessProbe = p
-	case Readiness:
-		c.ReadinessProbe = p
-	}
-}
-
 // Of returns p's timing fields with the API defaults applied to the unset ones.
 func Of(p *corev1.Probe) Values {
-	v := Values{
+	return Values{
 		InitialDelaySeconds: p.InitialDelaySeconds,
 		PeriodSeconds:       p.PeriodSeconds,
 		TimeoutSeconds:      p.TimeoutSeconds,
 		SuccessThreshold:    p.SuccessThreshold,
 		FailureThreshold:    p.FailureThreshold,
-	}
+	}.Defaulted()
+}
+
+// Defaulted returns v with the API defaults in place of its unset (zero) fields.
+func (v Values) Defaulted() Values {
 	if v.PeriodSeconds == 0 {
 		v.PeriodSeconds = DefaultPeriodSeconds
 	}
@@ -99,44 +141,41 @@ func (v Values) Apply(p *corev1.Probe) {
 	p.FailureThreshold = v.FailureThreshold
 }
 
-// Field returns the named timing field's value.
-func (v Values) Field(name string) (int32, bool) {
-	switch name {
-	case "initialDelaySeconds":
+// Field returns the value of timing field f; false for a field that is not a timing field.
+func (v Values) Field(f Field) (int32, bool) {
+	switch f {
+	case InitialDelaySeconds:
 		return v.InitialDelaySeconds, true
-	case "periodSeconds":
+	case PeriodSeconds:
 		return v.PeriodSeconds, true
-	case "timeoutSeconds":
+	case TimeoutSeconds:
 		return v.TimeoutSeconds, true
-	case "successThreshold":
+	case SuccessThreshold:
 		return v.SuccessThreshold, true
-	case "failureThreshold":
+	case FailureThreshold:
 		return v.FailureThreshold, true
 	}
 	return 0, false
 }
 
-// WithField returns v with the named timing field set to value.
-func (v Values) WithField(name string, value int32) (Values, error) {
-	switch name {
-	case "initialDelaySeconds":
+// WithField returns v with timing field f set to value.
+func (v Values) WithField(f Field, value int32) (Values, error) {
+	switch f {
+	case InitialDelaySeconds:
 		v.InitialDelaySeconds = value
-	case "periodSeconds":
+	case PeriodSeconds:
 		v.PeriodSeconds = value
-	case "timeoutSeconds":
+	case TimeoutSeconds:
 		v.TimeoutSeconds = value
-	case "successThreshold":
+	case SuccessThreshold:
 		v.SuccessThreshold = value
-	case "failureThreshold":
+	case FailureThreshold:
 		v.FailureThreshold = value
 	default:
-		return v, fmt.Errorf("unknown probe field %q", name)
+		return v, fmt.Errorf("unknown probe field %q", f)
 	}
 	return v, nil
 }
-
-// FieldNames lists the timing fields in a stable order.
-var FieldNames = []string{"initialDelaySeconds", "periodSeconds", "timeoutSeconds", "successThreshold", "failureThreshold"}
 
 // Budget is how long the probe lets a container fail from its start before it acts:
 // initialDelaySeconds + failureThreshold x periodSeconds. For a startup probe it is the startup budget; for a
@@ -145,10 +184,16 @@ func (v Values) Budget() int32 {
 	return v.InitialDelaySeconds + v.FailureThreshold*v.PeriodSeconds
 }
 
-// TimeToDetect is the longest a hung container goes unnoticed by a liveness probe: failureThreshold periods,
-// the last of which may wait the full timeout.
-func (v Values) TimeToDetect() int32 {
-	return v.FailureThreshold*v.PeriodSeconds + v.TimeoutSeconds
+// TimeToDetect is the longest a hung container goes unnoticed by a liveness probe with these fields:
+// failureThreshold periods, the last of which may wait the full timeout.
+func (v Values) TimeToDetect() int64 {
+	return TimeToDetect(v.FailureThreshold, v.PeriodSeconds, v.TimeoutSeconds)
+}
+
+// TimeToDetect is failureThreshold x periodSeconds + timeoutSeconds in int64: the API server puts no upper bound
+// on the fields, and int32 math would wrap to a short (or negative) time for a probe that never detects a hang.
+func TimeToDetect(failureThreshold, periodSeconds, timeoutSeconds int32) int64 {
+	return int64(failureThreshold)*int64(periodSeconds) + int64(timeoutSeconds)
 }
 
 // ToAPI converts v for the ProbePolicy status.
@@ -193,12 +238,9 @@ func Validate(p *corev1.Probe, k Kind) error {
 	if v.InitialDelaySeconds < 0 {
 		errs = append(errs, fmt.Errorf("%s initialDelaySeconds %d is negative", k, v.InitialDelaySeconds))
 	}
-	for _, f := range []struct {
-		name string
-		v    int32
-	}{{"periodSeconds", v.PeriodSeconds}, {"timeoutSeconds", v.TimeoutSeconds}, {"successThreshold", v.SuccessThreshold}, {"failureThreshold", v.FailureThreshold}} {
-		if f.v < 1 {
-			errs = append(errs, fmt.Errorf("%s %s %d must be at least 1", k, f.name, f.v))
+	for _, f := range []Field{PeriodSeconds, TimeoutSeconds, SuccessThreshold, FailureThreshold} {
+		if n, _ := v.Field(f); n < 1 {
+			errs = append(errs, fmt.Errorf("%s %s %d must be at least 1", k, f, n))
 		}
 	}
 	if (k == Liveness || k == Startup) && v.SuccessThreshold != 1 {

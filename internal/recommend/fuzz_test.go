@@ -43,10 +43,10 @@ func checkInvariants(t *testing.T, s policy.Settings, c Container, plan Plan) {
 	slow := false
 	if next, ok := plan.Probes[c.Name]; ok && next.Liveness != nil {
 		v := probes.Of(next.Liveness)
-		slow = timeToDetect(v.FailureThreshold, v.PeriodSeconds, v.TimeoutSeconds) > int64(s.Liveness.MaxTimeToDetectSeconds)
+		slow = probes.TimeToDetect(v.FailureThreshold, v.PeriodSeconds, v.TimeoutSeconds) > int64(s.Liveness.MaxTimeToDetectSeconds)
 	} else if c.Liveness != nil {
 		v := probes.Of(c.Liveness)
-		slow = timeToDetect(v.FailureThreshold, v.PeriodSeconds, v.TimeoutSeconds) > int64(s.Liveness.MaxTimeToDetectSeconds)
+		slow = probes.TimeToDetect(v.FailureThreshold, v.PeriodSeconds, v.TimeoutSeconds) > int64(s.Liveness.MaxTimeToDetectSeconds)
 	}
 	reported := false
 	for _, f := range plan.Findings {
@@ -101,10 +101,10 @@ func checkInvariants(t *testing.T, s policy.Settings, c Container, plan Plan) {
 			}
 		case ch.Probe == probes.Liveness && ch.Reason == ReasonLivenessTightened:
 			before := probes.Of(c.Liveness)
-			if timeToDetect(before.FailureThreshold, before.PeriodSeconds, before.TimeoutSeconds) <= int64(s.Liveness.MaxTimeToDetectSeconds) {
+			if probes.TimeToDetect(before.FailureThreshold, before.PeriodSeconds, before.TimeoutSeconds) <= int64(s.Liveness.MaxTimeToDetectSeconds) {
 				t.Fatalf("liveness tightened although within the bound: %+v", ch)
 			}
-			if after.TimeToDetect() > s.Liveness.MaxTimeToDetectSeconds || ch.To >= ch.From || ch.To < s.Liveness.MinFailureThreshold {
+			if after.TimeToDetect() > int64(s.Liveness.MaxTimeToDetectSeconds) || ch.To >= ch.From || ch.To < s.Liveness.MinFailureThreshold {
 				t.Fatalf("liveness tightened to %d, outside the bound: %+v", after.TimeToDetect(), ch)
 			}
 			if n := needlessKillsPerWeek(sig, after.PeriodSeconds, ch.To, 0); n >= MaxNeedlessKillsPerReplicaWeek || sig.LivenessProbes < 1 {
@@ -121,7 +121,7 @@ func checkInvariants(t *testing.T, s policy.Settings, c Container, plan Plan) {
 			if ch.Field == "timeoutSeconds" && ch.To > b.MaxTimeoutSeconds {
 				t.Fatalf("liveness timeout %d above the bound %d", ch.To, b.MaxTimeoutSeconds)
 			}
-			if after.TimeToDetect() > b.MaxTimeToDetectSeconds {
+			if after.TimeToDetect() > int64(b.MaxTimeToDetectSeconds) {
 				t.Fatalf("liveness time to detect %d above the bound %d", after.TimeToDetect(), b.MaxTimeToDetectSeconds)
 			}
 			checkStep(t, ch, allowed(ch.From), b.MinFailureThreshold)
@@ -142,7 +142,7 @@ func checkInvariants(t *testing.T, s policy.Settings, c Container, plan Plan) {
 }
 
 // checkStep fails when a field moved more than allowed, unless it was raised to the policy's minimum.
-func checkStep(t *testing.T, ch Change, allowed, minBound int32) {
+func checkStep(t *testing.T, ch probes.Change, allowed, minBound int32) {
 	t.Helper()
 	d := ch.To - ch.From
 	if d < 0 {

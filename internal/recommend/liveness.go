@@ -64,7 +64,7 @@ func (r *containerRun) livenessRule() {
 			ft = v.FailureThreshold // the minimum and the time-to-detect bound cannot both hold: leave it
 		}
 	}
-	if timeToDetect(ft, v.PeriodSeconds, timeout) > int64(bounds.MaxTimeToDetectSeconds) {
+	if probes.TimeToDetect(ft, v.PeriodSeconds, timeout) > int64(bounds.MaxTimeToDetectSeconds) {
 		timeout = v.TimeoutSeconds // keep the bound: prefer the threshold over the timeout
 	}
 	if ft == v.FailureThreshold && timeout == v.TimeoutSeconds {
@@ -72,11 +72,11 @@ func (r *containerRun) livenessRule() {
 			"(maxFailureThreshold %d, maxTimeToDetectSeconds %d, maxTimeoutSeconds %d)", r.c.Name, evidence, bounds.MaxFailureThreshold, bounds.MaxTimeToDetectSeconds, bounds.MaxTimeoutSeconds))
 		return
 	}
-	if timeToDetect(ft, v.PeriodSeconds, timeout) > int64(bounds.MaxTimeToDetectSeconds) {
+	if probes.TimeToDetect(ft, v.PeriodSeconds, timeout) > int64(bounds.MaxTimeToDetectSeconds) {
 		return // the current probe already exceeds the bound; probe-tuner does not make it worse
 	}
-	r.setField(probes.Liveness, "timeoutSeconds", timeout, ReasonLivenessTransient, evidence)
-	r.setField(probes.Liveness, "failureThreshold", ft, ReasonLivenessTransient, evidence)
+	r.setField(probes.Liveness, probes.TimeoutSeconds, timeout, ReasonLivenessTransient, evidence)
+	r.setField(probes.Liveness, probes.FailureThreshold, ft, ReasonLivenessTransient, evidence)
 }
 
 // slowHangDetection reports a liveness probe that takes longer to detect a hung container than the policy's
@@ -88,7 +88,7 @@ func (r *containerRun) slowHangDetection() {
 	}
 	v := probes.Of(r.next.Liveness) // as it will be: a probe just tightened into the bound is not reported
 	bound := r.in.Settings.Liveness.MaxTimeToDetectSeconds
-	detect := timeToDetect(v.FailureThreshold, v.PeriodSeconds, v.TimeoutSeconds)
+	detect := probes.TimeToDetect(v.FailureThreshold, v.PeriodSeconds, v.TimeoutSeconds)
 	if detect <= int64(bound) {
 		return
 	}
@@ -99,10 +99,4 @@ func (r *containerRun) slowHangDetection() {
 	r.find(Info, ReasonSlowHangDetection, fmt.Sprintf("container %s: its liveness probe takes up to %s to detect a hang (failureThreshold %d x periodSeconds %ds + timeoutSeconds %ds), "+
 		"above the policy's maxTimeToDetectSeconds of %ds. %s; lower failureThreshold or periodSeconds by hand if hangs matter more",
 		r.c.Name, asDuration(detect), v.FailureThreshold, v.PeriodSeconds, v.TimeoutSeconds, bound, why))
-}
-
-// timeToDetect is probes.Values.TimeToDetect (failureThreshold x periodSeconds + timeoutSeconds) without int32
-// overflow: the API server puts no upper bound on failureThreshold.
-func timeToDetect(failureThreshold, periodSeconds, timeoutSeconds int32) int64 {
-	return int64(failureThreshold)*int64(periodSeconds) + int64(timeoutSeconds)
 }

@@ -42,13 +42,13 @@ func (r *containerRun) tightenLiveness() bool {
 	sig := r.c.Signals
 	v := probes.Of(live)
 	bound := int64(s.Liveness.MaxTimeToDetectSeconds)
-	if timeToDetect(v.FailureThreshold, v.PeriodSeconds, v.TimeoutSeconds) <= bound {
+	if probes.TimeToDetect(v.FailureThreshold, v.PeriodSeconds, v.TimeoutSeconds) <= bound {
 		return false
 	}
 	// The largest failureThreshold within the bound at the current period and timeout.
 	loosest := int32(min((bound-int64(v.TimeoutSeconds))/int64(v.PeriodSeconds), int64(v.FailureThreshold)-1))
 	loosest = stepDown(v.FailureThreshold, max(loosest, s.Liveness.MinFailureThreshold, 1), s.Pacing.MaxStepPercent)
-	if loosest >= v.FailureThreshold || timeToDetect(loosest, v.PeriodSeconds, v.TimeoutSeconds) > bound {
+	if loosest >= v.FailureThreshold || probes.TimeToDetect(loosest, v.PeriodSeconds, v.TimeoutSeconds) > bound {
 		return false // the bound cannot be met at this period and timeout in one step; reported below
 	}
 	if sig.Restarts[observe.CauseStartup] > 0 || sig.KillsBeforeReady > 0 {
@@ -90,8 +90,8 @@ func (r *containerRun) tightenLiveness() bool {
 		"in about %.0f probes of ready containers %d failure runs recovered on their own (%d failures), so a window of %d failures is expected to restart a healthy container about %.2g times per replica-week (accepted: below %.0f). "+
 		"A too-loose probe leaves a hung container in service, a too-tight one restarts healthy ones: failureThreshold %d -> %d detects a hang within %ds",
 		v.TimeToDetect(), v.FailureThreshold, v.PeriodSeconds, v.TimeoutSeconds, bound, sig.LivenessProbes, sig.NearMissRuns, sig.NearMissFailures,
-		ft, needless, MaxNeedlessKillsPerReplicaWeek, v.FailureThreshold, ft, timeToDetect(ft, v.PeriodSeconds, v.TimeoutSeconds))
-	return r.setField(probes.Liveness, "failureThreshold", ft, ReasonLivenessTightened, evidence)
+		ft, needless, MaxNeedlessKillsPerReplicaWeek, v.FailureThreshold, ft, probes.TimeToDetect(ft, v.PeriodSeconds, v.TimeoutSeconds))
+	return r.setField(probes.Liveness, probes.FailureThreshold, ft, ReasonLivenessTightened, evidence)
 }
 
 // unseenRuns is how many failure runs more than were seen the estimate assumes when it goes tighter than the

@@ -33,15 +33,15 @@ func (r *containerRun) readinessRule() {
 	if sig.ReadinessTimeoutShare >= 0.5 && v.TimeoutSeconds < min(bounds.MaxTimeoutSeconds, v.PeriodSeconds) {
 		atBounds = false
 		timeout := min(stepUp(v.TimeoutSeconds, bounds.MaxTimeoutSeconds, step), v.PeriodSeconds)
-		r.setField(probes.Readiness, "timeoutSeconds", timeout, ReasonReadinessFlapping, evidence)
+		r.setField(probes.Readiness, probes.TimeoutSeconds, timeout, ReasonReadinessFlapping, evidence)
 	}
 	if v.FailureThreshold < bounds.MaxFailureThreshold {
 		atBounds = false
 		ft := max(stepUp(v.FailureThreshold, bounds.MaxFailureThreshold, step), bounds.MinFailureThreshold)
-		r.setField(probes.Readiness, "failureThreshold", ft, ReasonReadinessFlapping, evidence)
+		r.setField(probes.Readiness, probes.FailureThreshold, ft, ReasonReadinessFlapping, evidence)
 	} else if v.SuccessThreshold < bounds.MaxSuccessThreshold {
 		atBounds = false
-		r.setField(probes.Readiness, "successThreshold", stepUp(v.SuccessThreshold, bounds.MaxSuccessThreshold, step), ReasonReadinessFlapping, evidence)
+		r.setField(probes.Readiness, probes.SuccessThreshold, stepUp(v.SuccessThreshold, bounds.MaxSuccessThreshold, step), ReasonReadinessFlapping, evidence)
 	}
 	if atBounds {
 		r.find(Info, "ReadinessAtBounds", fmt.Sprintf("container %s flaps (%s) but its readiness probe is at the policy's bounds; the endpoint itself is too slow or unreliable", r.c.Name, evidence))

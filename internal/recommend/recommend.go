@@ -11,7 +11,7 @@ import (
 
 // Recommend decides the changes and findings for one workload.
 func Recommend(in Input) Plan {
-	plan := Plan{Probes: map[string]ProbeSet{}}
+	plan := Plan{Probes: map[string]probes.Set{}}
 	cs := make([]Container, len(in.Containers))
 	copy(cs, in.Containers)
 	sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
@@ -19,7 +19,7 @@ func Recommend(in Input) Plan {
 		if !in.Settings.SelectsContainer(c.Name) {
 			continue
 		}
-		r := containerRun{in: in, c: c, plan: &plan, next: ProbeSet{
+		r := containerRun{in: in, c: c, plan: &plan, next: probes.Set{
 			Startup: c.Startup.DeepCopy(), Liveness: c.Liveness.DeepCopy(), Readiness: c.Readiness.DeepCopy(),
 		}}
 		r.run()
@@ -32,8 +32,8 @@ type containerRun struct {
 	in      Input
 	c       Container
 	plan    *Plan
-	next    ProbeSet
-	changes []Change
+	next    probes.Set
+	changes []probes.Change
 	// blockLiveness is set by a finding that makes liveness tuning blind; blockAll by one that makes every
 	// observation of the container misleading (restarts caused by a shared dependency).
 	blockLiveness bool
@@ -68,8 +68,8 @@ func (r *containerRun) wait(format string, args ...any) {
 }
 
 // change records a field change on the working copy, unless it was reverted before.
-func (r *containerRun) change(k probes.Kind, field string, from, to int32, reason, evidence string) bool {
-	ch := Change{Container: r.c.Name, Probe: k, Field: field, From: from, To: to, Reason: reason, Evidence: evidence}
+func (r *containerRun) change(k probes.Kind, field probes.Field, from, to int32, reason, evidence string) bool {
+	ch := probes.Change{Container: r.c.Name, Probe: k, Field: field, From: from, To: to, Reason: reason, Evidence: evidence}
 	for _, f := range r.in.Frozen {
 		if f == ch.Ref() {
 			r.wait("%s %s was set by hand after probe-tuner changed it and is left alone", k, field)
@@ -87,7 +87,7 @@ func (r *containerRun) change(k probes.Kind, field string, from, to int32, reaso
 }
 
 // setField changes one timing field of the working copy of probe k; it reports whether the field changed.
-func (r *containerRun) setField(k probes.Kind, field string, to int32, reason, evidence string) bool {
+func (r *containerRun) setField(k probes.Kind, field probes.Field, to int32, reason, evidence string) bool {
 	p := r.next.Get(k)
 	v := probes.Of(p)
 	from, _ := v.Field(field)

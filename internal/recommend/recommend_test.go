@@ -15,7 +15,7 @@ import (
 // change is the expected part of a Change: which field goes from what to what, and why.
 type change struct {
 	probe    probes.Kind
-	field    string
+	field    probes.Field
 	from, to int32
 	reason   string
 }
@@ -29,8 +29,8 @@ func TestRecommend(t *testing.T) {
 		name         string
 		settings     policy.Settings
 		container    Container
-		blocked      []Change
-		frozen       []FieldRef
+		blocked      []probes.Change
+		frozen       []probes.FieldRef
 		want         []change
 		findings     []string   // finding reasons, in order
 		severities   []Severity // when set, the findings' severities, in order
@@ -44,7 +44,7 @@ func TestRecommend(t *testing.T) {
 			name:         "30s start against a 3x10s liveness window gets a startup probe",
 			settings:     settings(),
 			container:    makeContainer("app").liveness(defaultLiveness).readiness(readiness).startsKilled(3, secs(30)).obj(),
-			want:         []change{{probes.Startup, FieldProbe, 0, 1, ReasonStartupKilled}},
+			want:         []change{{probes.Startup, probes.WholeProbe, 0, 1, ReasonStartupKilled}},
 			evidenceLike: "3 of 3 recent starts were killed before they completed, too many for the p99 to be among the 0 that completed; the longest killed start ran 30s against a startup budget of 30s",
 		},
 		{
@@ -52,7 +52,7 @@ func TestRecommend(t *testing.T) {
 			settings:  settings(),
 			container: makeContainer("app").liveness(makeProbe("/healthz").delay(10).obj()).startsKilled(4, secs(40)).obj(),
 			want: []change{
-				{probes.Startup, FieldProbe, 0, 1, ReasonStartupKilled},
+				{probes.Startup, probes.WholeProbe, 0, 1, ReasonStartupKilled},
 				{probes.Liveness, "initialDelaySeconds", 10, 0, ReasonLivenessGated},
 			},
 		},
@@ -396,14 +396,14 @@ func TestRecommend(t *testing.T) {
 			name:        "a change reverted before is not retried",
 			settings:    settings(),
 			container:   makeContainer("app").readiness(readiness).flapping(20, 1, 0.1, 25).obj(),
-			blocked:     []Change{{Container: "app", Probe: probes.Readiness, Field: "failureThreshold", To: 6}},
+			blocked:     []probes.Change{{Container: "app", Probe: probes.Readiness, Field: "failureThreshold", To: 6}},
 			waitingLike: "was reverted before and is not retried",
 		},
 		{
 			name:        "a field a person set by hand after probe-tuner changed it is left alone",
 			settings:    settings(),
 			container:   makeContainer("app").readiness(readiness).flapping(20, 1, 0.9, 25).obj(),
-			frozen:      []FieldRef{{Container: "app", Probe: probes.Readiness, Field: "failureThreshold"}},
+			frozen:      []probes.FieldRef{{Container: "app", Probe: probes.Readiness, Field: "failureThreshold"}},
 			want:        []change{{probes.Readiness, "timeoutSeconds", 1, 2, ReasonReadinessFlapping}},
 			waitingLike: "set by hand",
 		},

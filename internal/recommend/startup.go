@@ -149,7 +149,7 @@ func (r *containerRun) setBudget(budget, target int32, reason, evidence string) 
 				"probe-tuner leaves it as it is; change it by hand", r.c.Name, budget, maxBudget, s.Pacing.MaxStepPercent))
 			return false
 		}
-		return r.setField(probes.Startup, "failureThreshold", ft, reason, fmt.Sprintf("%s; startup budget %ds -> %ds", evidence, v.Budget(), v.InitialDelaySeconds+ft*v.PeriodSeconds))
+		return r.setField(probes.Startup, probes.FailureThreshold, ft, reason, fmt.Sprintf("%s; startup budget %ds -> %ds", evidence, v.Budget(), v.InitialDelaySeconds+ft*v.PeriodSeconds))
 	case s.Startup.AddWhenMissing:
 		lv := probes.Of(live)
 		period := min(s.Startup.PeriodSeconds, max(1, target))
@@ -164,7 +164,7 @@ func (r *containerRun) setBudget(budget, target int32, reason, evidence string) 
 			SuccessThreshold: 1,
 			FailureThreshold: ft,
 		}
-		if !r.change(probes.Startup, FieldProbe, 0, 1, reason, fmt.Sprintf("%s; adds a startup probe of %d x %ds = %ds with the liveness probe's handler", evidence, ft, period, ft*period)) {
+		if !r.change(probes.Startup, probes.WholeProbe, 0, 1, reason, fmt.Sprintf("%s; adds a startup probe of %d x %ds = %ds with the liveness probe's handler", evidence, ft, period, ft*period)) {
 			return false
 		}
 		r.next.Startup = added
@@ -172,7 +172,7 @@ func (r *containerRun) setBudget(budget, target int32, reason, evidence string) 
 	default:
 		v := probes.Of(live)
 		delay := max(0, target-v.FailureThreshold*v.PeriodSeconds)
-		r.setField(probes.Liveness, "initialDelaySeconds", delay, reason, fmt.Sprintf("%s; liveness initialDelaySeconds %d -> %d (adding startup probes is disabled by the policy)", evidence, v.InitialDelaySeconds, delay))
+		r.setField(probes.Liveness, probes.InitialDelaySeconds, delay, reason, fmt.Sprintf("%s; liveness initialDelaySeconds %d -> %d (adding startup probes is disabled by the policy)", evidence, v.InitialDelaySeconds, delay))
 		return false
 	}
 }
@@ -183,7 +183,7 @@ func (r *containerRun) gateLiveness() {
 	if r.next.Startup == nil || r.next.Liveness == nil || r.next.Liveness.InitialDelaySeconds == 0 {
 		return
 	}
-	r.setField(probes.Liveness, "initialDelaySeconds", 0, ReasonLivenessGated,
+	r.setField(probes.Liveness, probes.InitialDelaySeconds, 0, ReasonLivenessGated,
 		fmt.Sprintf("a startup probe gates the liveness probe, so its initialDelaySeconds of %d only delays the detection of a hang", r.next.Liveness.InitialDelaySeconds))
 }
 

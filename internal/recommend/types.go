@@ -20,16 +20,9 @@ type Input struct {
 	Settings   policy.Settings
 	Containers []Container
 	// Blocked lists changes that were reverted before and must not be tried again.
-	Blocked []Change
+	Blocked []probes.Change
 	// Frozen lists fields a person set by hand after probe-tuner changed them: they are left alone.
-	Frozen []FieldRef
-}
-
-// FieldRef names one probe field of one container.
-type FieldRef struct {
-	Container string      `json:"container"`
-	Probe     probes.Kind `json:"probe"`
-	Field     string      `json:"field"`
+	Frozen []probes.FieldRef
 }
 
 // Container is one container's current probes and what was observed of it.
@@ -39,34 +32,6 @@ type Container struct {
 	Liveness  *corev1.Probe
 	Readiness *corev1.Probe
 	Signals   observe.Signals
-}
-
-// FieldProbe is the pseudo field of a change that adds or removes a whole probe.
-const FieldProbe = "probe"
-
-// Change is one probe field to change, with why.
-type Change struct {
-	Container string      `json:"container"`
-	Probe     probes.Kind `json:"probe"`
-	// Field is a probe timing field, or FieldProbe when the whole probe is added.
-	Field string `json:"field"`
-	// From and To are the values before and after; From is 0 and To 1 for an added probe.
-	From int32 `json:"from"`
-	To   int32 `json:"to"`
-	// Reason is a CamelCase cause such as StartupKilledBeforeReady.
-	Reason string `json:"reason"`
-	// Evidence states the observations behind the change in numbers.
-	Evidence string `json:"evidence,omitempty"`
-}
-
-// Ref is the field the change is about.
-func (c Change) Ref() FieldRef {
-	return FieldRef{Container: c.Container, Probe: c.Probe, Field: c.Field}
-}
-
-// Same reports whether c and o change the same field to the same value.
-func (c Change) Same(o Change) bool {
-	return c.Container == o.Container && c.Probe == o.Probe && c.Field == o.Field && c.To == o.To
 }
 
 // Severity says how a finding is reported.
@@ -99,7 +64,7 @@ const (
 	ReasonSlowHangDetection  = "LivenessExceedsTimeToDetectBound"
 )
 
-// Change reasons.
+// probes.Change reasons.
 const (
 	ReasonStartupKilled      = "StartupKilledBeforeReady"
 	ReasonStartupBelowTarget = "StartupBudgetBelowTarget"
@@ -113,39 +78,11 @@ const (
 // Plan is the outcome of one recommendation.
 type Plan struct {
 	// Changes lists every field to change, in a stable order.
-	Changes []Change
+	Changes []probes.Change
 	// Probes holds, per container with changes, the complete probes after the changes.
-	Probes map[string]ProbeSet
+	Probes map[string]probes.Set
 	// Findings lists the patterns found, in a stable order.
 	Findings []Finding
 	// Waiting explains, per container, what evidence is still missing before a rule can act.
 	Waiting []string
-}
-
-// ProbeSet is a container's three probes.
-type ProbeSet struct {
-	Startup, Liveness, Readiness *corev1.Probe
-}
-
-// Get returns the probe of kind k.
-func (p ProbeSet) Get(k probes.Kind) *corev1.Probe {
-	switch k {
-	case probes.Startup:
-		return p.Startup
-	case probes.Liveness:
-		return p.Liveness
-	}
-	return p.Readiness
-}
-
-// Set replaces the probe of kind k (nil removes it).
-func (p *ProbeSet) Set(k probes.Kind, pr *corev1.Probe) {
-	switch k {
-	case probes.Startup:
-		p.Startup = pr
-	case probes.Liveness:
-		p.Liveness = pr
-	default:
-		p.Readiness = pr
-	}
 }

@@ -52,8 +52,8 @@ type Workload struct {
 type Container struct {
 	Name        string
 	Signals     observe.Signals
-	Current     recommend.ProbeSet
-	Recommended *recommend.ProbeSet
+	Current     probes.Set
+	Recommended *probes.Set
 }
 
 // Input is everything the status is computed from.
@@ -79,7 +79,7 @@ func Compute(in Input) tuningv1alpha1.ProbePolicyStatus {
 	st.Decisions = mergeDecisions(in.NewDecision, st.Decisions)
 	if len(st.Decisions) > 0 {
 		d := st.Decisions[0]
-		if d.Field == "probe" {
+		if d.Field == string(probes.WholeProbe) {
 			st.LastDecision = fmt.Sprintf("%s %s/%s %s probe %s", d.Action, d.Workload, d.Container, d.Probe, d.To)
 		} else {
 			st.LastDecision = fmt.Sprintf("%s %s/%s %s %s %s->%s", d.Action, d.Workload, d.Container, d.Probe, d.Field, d.From, d.To)
@@ -166,7 +166,7 @@ func observed(sig observe.Signals) tuningv1alpha1.ObservedSignals {
 	return o
 }
 
-func probeSet(p recommend.ProbeSet) tuningv1alpha1.ProbeSet {
+func probeSet(p probes.Set) tuningv1alpha1.ProbeSet {
 	var out tuningv1alpha1.ProbeSet
 	if p.Startup != nil {
 		out.Startup = probes.Of(p.Startup).ToAPI()

@@ -15,6 +15,7 @@ import (
 
 	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
 	"github.com/probetuner/probe-tuner/internal/observe"
+	"github.com/probetuner/probe-tuner/internal/probes"
 	"github.com/probetuner/probe-tuner/internal/recommend"
 )
 
@@ -433,8 +434,8 @@ func TestComputeWorkloadSummary(t *testing.T) {
 	st := Compute(Input{Mode: tuningv1alpha1.ModeRecommend, Workloads: []Workload{{
 		Name: "web", State: StateRecommended, Message: "msg", LastChangeTime: &changed,
 		Containers: []Container{
-			{Name: "app", Current: recommend.ProbeSet{Liveness: live, Readiness: ready},
-				Recommended: &recommend.ProbeSet{Startup: recStartup, Liveness: live, Readiness: ready}},
+			{Name: "app", Current: probes.Set{Liveness: live, Readiness: ready},
+				Recommended: &probes.Set{Startup: recStartup, Liveness: live, Readiness: ready}},
 			{Name: "sidecar"},
 		},
 	}}})

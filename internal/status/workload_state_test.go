@@ -13,7 +13,7 @@ import (
 func action(kind tuner.Kind, n int) tuner.Action {
 	act := tuner.Action{Kind: kind, Reason: "reason-" + string(kind)}
 	for i := range n {
-		act.Changes = append(act.Changes, recommend.Change{Container: "app", Probe: probes.Startup, Field: "failureThreshold", From: int32(3 + i), To: int32(6 + i)})
+		act.Changes = append(act.Changes, probes.Change{Container: "app", Probe: probes.Startup, Field: "failureThreshold", From: int32(3 + i), To: int32(6 + i)})
 	}
 	act.Plan.Changes = act.Changes
 	return act
@@ -36,7 +36,7 @@ func waiting(act tuner.Action, msgs ...string) tuner.Action {
 
 func lastChange(verified, reverted bool) *tuner.WorkloadState {
 	return &tuner.WorkloadState{LastChange: &tuner.ChangeRecord{ID: "prev", Time: t0, Verified: verified, Reverted: reverted,
-		Changes: []recommend.Change{{Container: "app", Probe: probes.Liveness, Field: "failureThreshold", From: 3, To: 5}}}}
+		Changes: []probes.Change{{Container: "app", Probe: probes.Liveness, Field: "failureThreshold", From: 3, To: 5}}}}
 }
 
 func TestWorkloadState(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
 	"github.com/probetuner/probe-tuner/internal/observe"
 	"github.com/probetuner/probe-tuner/internal/policy"
+	"github.com/probetuner/probe-tuner/internal/probes"
 	"github.com/probetuner/probe-tuner/internal/recommend"
 )
 
@@ -50,7 +51,7 @@ type Action struct {
 	// Plan is the current recommendation, whatever the action.
 	Plan recommend.Plan
 	// Changes are the changes to write (Apply, Revert) or to record (Recommend).
-	Changes []recommend.Change
+	Changes []probes.Change
 	// Record says the changes or findings are new and should be recorded (status decisions and Events).
 	Record bool
 	// NewFindings says the findings differ from those last reported.
@@ -152,13 +153,13 @@ func wait(act Action, reason string) Action {
 }
 
 // decisionID is a stable name for a decision: the same workload, revision and changes give the same ID.
-func decisionID(workload, revision string, changes []recommend.Change) string {
+func decisionID(workload, revision string, changes []probes.Change) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s/%s/%s", workload, revision, changesSignature(changes))
 	return "d-" + hex.EncodeToString(h.Sum(nil))[:12]
 }
 
-func changesSignature(changes []recommend.Change) string {
+func changesSignature(changes []probes.Change) string {
 	parts := make([]string, len(changes))
 	for i, c := range changes {
 		parts[i] = fmt.Sprintf("%s/%s/%s:%d>%d", c.Container, c.Probe, c.Field, c.From, c.To)

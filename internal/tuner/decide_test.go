@@ -11,6 +11,7 @@ import (
 	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
 	"github.com/probetuner/probe-tuner/internal/observe"
 	"github.com/probetuner/probe-tuner/internal/policy"
+	"github.com/probetuner/probe-tuner/internal/probes"
 	"github.com/probetuner/probe-tuner/internal/recommend"
 )
 
@@ -74,7 +75,7 @@ func TestDecide(t *testing.T) {
 			name: "starts still killed by the revision a budget growth made are grown again at once", mode: tuningv1alpha1.ModeAuto,
 			edit: func(st *WorkloadState, f *Facts) {
 				st.LastChange = &ChangeRecord{ID: "x", Time: t0.Add(-2 * time.Minute), FromRevision: "r0",
-					Changes: []recommend.Change{{Container: "app", Probe: "startup", Field: "failureThreshold", From: 3, To: 6, Reason: recommend.ReasonStartupKilled}}}
+					Changes: []probes.Change{{Container: "app", Probe: "startup", Field: "failureThreshold", From: 3, To: 6, Reason: recommend.ReasonStartupKilled}}}
 				f.RolloutInProgress = true
 			},
 			want: Apply,
@@ -83,7 +84,7 @@ func TestDecide(t *testing.T) {
 			name: "kills of the old revision before the growth's revision shows wait for it", mode: tuningv1alpha1.ModeAuto,
 			edit: func(st *WorkloadState, f *Facts) {
 				st.LastChange = &ChangeRecord{ID: "x", Time: t0.Add(-2 * time.Minute), FromRevision: "r1",
-					Changes: []recommend.Change{{Container: "app", Probe: "startup", Field: "failureThreshold", From: 3, To: 6, Reason: recommend.ReasonStartupKilled}}}
+					Changes: []probes.Change{{Container: "app", Probe: "startup", Field: "failureThreshold", From: 3, To: 6, Reason: recommend.ReasonStartupKilled}}}
 			},
 			want: Wait, reason: "verifying the change",
 		},
@@ -91,7 +92,7 @@ func TestDecide(t *testing.T) {
 			name: "a change that was not a budget growth is verified first even while starts are killed", mode: tuningv1alpha1.ModeAuto,
 			edit: func(st *WorkloadState, f *Facts) {
 				st.LastChange = &ChangeRecord{ID: "x", Time: t0.Add(-2 * time.Minute), FromRevision: "r0",
-					Changes: []recommend.Change{{Container: "app", Probe: "readiness", Field: "failureThreshold", From: 3, To: 6, Reason: recommend.ReasonReadinessFlapping}}}
+					Changes: []probes.Change{{Container: "app", Probe: "readiness", Field: "failureThreshold", From: 3, To: 6, Reason: recommend.ReasonReadinessFlapping}}}
 			},
 			want: Wait, reason: "verifying the change",
 		},
@@ -146,13 +147,13 @@ func TestDecisionIDIsStable(t *testing.T) {
 
 func TestVerification(t *testing.T) {
 	s := settingsFor(tuningv1alpha1.ModeAuto)
-	change := recommend.Change{Container: "app", Probe: "liveness", Field: "failureThreshold", From: 3, To: 6, Reason: recommend.ReasonLivenessTransient}
+	change := probes.Change{Container: "app", Probe: "liveness", Field: "failureThreshold", From: 3, To: 6, Reason: recommend.ReasonLivenessTransient}
 	newState := func(afterRestarts int, afterNotReady float64) (*WorkloadState, Facts) {
 		st, f := crashLooping()
 		st.Observation.Revisions = append(st.Observation.Revisions, &observe.RevisionState{Hash: "r2", FirstSeen: t0, PodSeconds: 3600, NotReadySeconds: afterNotReady * 3600,
 			ServiceSeconds: 3600, ServiceNotReadySeconds: afterNotReady * 3600,
 			Containers: map[string]*observe.RevisionContainer{"app": {Restarts: map[observe.Cause]int{observe.CauseLiveness: afterRestarts}}}})
-		st.LastChange = &ChangeRecord{ID: "d-1", Time: t0.Add(-11 * time.Minute), FromRevision: "r1", Changes: []recommend.Change{change}}
+		st.LastChange = &ChangeRecord{ID: "d-1", Time: t0.Add(-11 * time.Minute), FromRevision: "r1", Changes: []probes.Change{change}}
 		f.Revision = "r2"
 		return st, f
 	}
@@ -202,7 +203,7 @@ func TestVerification(t *testing.T) {
 	})
 	t.Run("a startup budget that grew is not reverted for kills at the larger budget", func(t *testing.T) {
 		st, f := newState(6, 1)
-		st.LastChange.Changes = []recommend.Change{{Container: "app", Probe: "startup", Field: recommend.FieldProbe, From: 0, To: 1, Reason: recommend.ReasonStartupKilled}}
+		st.LastChange.Changes = []probes.Change{{Container: "app", Probe: "startup", Field: probes.WholeProbe, From: 0, To: 1, Reason: recommend.ReasonStartupKilled}}
 		st.LastChange.SettledAt = t0.Add(-10 * time.Minute)
 		if act := Decide(st, f, s, observe.DefaultConfig(), t0); act.Kind == Revert {
 			t.Fatalf("reverted a budget growth: %s", act.Reason)
@@ -211,7 +212,7 @@ func TestVerification(t *testing.T) {
 	t.Run("a tightening after which probe restarts rose is reverted", func(t *testing.T) {
 		st, f := newState(6, 0)
 		st.Observation.Revisions[0].Containers["app"].Restarts = map[observe.Cause]int{observe.CauseLiveness: 1}
-		st.LastChange.Changes = []recommend.Change{{Container: "app", Probe: "liveness", Field: "failureThreshold", From: 30, To: 11, Reason: recommend.ReasonLivenessTightened}}
+		st.LastChange.Changes = []probes.Change{{Container: "app", Probe: "liveness", Field: "failureThreshold", From: 30, To: 11, Reason: recommend.ReasonLivenessTightened}}
 		st.LastChange.SettledAt = t0.Add(-10 * time.Minute)
 		if act := Decide(st, f, s, observe.DefaultConfig(), t0); act.Kind != Revert || !strings.Contains(act.Reason, "rose") {
 			t.Fatalf("action = %s (%s), want a revert of the tightening", act.Kind, act.Reason)
@@ -242,8 +243,8 @@ func TestDesiredRevertRemovesAnAddedProbe(t *testing.T) {
 	if applied["app"].Startup == nil {
 		t.Fatal("the applied probes lack the added startup probe")
 	}
-	revert := Action{Kind: Revert, Changes: []recommend.Change{{Container: "app", Probe: "startup", Field: recommend.FieldProbe, From: 1, To: 0}}}
-	back := Desired(map[string]recommend.ProbeSet{"app": applied["app"]}, revert)
+	revert := Action{Kind: Revert, Changes: []probes.Change{{Container: "app", Probe: "startup", Field: probes.WholeProbe, From: 1, To: 0}}}
+	back := Desired(map[string]probes.Set{"app": applied["app"]}, revert)
 	if back["app"].Startup != nil || back["app"].Liveness == nil {
 		t.Errorf("after the revert: %+v, want the startup probe gone and liveness kept", back["app"])
 	}

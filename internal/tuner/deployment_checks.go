@@ -7,7 +7,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 
 	"github.com/probetuner/probe-tuner/internal/apply"
-	"github.com/probetuner/probe-tuner/internal/recommend"
+	"github.com/probetuner/probe-tuner/internal/probes"
 )
 
 // revertSuffix ends the ID of the revert of a change: the revert of decision d-1 is d-1-revert (see verify).
@@ -17,7 +17,7 @@ const revertSuffix = "-revert"
 // state does not know, and the fields probe-tuner still owns.
 type deploymentCheck struct {
 	// overrides are the owned fields someone changed since probe-tuner wrote them, not known before.
-	overrides []recommend.FieldRef
+	overrides []probes.FieldRef
 	// adopted is the last change recorded on the Deployment when the state did not know it.
 	adopted *apply.LastChange
 	// owned is what probe-tuner owns on the Deployment, frozen fields released.
@@ -43,12 +43,12 @@ func checkDeployment(st *WorkloadState, d *appsv1.Deployment) (deploymentCheck, 
 }
 
 // newOverrides keeps the overrides not already known.
-func newOverrides(st *WorkloadState, found []recommend.FieldRef) []recommend.FieldRef {
-	known := map[recommend.FieldRef]bool{}
+func newOverrides(st *WorkloadState, found []probes.FieldRef) []probes.FieldRef {
+	known := map[probes.FieldRef]bool{}
 	for _, f := range st.Frozen {
 		known[f] = true
 	}
-	var out []recommend.FieldRef
+	var out []probes.FieldRef
 	for _, f := range found {
 		if !known[f] {
 			out = append(out, f)

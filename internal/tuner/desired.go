@@ -2,13 +2,12 @@ package tuner
 
 import (
 	"github.com/probetuner/probe-tuner/internal/probes"
-	"github.com/probetuner/probe-tuner/internal/recommend"
 )
 
 // Desired returns, per container the action touches, the complete probes after the action: the plan's probes
 // for an Apply, the current probes with the inverse changes for a Revert (an added probe is removed again).
-func Desired(current map[string]recommend.ProbeSet, act Action) map[string]recommend.ProbeSet {
-	out := map[string]recommend.ProbeSet{}
+func Desired(current map[string]probes.Set, act Action) map[string]probes.Set {
+	out := map[string]probes.Set{}
 	switch act.Kind {
 	case Apply:
 		for name, set := range act.Plan.Probes {
@@ -19,11 +18,11 @@ func Desired(current map[string]recommend.ProbeSet, act Action) map[string]recom
 			set, ok := out[ch.Container]
 			if !ok {
 				cur := current[ch.Container]
-				set = recommend.ProbeSet{Startup: cur.Startup.DeepCopy(), Liveness: cur.Liveness.DeepCopy(), Readiness: cur.Readiness.DeepCopy()}
+				set = probes.Set{Startup: cur.Startup.DeepCopy(), Liveness: cur.Liveness.DeepCopy(), Readiness: cur.Readiness.DeepCopy()}
 			}
 			p := set.Get(ch.Probe)
 			switch {
-			case ch.Field == recommend.FieldProbe && ch.To == 0:
+			case ch.Field == probes.WholeProbe && ch.To == 0:
 				set.Set(ch.Probe, nil)
 			case p != nil:
 				v := probes.Of(p)

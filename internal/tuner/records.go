@@ -7,7 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
-	"github.com/probetuner/probe-tuner/internal/recommend"
+	"github.com/probetuner/probe-tuner/internal/probes"
 )
 
 // RecordKind says what a look decided about a workload, so that the caller reports each kind its own way (Events,
@@ -33,9 +33,9 @@ type Record struct {
 	Kind      RecordKind
 	Decisions []tuningv1alpha1.Decision
 	// Changes are the changes behind a Recommended, Applied, Reverted or Adopted record.
-	Changes []recommend.Change
+	Changes []probes.Change
 	// Overrides are the fields of an Override record.
-	Overrides []recommend.FieldRef
+	Overrides []probes.FieldRef
 	// Reason says why a Recommended record was not applied.
 	Reason string
 }
@@ -49,28 +49,28 @@ const (
 )
 
 // changeRecord is the record of changes applied, reverted or recommended.
-func changeRecord(kind RecordKind, workload, id, action string, changes []recommend.Change, at time.Time) Record {
+func changeRecord(kind RecordKind, workload, id, action string, changes []probes.Change, at time.Time) Record {
 	return Record{Kind: kind, Changes: changes, Decisions: decisions(workload, id, action, changes, at)}
 }
 
 // overrideRecord is the record of hand edits found.
-func overrideRecord(workload string, refs []recommend.FieldRef, at time.Time) Record {
+func overrideRecord(workload string, refs []probes.FieldRef, at time.Time) Record {
 	rec := Record{Kind: RecordOverride, Overrides: refs}
 	for _, f := range refs {
 		msg := fmt.Sprintf("%s %s probe %s of container %s was changed by someone else after probe-tuner set it; probe-tuner leaves it to them from now on",
 			workload, f.Probe, f.Field, f.Container)
 		rec.Decisions = append(rec.Decisions, tuningv1alpha1.Decision{Time: metav1.NewTime(at), Workload: workload, Container: f.Container,
-			Probe: string(f.Probe), Field: f.Field, Action: actionSkipped, Reason: string(RecordOverride), Evidence: msg})
+			Probe: string(f.Probe), Field: string(f.Field), Action: actionSkipped, Reason: string(RecordOverride), Evidence: msg})
 	}
 	return rec
 }
 
 // decisions turns changes into status decision records.
-func decisions(workload, id, action string, changes []recommend.Change, at time.Time) []tuningv1alpha1.Decision {
+func decisions(workload, id, action string, changes []probes.Change, at time.Time) []tuningv1alpha1.Decision {
 	out := make([]tuningv1alpha1.Decision, 0, len(changes))
 	for _, c := range changes {
 		d := tuningv1alpha1.Decision{ID: id, Time: metav1.NewTime(at), Workload: workload, Container: c.Container, Probe: string(c.Probe),
-			Field: c.Field, Action: action, Reason: c.Reason, Evidence: c.Evidence}
+			Field: string(c.Field), Action: action, Reason: c.Reason, Evidence: c.Evidence}
 		d.From, d.To = values(c)
 		out = append(out, d)
 	}
@@ -78,8 +78,8 @@ func decisions(workload, id, action string, changes []recommend.Change, at time.
 }
 
 // values renders a change's from and to for status: a whole probe reads as absent/added/removed.
-func values(c recommend.Change) (string, string) {
-	if c.Field == recommend.FieldProbe {
+func values(c probes.Change) (string, string) {
+	if c.Field == probes.WholeProbe {
 		if c.To == 0 {
 			return "present", "removed"
 		}
@@ -90,10 +90,10 @@ func values(c recommend.Change) (string, string) {
 
 // Summaries renders changes as "app startup probe added", "app liveness failureThreshold 3 -> 6": the
 // last-change annotation and the Events say what changed this way.
-func Summaries(changes []recommend.Change) []string {
+func Summaries(changes []probes.Change) []string {
 	out := make([]string, len(changes))
 	for i, c := range changes {
-		if c.Field == recommend.FieldProbe {
+		if c.Field == probes.WholeProbe {
 			_, to := values(c)
 			out[i] = fmt.Sprintf("%s %s probe %s", c.Container, c.Probe, to)
 			continue

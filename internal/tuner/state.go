@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/probetuner/probe-tuner/internal/observe"
+	"github.com/probetuner/probe-tuner/internal/probes"
 	"github.com/probetuner/probe-tuner/internal/recommend"
 )
 
@@ -19,9 +20,9 @@ type WorkloadState struct {
 	// LastChange is the last change applied to the workload.
 	LastChange *ChangeRecord `json:"lastChange,omitempty"`
 	// Blocked lists changes that were reverted; they are not tried again.
-	Blocked []recommend.Change `json:"blocked,omitempty"`
+	Blocked []probes.Change `json:"blocked,omitempty"`
 	// Frozen lists fields a person changed by hand after probe-tuner had set them; they are left alone.
-	Frozen []recommend.FieldRef `json:"frozen,omitempty"`
+	Frozen []probes.FieldRef `json:"frozen,omitempty"`
 	// LastRecommendation is the signature of the last recommendation recorded, so that an unchanged
 	// recommendation is not recorded again on every reconcile.
 	LastRecommendation string `json:"lastRecommendation,omitempty"`
@@ -38,7 +39,7 @@ type ChangeRecord struct {
 	// FromRevision is the pod-template-hash before the change; verification compares it with the new one.
 	FromRevision string `json:"fromRevision,omitempty"`
 	// Changes are the fields changed.
-	Changes []recommend.Change `json:"changes"`
+	Changes []probes.Change `json:"changes"`
 	// SettledAt is when the change's rollout was first seen complete; the verification window runs from then.
 	SettledAt time.Time `json:"settledAt,omitempty"`
 	// Verified says the change was checked after its verification window and kept.

@@ -6,7 +6,7 @@ import (
 
 	"github.com/probetuner/probe-tuner/internal/observe"
 	"github.com/probetuner/probe-tuner/internal/policy"
-	"github.com/probetuner/probe-tuner/internal/recommend"
+	"github.com/probetuner/probe-tuner/internal/probes"
 )
 
 // unavailabilitySlack is how much more of its in-service time the new revision may spend not ready before a
@@ -62,9 +62,9 @@ func verify(st *WorkloadState, f Facts, s policy.Settings, now time.Time) (Actio
 		lc.Verified = true
 		return Action{}, false
 	}
-	inverse := make([]recommend.Change, len(lc.Changes))
+	inverse := make([]probes.Change, len(lc.Changes))
 	for i, c := range lc.Changes {
-		inverse[i] = recommend.Change{Container: c.Container, Probe: c.Probe, Field: c.Field, From: c.To, To: c.From,
+		inverse[i] = probes.Change{Container: c.Container, Probe: c.Probe, Field: c.Field, From: c.To, To: c.From,
 			Reason: "AdjustmentReverted", Evidence: why}
 	}
 	st.Blocked = append(st.Blocked, lc.Changes...)

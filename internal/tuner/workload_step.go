@@ -172,10 +172,10 @@ func containersOf(d *appsv1.Deployment) []recommend.Container {
 }
 
 // probesOf returns the Deployment's probes per container, native sidecars included.
-func probesOf(d *appsv1.Deployment) map[string]recommend.ProbeSet {
-	out := map[string]recommend.ProbeSet{}
+func probesOf(d *appsv1.Deployment) map[string]probes.Set {
+	out := map[string]probes.Set{}
 	for _, c := range probes.Tunable(&d.Spec.Template.Spec) {
-		out[c.Name] = recommend.ProbeSet{Startup: c.StartupProbe, Liveness: c.LivenessProbe, Readiness: c.ReadinessProbe}
+		out[c.Name] = probes.Set{Startup: c.StartupProbe, Liveness: c.LivenessProbe, Readiness: c.ReadinessProbe}
 	}
 	return out
 }

@@ -68,10 +68,10 @@ func annotate(t *testing.T, d *appsv1.Deployment, key string, v any) {
 
 // ownsLivenessTimeout records on the Deployment that probe-tuner wrote the liveness timeoutSeconds 1.
 func ownsLivenessTimeout(t *testing.T, d *appsv1.Deployment) {
-	annotate(t, d, apply.AnnotationManaged, apply.Owned{"app": {probes.Liveness: {Fields: map[string]int32{"timeoutSeconds": 1}}}})
+	annotate(t, d, apply.AnnotationManaged, apply.Owned{"app": {probes.Liveness: {Fields: map[probes.Field]int32{"timeoutSeconds": 1}}}})
 }
 
-var livenessTimeout = recommend.FieldRef{Container: "app", Probe: probes.Liveness, Field: "timeoutSeconds"}
+var livenessTimeout = probes.FieldRef{Container: "app", Probe: probes.Liveness, Field: "timeoutSeconds"}
 
 // decisionOfTheLook is the ID of the decision a plain look at slowStarter makes.
 func decisionOfTheLook(t *testing.T) string {
@@ -127,14 +127,14 @@ func TestStepWorkload(t *testing.T) {
 			edit: func(t *testing.T, st *WorkloadState, d *appsv1.Deployment) {
 				ownsLivenessTimeout(t, d)
 				d.Spec.Template.Spec.Containers[0].LivenessProbe.TimeoutSeconds = 2
-				st.Frozen = []recommend.FieldRef{livenessTimeout}
+				st.Frozen = []probes.FieldRef{livenessTimeout}
 			},
 		},
 		{
 			name: "a change written but not recorded is adopted and counted, not written again", records: []RecordKind{RecordAdopted}, applied: 1,
 			edit: func(t *testing.T, _ *WorkloadState, d *appsv1.Deployment) {
 				annotate(t, d, apply.AnnotationLastChange, apply.LastChange{ID: "d-earlier", Time: stepNow.Add(-time.Minute), Action: "Apply", FromRevision: "r0",
-					Changes: []recommend.Change{{Container: "app", Probe: probes.Liveness, Field: "failureThreshold", From: 3, To: 6}}})
+					Changes: []probes.Change{{Container: "app", Probe: probes.Liveness, Field: "failureThreshold", From: 3, To: 6}}})
 			},
 			check: func(t *testing.T, st *WorkloadState, out Outcome) {
 				if st.LastChange == nil || st.LastChange.ID != "d-earlier" || out.Records[0].Decisions[0].Action != "Applied" {
@@ -238,7 +238,7 @@ func TestPrepareWrite(t *testing.T) {
 			name: "another writer's change since the look wins and is counted by its writer", records: []RecordKind{RecordAdopted},
 			fresh: func(t *testing.T, d *appsv1.Deployment) {
 				annotate(t, d, apply.AnnotationLastChange, apply.LastChange{ID: "other-replica", Time: stepNow.Add(-time.Second), Action: "Apply",
-					Changes: []recommend.Change{{Container: "app", Probe: probes.Liveness, Field: "failureThreshold", From: 3, To: 6}}})
+					Changes: []probes.Change{{Container: "app", Probe: probes.Liveness, Field: "failureThreshold", From: 3, To: 6}}})
 			},
 		},
 	}
@@ -319,11 +319,11 @@ func TestAWrittenChangeReadsBackAsKnown(t *testing.T) {
 // is adopted again on the next look.
 func TestRevertIDConvention(t *testing.T) {
 	st, d := slowStarter()
-	change := recommend.Change{Container: "app", Probe: probes.Liveness, Field: "failureThreshold", From: 3, To: 6, Reason: recommend.ReasonLivenessTransient}
+	change := probes.Change{Container: "app", Probe: probes.Liveness, Field: "failureThreshold", From: 3, To: 6, Reason: recommend.ReasonLivenessTransient}
 	st.Observation.Revisions = append(st.Observation.Revisions, &observe.RevisionState{Hash: "r2", FirstSeen: stepNow.Add(-time.Hour), PodSeconds: 3600,
 		NotReadySeconds: 3600, ServiceSeconds: 3600, ServiceNotReadySeconds: 3600,
 		Containers: map[string]*observe.RevisionContainer{"app": {Restarts: map[observe.Cause]int{observe.CauseLiveness: 6}}}})
-	st.LastChange = &ChangeRecord{ID: "d-1", Time: stepNow.Add(-time.Hour), FromRevision: "r1", SettledAt: stepNow.Add(-50 * time.Minute), Changes: []recommend.Change{change}}
+	st.LastChange = &ChangeRecord{ID: "d-1", Time: stepNow.Add(-time.Hour), FromRevision: "r1", SettledAt: stepNow.Add(-50 * time.Minute), Changes: []probes.Change{change}}
 	f := Facts{Name: d.Name, Revision: "r2", Containers: containersOf(d)}
 	act := Decide(st, f, resolved(t, tuningv1alpha1.ModeAuto), observe.DefaultConfig(), stepNow)
 	if act.Kind != Revert {

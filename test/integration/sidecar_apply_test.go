@@ -14,7 +14,6 @@ import (
 	"github.com/probetuner/probe-tuner/controllers"
 	"github.com/probetuner/probe-tuner/internal/apply"
 	"github.com/probetuner/probe-tuner/internal/probes"
-	"github.com/probetuner/probe-tuner/internal/recommend"
 )
 
 // TestNativeSidecarProbesAreAppliedUnderInitContainers sends what apply.Build makes of a change to a native
@@ -36,7 +35,7 @@ func TestNativeSidecarProbesAreAppliedUnderInitContainers(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	write := func(owned apply.Owned, ch recommend.Change) apply.Owned {
+	write := func(owned apply.Owned, ch probes.Change) apply.Owned {
 		t.Helper()
 		fresh := &appsv1.Deployment{}
 		if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(d), fresh); err != nil {
@@ -45,8 +44,8 @@ func TestNativeSidecarProbesAreAppliedUnderInitContainers(t *testing.T) {
 		c, _ := probes.FindTunable(&fresh.Spec.Template.Spec, ch.Container)
 		desired := c.LivenessProbe.DeepCopy()
 		desired.FailureThreshold = ch.To
-		obj, after, err := apply.Build(apply.Request{Deployment: fresh, Owned: owned, Changes: []recommend.Change{ch},
-			Desired: map[string]recommend.ProbeSet{ch.Container: {Liveness: desired}}, LastChange: apply.LastChange{ID: "d-" + ch.Container}})
+		obj, after, err := apply.Build(apply.Request{Deployment: fresh, Owned: owned, Changes: []probes.Change{ch},
+			Desired: map[string]probes.Set{ch.Container: {Liveness: desired}}, LastChange: apply.LastChange{ID: "d-" + ch.Container}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -56,8 +55,8 @@ func TestNativeSidecarProbesAreAppliedUnderInitContainers(t *testing.T) {
 		}
 		return after
 	}
-	owned := write(apply.Owned{}, recommend.Change{Container: "proxy", Probe: probes.Liveness, Field: "failureThreshold", From: 3, To: 6})
-	write(owned, recommend.Change{Container: "app", Probe: probes.Liveness, Field: "failureThreshold", From: 3, To: 5})
+	owned := write(apply.Owned{}, probes.Change{Container: "proxy", Probe: probes.Liveness, Field: "failureThreshold", From: 3, To: 6})
+	write(owned, probes.Change{Container: "app", Probe: probes.Liveness, Field: "failureThreshold", From: 3, To: 5})
 
 	got := &appsv1.Deployment{}
 	if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(d), got); err != nil {

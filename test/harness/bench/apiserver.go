@@ -36,25 +36,32 @@ func serverSideApply(d *appsv1.Deployment, obj *unstructured.Unstructured, befor
 		if c == nil || sidecar != (i >= len(containers)) {
 			return t, fmt.Errorf("the apply of Deployment %s names container %q, which the template lacks in that list", d.Name, name)
 		}
+		set := probes.ContainerSet(c)
 		for _, k := range probes.Kinds {
 			patch, ok := fields[string(k)+"Probe"].(map[string]any)
 			if !ok {
 				continue
 			}
-			p, err := patchProbe(probes.Get(c, k), patch)
+			p, err := patchProbe(set.Get(k), patch)
 			if err != nil {
 				return t, fmt.Errorf("applying the %s probe of container %s of Deployment %s: %w", k, name, d.Name, err)
 			}
-			probes.Set(c, k, p)
+			set.Set(k, p)
 		}
+		probes.SetContainer(c, set)
 	}
 	for name, kinds := range before {
 		c, _ := probes.FindTunable(&t.Spec, name)
+		if c == nil {
+			continue
+		}
+		set := probes.ContainerSet(c)
 		for k, op := range kinds {
-			if c != nil && op.Whole && after[name][k] == nil {
-				probes.Set(c, k, nil)
+			if op.Whole && after[name][k] == nil {
+				set.Set(k, nil)
 			}
 		}
+		probes.SetContainer(c, set)
 	}
 	if d.Annotations == nil {
 		d.Annotations = map[string]string{}

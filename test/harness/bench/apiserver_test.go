@@ -11,7 +11,6 @@ import (
 
 	"github.com/probetuner/probe-tuner/internal/apply"
 	"github.com/probetuner/probe-tuner/internal/probes"
-	"github.com/probetuner/probe-tuner/internal/recommend"
 	"github.com/probetuner/probe-tuner/test/harness/sim"
 )
 
@@ -29,44 +28,44 @@ func TestServerSideApplyWritesTheDesiredProbes(t *testing.T) {
 		name string
 		// sidecar puts the probes and the changes on the native sidecar "proxy" instead of the app container.
 		sidecar bool
-		current recommend.ProbeSet
+		current probes.Set
 		owned   apply.Owned
-		changes []recommend.Change
-		desired recommend.ProbeSet
+		changes []probes.Change
+		desired probes.Set
 	}{
 		{
 			name:    "a startup probe added, the liveness delay dropped",
-			current: recommend.ProbeSet{Liveness: func() *corev1.Probe { p := httpProbe(10, 3); p.InitialDelaySeconds = 5; return p }()},
-			changes: []recommend.Change{{Container: "app", Probe: probes.Startup, Field: recommend.FieldProbe, To: 1},
+			current: probes.Set{Liveness: func() *corev1.Probe { p := httpProbe(10, 3); p.InitialDelaySeconds = 5; return p }()},
+			changes: []probes.Change{{Container: "app", Probe: probes.Startup, Field: probes.WholeProbe, To: 1},
 				{Container: "app", Probe: probes.Liveness, Field: "initialDelaySeconds", From: 5, To: 0}},
-			desired: recommend.ProbeSet{Startup: startup, Liveness: httpProbe(10, 3)},
+			desired: probes.Set{Startup: startup, Liveness: httpProbe(10, 3)},
 		},
 		{
 			name:    "one field raised, a field released to a person left as they set it",
-			current: recommend.ProbeSet{Liveness: func() *corev1.Probe { p := httpProbe(10, 3); p.TimeoutSeconds = 4; return p }()},
-			owned:   apply.Owned{"app": {probes.Liveness: {Fields: map[string]int32{}}}},
-			changes: []recommend.Change{{Container: "app", Probe: probes.Liveness, Field: "failureThreshold", From: 3, To: 6}},
-			desired: recommend.ProbeSet{Liveness: func() *corev1.Probe { p := httpProbe(10, 6); p.TimeoutSeconds = 4; return p }()},
+			current: probes.Set{Liveness: func() *corev1.Probe { p := httpProbe(10, 3); p.TimeoutSeconds = 4; return p }()},
+			owned:   apply.Owned{"app": {probes.Liveness: {Fields: map[probes.Field]int32{}}}},
+			changes: []probes.Change{{Container: "app", Probe: probes.Liveness, Field: "failureThreshold", From: 3, To: 6}},
+			desired: probes.Set{Liveness: func() *corev1.Probe { p := httpProbe(10, 6); p.TimeoutSeconds = 4; return p }()},
 		},
 		{
 			name:    "an added probe removed again",
-			current: recommend.ProbeSet{Startup: startup, Liveness: httpProbe(10, 3)},
-			owned: apply.Owned{"app": {probes.Startup: {Whole: true, Fields: map[string]int32{
+			current: probes.Set{Startup: startup, Liveness: httpProbe(10, 3)},
+			owned: apply.Owned{"app": {probes.Startup: {Whole: true, Fields: map[probes.Field]int32{
 				"initialDelaySeconds": 0, "periodSeconds": 5, "timeoutSeconds": 1, "successThreshold": 1, "failureThreshold": 12}}}},
-			changes: []recommend.Change{{Container: "app", Probe: probes.Startup, Field: recommend.FieldProbe, From: 1, To: 0}},
-			desired: recommend.ProbeSet{Liveness: httpProbe(10, 3)},
+			changes: []probes.Change{{Container: "app", Probe: probes.Startup, Field: probes.WholeProbe, From: 1, To: 0}},
+			desired: probes.Set{Liveness: httpProbe(10, 3)},
 		},
 		{
 			name: "a native sidecar's startup probe added, next to a plain init container", sidecar: true,
-			current: recommend.ProbeSet{Liveness: httpProbe(10, 3)},
-			changes: []recommend.Change{{Container: "proxy", Probe: probes.Startup, Field: recommend.FieldProbe, To: 1}},
-			desired: recommend.ProbeSet{Startup: startup, Liveness: httpProbe(10, 3)},
+			current: probes.Set{Liveness: httpProbe(10, 3)},
+			changes: []probes.Change{{Container: "proxy", Probe: probes.Startup, Field: probes.WholeProbe, To: 1}},
+			desired: probes.Set{Startup: startup, Liveness: httpProbe(10, 3)},
 		},
 		{
 			name: "a native sidecar's liveness threshold raised", sidecar: true,
-			current: recommend.ProbeSet{Liveness: httpProbe(10, 3)},
-			changes: []recommend.Change{{Container: "proxy", Probe: probes.Liveness, Field: "failureThreshold", From: 3, To: 6}},
-			desired: recommend.ProbeSet{Liveness: httpProbe(10, 6)},
+			current: probes.Set{Liveness: httpProbe(10, 3)},
+			changes: []probes.Change{{Container: "proxy", Probe: probes.Liveness, Field: "failureThreshold", From: 3, To: 6}},
+			desired: probes.Set{Liveness: httpProbe(10, 6)},
 		},
 	}
 	always := corev1.ContainerRestartPolicyAlways
@@ -88,7 +87,7 @@ func TestServerSideApplyWritesTheDesiredProbes(t *testing.T) {
 			if owned == nil {
 				owned = apply.Owned{}
 			}
-			req := apply.Request{Deployment: d, Owned: owned, Changes: tc.changes, Desired: map[string]recommend.ProbeSet{name: tc.desired},
+			req := apply.Request{Deployment: d, Owned: owned, Changes: tc.changes, Desired: map[string]probes.Set{name: tc.desired},
 				LastChange: apply.LastChange{ID: "d-1", Action: "Apply"}}
 			obj, after, err := apply.Build(req)
 			if err != nil {

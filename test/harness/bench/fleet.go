@@ -11,7 +11,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/probetuner/probe-tuner/internal/probes"
-	"github.com/probetuner/probe-tuner/internal/recommend"
 	"github.com/probetuner/probe-tuner/test/harness/sim"
 )
 
@@ -107,10 +106,10 @@ func (f *fleet) setTemplate(t corev1.PodTemplateSpec) {
 }
 
 // probes returns the current template's probes per container, native sidecars included.
-func (f *fleet) probes() map[string]recommend.ProbeSet {
-	out := map[string]recommend.ProbeSet{}
+func (f *fleet) probes() map[string]probes.Set {
+	out := map[string]probes.Set{}
 	for _, c := range probes.Tunable(&f.d.Spec.Template.Spec) {
-		out[c.Name] = recommend.ProbeSet{Startup: c.StartupProbe.DeepCopy(), Liveness: c.LivenessProbe.DeepCopy(), Readiness: c.ReadinessProbe.DeepCopy()}
+		out[c.Name] = probes.Set{Startup: c.StartupProbe.DeepCopy(), Liveness: c.LivenessProbe.DeepCopy(), Readiness: c.ReadinessProbe.DeepCopy()}
 	}
 	return out
 }

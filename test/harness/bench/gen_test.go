@@ -279,7 +279,7 @@ func TestFamiliesCoverTheirRanges(t *testing.T) {
 						hangs++
 					}
 				}
-				if hangs == 0 || live.TimeToDetect() <= f.sc.settings.Liveness.MaxTimeToDetectSeconds || !f.sc.IsProbeProblem() {
+				if hangs == 0 || live.TimeToDetect() <= int64(f.sc.settings.Liveness.MaxTimeToDetectSeconds) || !f.sc.IsProbeProblem() {
 					t.Errorf("%s: %d hangs, time to detect %d s against a bound of %d, probeProblem %v", f.sc.Name, hangs,
 						live.TimeToDetect(), f.sc.settings.Liveness.MaxTimeToDetectSeconds, f.sc.IsProbeProblem())
 				}

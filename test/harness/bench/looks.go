@@ -3,6 +3,7 @@ package bench
 import (
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/probetuner/probe-tuner/internal/observe"
 	"github.com/probetuner/probe-tuner/internal/tuner"
 )
 
@@ -13,6 +14,9 @@ const benchPolicy = "probebench"
 type Look struct {
 	// Input is the look as tuner.StepWorkload got it; its pods, Events and Deployment are copies.
 	Input tuner.WorkloadLook
+	// Pods are the API Pods Input's observation view was built from (copies), for replaying the look through
+	// the operator's pod store.
+	Pods []*corev1.Pod
 	// Outcome is what the look decided, the write (its records, its state change) included.
 	Outcome tuner.Outcome
 }
@@ -27,15 +31,17 @@ func TunedLooks(sc *Scenario) ([]Look, error) {
 	return looks, nil
 }
 
-// copyLook copies what the simulation changes later: the pods (their status is refreshed in place) and the
-// Deployment (a write changes its template and annotations).
-func copyLook(in tuner.WorkloadLook) Look {
+// copyLook copies what the simulation changes later: the pods the look was built from (their status is
+// refreshed in place), with the observation view rebuilt from the copies, and the Deployment (a write changes
+// its template and annotations).
+func copyLook(in tuner.WorkloadLook, pods []*corev1.Pod) Look {
 	out := in
-	out.Observe.Pods = make([]*corev1.Pod, len(in.Observe.Pods))
-	for i, p := range in.Observe.Pods {
-		out.Observe.Pods[i] = p.DeepCopy()
+	copies := make([]*corev1.Pod, len(pods))
+	for i, p := range pods {
+		copies[i] = p.DeepCopy()
 	}
+	out.Observe.Pods = observe.FromAPIPods(copies)
 	out.Observe.Events = append(in.Observe.Events[:0:0], in.Observe.Events...)
 	out.Deployment = in.Deployment.DeepCopy()
-	return Look{Input: out}
+	return Look{Input: out, Pods: copies}
 }

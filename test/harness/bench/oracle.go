@@ -8,7 +8,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/probetuner/probe-tuner/internal/probes"
-	"github.com/probetuner/probe-tuner/internal/recommend"
 )
 
 // The oracle is the best static probe configuration for a scenario: it knows the true behaviour (it can run
@@ -37,7 +36,7 @@ const OracleTrainingSeeds = 3
 func trainingSeed(seed uint64, i int) uint64 { return seed + uint64(i)*7919 }
 
 // candidate is a complete probe configuration: the probes of every container.
-type candidate map[string]recommend.ProbeSet
+type candidate map[string]probes.Set
 
 func (c candidate) key() string {
 	names := sortedKeys(c)
@@ -57,7 +56,7 @@ func (c candidate) key() string {
 func (c candidate) clone() candidate {
 	out := candidate{}
 	for n, s := range c {
-		out[n] = recommend.ProbeSet{Startup: s.Startup.DeepCopy(), Liveness: s.Liveness.DeepCopy(), Readiness: s.Readiness.DeepCopy()}
+		out[n] = probes.Set{Startup: s.Startup.DeepCopy(), Liveness: s.Liveness.DeepCopy(), Readiness: s.Readiness.DeepCopy()}
 	}
 	return out
 }
@@ -82,7 +81,7 @@ type dimension func(cur candidate) []candidate
 func searchOracle(sc *Scenario, baseline *runResult, lim limiter) (candidate, *runResult, int, error) {
 	o := &oracle{sc: sc, lim: lim, orig: candidate{}, memo: map[string]float64{}}
 	for _, c := range probes.Tunable(&sc.Deployment.Spec.Template.Spec) {
-		o.orig[c.Name] = recommend.ProbeSet{Startup: c.StartupProbe.DeepCopy(), Liveness: c.LivenessProbe.DeepCopy(), Readiness: c.ReadinessProbe.DeepCopy()}
+		o.orig[c.Name] = probes.Set{Startup: c.StartupProbe.DeepCopy(), Liveness: c.LivenessProbe.DeepCopy(), Readiness: c.ReadinessProbe.DeepCopy()}
 	}
 	best := o.orig
 	start, err := o.evalAll([]candidate{best})
@@ -218,7 +217,7 @@ const (
 func (o *oracle) field(container, probe, name string, values []int32) dimension {
 	s := o.sc.settings
 	return func(cur candidate) []candidate {
-		get := func(set recommend.ProbeSet) *corev1.Probe {
+		get := func(set probes.Set) *corev1.Probe {
 			if probe == probeLiveness {
 				return set.Liveness
 			}
@@ -335,13 +334,13 @@ func ceilDiv(a, b int32) int32 {
 
 // fieldOf reads a probe timing field, with the API defaults applied.
 func fieldOf(p *corev1.Probe, name string) int32 {
-	v, _ := probes.Of(p).Field(name)
+	v, _ := probes.Of(p).Field(probes.Field(name))
 	return v
 }
 
 // setField writes a probe timing field (the others take their API defaults explicitly).
 func setField(p *corev1.Probe, name string, value int32) {
-	if v, err := probes.Of(p).WithField(name, value); err == nil {
+	if v, err := probes.Of(p).WithField(probes.Field(name), value); err == nil {
 		v.Apply(p)
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/probetuner/probe-tuner/internal/apply"
 	"github.com/probetuner/probe-tuner/internal/observe"
+	"github.com/probetuner/probe-tuner/internal/podstore"
 	"github.com/probetuner/probe-tuner/internal/probes"
 	"github.com/probetuner/probe-tuner/internal/recommend"
 	"github.com/probetuner/probe-tuner/internal/tuner"
@@ -36,7 +37,7 @@ type runOptions struct {
 	// tune puts probe-tuner in the loop; otherwise the probes stay as they are.
 	tune bool
 	// probes replaces the probes of the named containers before the run (the oracle's candidates).
-	probes map[string]recommend.ProbeSet
+	probes map[string]probes.Set
 	// seed replaces the scenario's seed when not zero (the oracle's training runs).
 	seed uint64
 	// trace, when set, receives the tuner's decisions.
@@ -62,7 +63,7 @@ type Change struct {
 
 func (c Change) String() string {
 	what := fmt.Sprintf("%s %s %d->%d", c.Probe, c.Field, c.From, c.To)
-	if c.Field == recommend.FieldProbe {
+	if c.Field == string(probes.WholeProbe) {
 		what = c.Probe + " probe added"
 		if c.To == 0 {
 			what = c.Probe + " probe removed"
@@ -77,7 +78,7 @@ type runResult struct {
 	Changes  []Change
 	Findings []recommend.Finding
 	// Probes are the probes at the end of the run.
-	Probes map[string]recommend.ProbeSet
+	Probes map[string]probes.Set
 	// record is what the per-scenario checks need (checks_run.go).
 	record runRecord
 }
@@ -227,7 +228,7 @@ func (r *runner) onEvent(e sim.Event) {
 	}
 	r.eventSeq++
 	r.pending = append(r.pending, observe.KubeletEvent{
-		ID: "ev-" + strconv.Itoa(r.eventSeq), Count: 1, Pod: e.Pod, Container: observe.ContainerFromFieldPath(e.FieldPath),
+		ID: "ev-" + strconv.Itoa(r.eventSeq), Count: 1, Pod: e.Pod, Container: podstore.ContainerFromFieldPath(e.FieldPath),
 		Reason: e.Reason, Message: e.Message, Time: e.Time,
 	})
 }
@@ -362,11 +363,11 @@ func (r *runner) reconcile(now time.Time) error {
 	r.dirty = false
 	r.lastReconcile = now
 
-	look := tuner.WorkloadLook{Observe: observe.Input{Pods: pods, Events: events, Revision: r.f.hash, Now: now},
+	look := tuner.WorkloadLook{Observe: observe.Input{Pods: observe.FromAPIPods(pods), Events: events, Revision: r.f.hash, Now: now},
 		Deployment: r.f.d, RolloutInProgress: r.f.rollingOut()}
 	var recorded Look
 	if r.opt.look != nil {
-		recorded = copyLook(look) // before the step and the write change anything
+		recorded = copyLook(look, pods) // before the step and the write change anything
 	}
 	step, err := tuner.StepWorkload(&r.ws, look, r.sc.settings, r.ocfg)
 	if err != nil {
@@ -388,7 +389,7 @@ func (r *runner) reconcile(now time.Time) error {
 	r.rolloutTimes = append(r.rolloutTimes, now)
 	for _, ch := range act.Changes {
 		r.changes = append(r.changes, Change{AtSeconds: now.Sub(Epoch).Seconds(), Action: string(act.Kind), Container: ch.Container,
-			Probe: string(ch.Probe), Field: ch.Field, From: ch.From, To: ch.To, Reason: ch.Reason, Evidence: ch.Evidence})
+			Probe: string(ch.Probe), Field: string(ch.Field), From: ch.From, To: ch.To, Reason: ch.Reason, Evidence: ch.Evidence})
 	}
 	return r.f.sync(now)
 }
@@ -514,7 +515,7 @@ func clock(s float64) string {
 }
 
 // probeSummary renders a container's probes compactly: "startup 5sx12 t1 | liveness 10sx3 t1 | readiness ...".
-func probeSummary(set recommend.ProbeSet) string {
+func probeSummary(set probes.Set) string {
 	var parts []string
 	for _, k := range []struct {
 		name string

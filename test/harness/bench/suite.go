@@ -7,7 +7,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/probetuner/probe-tuner/internal/recommend"
+	"github.com/probetuner/probe-tuner/internal/probes"
 )
 
 // Targets of the suite (issue #11; restart reduction and detection were 0.95 and 1.5 before).
@@ -226,7 +226,7 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-func summaries(c map[string]recommend.ProbeSet) map[string]string {
+func summaries(c map[string]probes.Set) map[string]string {
 	out := map[string]string{}
 	for n, s := range c {
 		out[n] = probeSummary(s)
