@@ -74,8 +74,3 @@ func (r *ProbePolicyReconciler) countAdjustments(d *appsv1.Deployment, changes [
 func (r *ProbePolicyReconciler) countRevert(d *appsv1.Deployment) {
 	metrics.Reverts.WithLabelValues(d.Namespace, d.Name).Inc()
 }
-
-// forgetWorkloadMetrics removes the gauges of a workload that is no longer selected.
-func forgetWorkloadMetrics(namespace, workload string) {
-	metrics.WorkloadsShown.Forget(namespace, workload)
-}

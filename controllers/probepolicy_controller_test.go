@@ -105,7 +105,7 @@ func (w *fakeWorld) reconciler(t *testing.T, funcs interceptor.Funcs) (*ProbePol
 		Build()
 	return &ProbePolicyReconciler{
 		Client: c, APIReader: c, Pods: podstore.NewStatic(nil, nil), Clock: clocktesting.NewFakeClock(testNow), Recorder: discardRecorder{},
-		Checkpoints: &Checkpoints{Reader: c, Writer: c}, ObserveConfig: observe.DefaultConfig(),
+		States: &StateStore{Reader: c, Writer: c}, ObserveConfig: observe.DefaultConfig(),
 	}, c
 }
 
@@ -223,8 +223,8 @@ func TestReconcileStatusConflictKeepsDecisions(t *testing.T) {
 		return nil
 	}))
 	res, err := reconcileOnce(t, r)
-	if err != nil || !res.Requeue { //nolint:staticcheck // Requeue is what the reconciler returns on a status conflict
-		t.Fatalf("result %+v, error %v: want a quiet requeue on a status conflict", res, err)
+	if err != nil || res.RequeueAfter != retryAfterLostRace {
+		t.Fatalf("result %+v, error %v: want a quiet retry after %s on a status conflict", res, err, retryAfterLostRace)
 	}
 	if n.applies != 1 {
 		t.Fatalf("applies = %d, want 1", n.applies)
@@ -284,7 +284,7 @@ func TestReconcileDoesNotReapplyADecisionAlreadyOnTheDeployment(t *testing.T) {
 	if _, err := reconcileOnce(t, r); err != nil {
 		t.Fatal(err)
 	}
-	last := r.Checkpoints.policies[types.NamespacedName{Namespace: "shop", Name: "caches"}].workloads["cache"].LastChange
+	last := r.States.policies[types.NamespacedName{Namespace: "shop", Name: "caches"}].workloads["cache"].LastChange
 
 	w2 := makeFakeWorld(t)
 	lc, _ := json.Marshal(apply.LastChange{ID: last.ID, Time: testNow.Add(-time.Second), Policy: "caches", Action: "Apply", FromRevision: "h1", Changes: last.Changes})
@@ -345,7 +345,7 @@ func TestReconcileTakesAChangeAnotherWriterJustMade(t *testing.T) {
 	if n.applies != 0 {
 		t.Errorf("applied %d times on top of another writer's fresh change, want 0", n.applies)
 	}
-	ws := r.Checkpoints.policies[types.NamespacedName{Namespace: "shop", Name: "caches"}].workloads["cache"]
+	ws := r.States.policies[types.NamespacedName{Namespace: "shop", Name: "caches"}].workloads["cache"]
 	if ws.LastChange == nil || ws.LastChange.ID != other.ID {
 		t.Errorf("last change = %+v, want the other writer's %s adopted (cooldown and verification count from it)", ws.LastChange, other.ID)
 	}

@@ -10,6 +10,7 @@ import (
 
 	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
 	"github.com/probetuner/probe-tuner/internal/probes"
+	"github.com/probetuner/probe-tuner/internal/metrics"
 	"github.com/probetuner/probe-tuner/internal/recommend"
 	"github.com/probetuner/probe-tuner/internal/tuner"
 )
@@ -45,7 +46,7 @@ func (r *ProbePolicyReconciler) record(log logr.Logger, pol *tuningv1alpha1.Prob
 			note := fmt.Sprintf("%s (not applied: %s): %s", strings.Join(tuner.Summaries(rec.Changes), "; "), rec.Reason, evidenceOf(rec.Changes))
 			r.Recorder.Eventf(pol, d, corev1.EventTypeNormal, EventProbeRecommended, "Recommend", "Deployment %s: %s", d.Name, truncate(note))
 			r.Recorder.Eventf(d, pol, corev1.EventTypeNormal, EventProbeRecommended, "Recommend", "ProbePolicy %s: %s", pol.Name, truncate(note))
-			r.countAdjustments(d, rec.Changes, "recommended")
+			r.countAdjustments(d, rec.Changes, metrics.ActionLabel(rec.Action))
 		case tuner.RecordApplied, tuner.RecordReverted:
 			reason, eventType := EventProbeAdjusted, corev1.EventTypeNormal
 			if rec.Kind == tuner.RecordReverted {
@@ -55,7 +56,7 @@ func (r *ProbePolicyReconciler) record(log logr.Logger, pol *tuningv1alpha1.Prob
 			note := fmt.Sprintf("%s: %s", strings.Join(tuner.Summaries(rec.Changes), "; "), evidenceOf(rec.Changes))
 			r.Recorder.Eventf(pol, d, eventType, reason, "Tune", "Deployment %s: %s", d.Name, truncate(note))
 			r.Recorder.Eventf(d, pol, eventType, reason, "Tune", "ProbePolicy %s: %s", pol.Name, truncate(note))
-			r.countAdjustments(d, rec.Changes, strings.ToLower(string(rec.Kind)))
+			r.countAdjustments(d, rec.Changes, metrics.ActionLabel(rec.Action))
 		}
 		// An adopted change had its Events and metrics from whoever wrote it: it gets its decisions and log lines.
 		logRecord(log, rec)
@@ -71,7 +72,7 @@ func (r *ProbePolicyReconciler) record(log logr.Logger, pol *tuningv1alpha1.Prob
 // logRecord writes one line per decision of the record.
 func logRecord(log logr.Logger, rec tuner.Record) {
 	for _, dec := range rec.Decisions {
-		kv := []any{"decision", dec.ID, "action", dec.Action, "container", dec.Container, "probe", dec.Probe, "field", dec.Field,
+		kv := []any{"decision", dec.ID, "action", string(dec.Action), "container", dec.Container, "probe", string(dec.Probe), "field", dec.Field,
 			"from", dec.From, "to", dec.To, "reason", dec.Reason, "evidence", dec.Evidence}
 		if rec.Kind == tuner.RecordRecommended {
 			kv = append(kv, "notAppliedBecause", rec.Reason)

@@ -63,13 +63,14 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if err != nil {
 		return err
 	}
+	rec := mgr.GetEventRecorder("probe-tuner")
 	r := &ProbePolicyReconciler{
 		Client:        mgr.GetClient(),
 		Pods:          pods,
 		APIReader:     mgr.GetAPIReader(),
 		Clock:         opts.Clock,
-		Recorder:      mgr.GetEventRecorder("probe-tuner"),
-		Checkpoints:   &Checkpoints{Reader: mgr.GetAPIReader(), Writer: mgr.GetClient()},
+		Recorder:      rec,
+		States:        &StateStore{Reader: mgr.GetAPIReader(), Writer: mgr.GetClient(), Recorder: rec},
 		ObserveConfig: opts.ObserveConfig,
 	}
 	if err := r.SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles, SkipNameValidation: &opts.SkipNameValidation}); err != nil {

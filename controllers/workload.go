@@ -21,6 +21,9 @@ type workloadOutcome struct {
 	summary   status.Workload
 	decisions []tuningv1alpha1.Decision
 	applied   int
+	// looked says the workload was looked at (its step ran, or it was only to be summarised): a look that failed
+	// before its step keeps the previous summary.
+	looked bool
 	// changed says the tuning state changed in a way worth checkpointing at once.
 	changed bool
 	// retry says a write lost a race and the workload should be looked at again soon.
@@ -30,7 +33,9 @@ type workloadOutcome struct {
 }
 
 // reconcileWorkload runs one tuning step for a Deployment: gather its pods, the kubelet's Events and the
-// Deployment's revision, let tuner.StepWorkload decide, write what it decided, and record and summarise.
+// Deployment's revision, let tuner.StepWorkload decide, write what it decided, and record and summarise. What
+// the step decided is recorded and returned even when its write fails (the hand edits and the adopted change
+// found before it, new findings), with the write's error.
 func (r *ProbePolicyReconciler) reconcileWorkload(ctx context.Context, pol *tuningv1alpha1.ProbePolicy, s policy.Settings,
 	d *appsv1.Deployment, ws *tuner.WorkloadState, now time.Time) (workloadOutcome, error) {
 	log := ctrl.LoggerFrom(ctx).WithValues("probePolicy", klog.KObj(pol), "deployment", klog.KObj(d))
@@ -56,26 +61,27 @@ func (r *ProbePolicyReconciler) reconcileWorkload(ctx context.Context, pol *tuni
 	if err != nil {
 		return out, err
 	}
+	var written status.Write
 	if step.Write {
-		if out.retry, err = r.write(ctx, log, pol, d, ws, &step); err != nil {
-			return out, err
-		}
+		written = r.write(ctx, log, pol, d, ws, &step)
 	}
 	for _, problem := range step.Ignored {
 		log.Error(problem, "Ignoring an annotation probe-tuner cannot read")
 	}
 	r.record(log, pol, d, &step)
 	r.recordProbeMetrics(d, step.Action.Plan)
+	out.looked = true
 	out.decisions = step.Decisions()
 	out.applied = step.Applied
 	out.changed = step.Changed
-	out.summary = summarise(d, ws, step.Action, step.Facts, r.ObserveConfig, now)
+	out.retry = written.Result == status.WriteLostRace
+	out.summary = summarise(d, ws, step.Action, step.Facts, written, r.ObserveConfig, now)
 	out.recheckAt = step.RecheckAt
-	return out, nil
+	return out, written.Err
 }
 
 // summarise describes the workload for the status.
-func summarise(d *appsv1.Deployment, ws *tuner.WorkloadState, act tuner.Action, f tuner.Facts, cfg observe.Config, now time.Time) status.Workload {
+func summarise(d *appsv1.Deployment, ws *tuner.WorkloadState, act tuner.Action, f tuner.Facts, written status.Write, cfg observe.Config, now time.Time) status.Workload {
 	w := status.Workload{Name: d.Name, Findings: act.Plan.Findings}
 	if ws.LastChange != nil {
 		t := ws.LastChange.Time
@@ -89,7 +95,7 @@ func summarise(d *appsv1.Deployment, ws *tuner.WorkloadState, act tuner.Action, 
 		}
 		w.Containers = append(w.Containers, sc)
 	}
-	w.State, w.Message = status.WorkloadState(act, f.Paused, ws)
+	w.State, w.Message = status.WorkloadState(act, f.Paused, ws, written)
 	return w
 }
 

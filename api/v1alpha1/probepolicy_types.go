@@ -280,11 +280,12 @@ type WorkloadSummary struct {
 	Name string `json:"name"`
 
 	// state is where the workload stands: Observing (gathering evidence), Stable (nothing to change),
-	// Recommended (a change is recommended, Recommend mode), Adjusting (a change was written and is rolling
-	// out), Verifying (watching the new Pods), Paused (the Deployment carries probetuner.io/paused: "true"),
-	// Conflict (selected by another policy too) or AttentionRequired (a person must act).
+	// Recommended (a change is recommended and not applied), Adjusting (a change is being written: it rolls
+	// out, or its write lost a race, failed or gave way to a hand edit, as the message says), Verifying
+	// (watching the new Pods), Paused (the Deployment carries probetuner.io/paused: "true"), Conflict (selected
+	// by another policy too), AttentionRequired (a person must act) or Off (the policy's mode is Off).
 	// +optional
-	State string `json:"state,omitempty"`
+	State WorkloadState `json:"state,omitempty"`
 
 	// message explains the state in a sentence.
 	// +optional
@@ -410,7 +411,7 @@ type Decision struct {
 	// container is the container's name.
 	Container string `json:"container"`
 	// probe is startup, liveness or readiness.
-	Probe string `json:"probe"`
+	Probe ProbeKind `json:"probe"`
 	// field is the probe field, such as failureThreshold, or "probe" when a whole probe is added.
 	Field string `json:"field"`
 	// from is the value before the decision ("" when the probe was absent).
@@ -418,15 +419,74 @@ type Decision struct {
 	From string `json:"from,omitempty"`
 	// to is the value after the decision.
 	To string `json:"to"`
-	// action is Applied (written to the Deployment), Recommended (Recommend mode), Reverted (undone after
-	// verification failed) or Skipped (recommended but not applied, with the reason in reason).
-	Action string `json:"action"`
+	// action is Applied (written to the Deployment), Recommended (recommended and not written), Reverted
+	// (undone after verification failed) or Skipped (the field is left alone, with the cause in reason, such
+	// as ManualOverride).
+	Action DecisionAction `json:"action"`
 	// reason is a short CamelCase cause, such as StartupKilledBeforeReady or ReadinessFlapping.
 	Reason string `json:"reason"`
 	// evidence states the observations behind the decision in numbers.
 	// +optional
 	Evidence string `json:"evidence,omitempty"`
 }
+
+// WorkloadState is where a selected workload stands, as status.workloads[].state shows it.
+// +kubebuilder:validation:Enum=Observing;Stable;Recommended;Adjusting;Verifying;Paused;Conflict;AttentionRequired;Off
+type WorkloadState string
+
+// Workload states.
+const (
+	// WorkloadObserving: probe-tuner is gathering evidence before it can recommend anything (or the policy is
+	// invalid, and it only lists the workload).
+	WorkloadObserving WorkloadState = "Observing"
+	// WorkloadStable: the probes fit what was observed; nothing to change.
+	WorkloadStable WorkloadState = "Stable"
+	// WorkloadRecommended: a change is recommended and not applied (Recommend mode, a rollout, a cooldown).
+	WorkloadRecommended WorkloadState = "Recommended"
+	// WorkloadAdjusting: a change is being written: written and rolling out, or a write that lost a race,
+	// failed or gave way to a hand edit and is decided again; the message says which.
+	WorkloadAdjusting WorkloadState = "Adjusting"
+	// WorkloadVerifying: the last change is rolled out and its new Pods are watched before it is kept.
+	WorkloadVerifying WorkloadState = "Verifying"
+	// WorkloadPaused: the Deployment carries probetuner.io/paused: "true"; nothing is written.
+	WorkloadPaused WorkloadState = "Paused"
+	// WorkloadConflict: an older policy selects the workload too, and it alone tunes it.
+	WorkloadConflict WorkloadState = "Conflict"
+	// WorkloadAttentionRequired: the workload shows a pattern a person must act on.
+	WorkloadAttentionRequired WorkloadState = "AttentionRequired"
+	// WorkloadOff: the policy's mode is Off; the workload is listed, neither observed nor changed.
+	WorkloadOff WorkloadState = "Off"
+)
+
+// DecisionAction is what became of a decision.
+// +kubebuilder:validation:Enum=Applied;Recommended;Reverted;Skipped
+type DecisionAction string
+
+// Decision actions.
+const (
+	// DecisionApplied: the change was written to the Deployment.
+	DecisionApplied DecisionAction = "Applied"
+	// DecisionRecommended: the change was recommended and not written (Recommend mode, or held back).
+	DecisionRecommended DecisionAction = "Recommended"
+	// DecisionReverted: an earlier change was undone after its verification failed.
+	DecisionReverted DecisionAction = "Reverted"
+	// DecisionSkipped: the field was left alone, with the cause in reason (such as a hand edit respected).
+	DecisionSkipped DecisionAction = "Skipped"
+)
+
+// ProbeKind names one of a container's three probes.
+// +kubebuilder:validation:Enum=startup;liveness;readiness
+type ProbeKind string
+
+// Probe kinds.
+const (
+	// ProbeStartup is the startup probe.
+	ProbeStartup ProbeKind = "startup"
+	// ProbeLiveness is the liveness probe.
+	ProbeLiveness ProbeKind = "liveness"
+	// ProbeReadiness is the readiness probe.
+	ProbeReadiness ProbeKind = "readiness"
+)
 
 // ProbePolicy selects Deployments and bounds how probe-tuner tunes their liveness, readiness and startup probes
 // from what their Pods actually do.

@@ -23,29 +23,32 @@ import (
 // MaxDecisions bounds the decision history kept in status.
 const MaxDecisions = 20
 
-// Workload states, as shown in status.workloads[].state.
+// Workload states, as shown in status.workloads[].state (see tuningv1alpha1.WorkloadState).
 const (
-	StateObserving         = "Observing"
-	StateStable            = "Stable"
-	StateRecommended       = "Recommended"
-	StateAdjusting         = "Adjusting"
-	StateVerifying         = "Verifying"
-	StatePaused            = "Paused"
-	StateConflict          = "Conflict"
-	StateAttentionRequired = "AttentionRequired"
-	StateOff               = "Off"
+	StateObserving         = tuningv1alpha1.WorkloadObserving
+	StateStable            = tuningv1alpha1.WorkloadStable
+	StateRecommended       = tuningv1alpha1.WorkloadRecommended
+	StateAdjusting         = tuningv1alpha1.WorkloadAdjusting
+	StateVerifying         = tuningv1alpha1.WorkloadVerifying
+	StatePaused            = tuningv1alpha1.WorkloadPaused
+	StateConflict          = tuningv1alpha1.WorkloadConflict
+	StateAttentionRequired = tuningv1alpha1.WorkloadAttentionRequired
+	StateOff               = tuningv1alpha1.WorkloadOff
 )
 
 // Workload is what the reconciler learned and decided about one Deployment.
 type Workload struct {
 	Name           string
-	State          string
+	State          tuningv1alpha1.WorkloadState
 	Message        string
 	LastChangeTime *time.Time
 	Containers     []Container
 	Findings       []recommend.Finding
 	// ConflictWith names the policy that acts on this workload instead, when it is not this one.
 	ConflictWith string
+	// NotLookedAt says the workload could not be looked at this time: its previous summary is kept, with Message
+	// in place of its message (State and the rest are used only when there is no previous summary).
+	NotLookedAt bool
 }
 
 // Container is one container's observations and probes.
@@ -88,9 +91,18 @@ func Compute(in Input) tuningv1alpha1.ProbePolicyStatus {
 		st.LastDecisionTime = &t
 	}
 
+	previous := map[string]tuningv1alpha1.WorkloadSummary{}
+	for _, w := range in.Previous.Workloads {
+		previous[w.Name] = w
+	}
 	st.Workloads = nil
 	for _, w := range in.Workloads {
-		st.Workloads = append(st.Workloads, workloadSummary(w))
+		s := workloadSummary(w)
+		if p, ok := previous[w.Name]; ok && w.NotLookedAt {
+			s = *p.DeepCopy()
+			s.Message = w.Message
+		}
+		st.Workloads = append(st.Workloads, s)
 	}
 	sort.Slice(st.Workloads, func(i, j int) bool { return st.Workloads[i].Name < st.Workloads[j].Name })
 

@@ -1,9 +1,11 @@
 package status
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
+	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
 	"github.com/probetuner/probe-tuner/internal/probes"
 	"github.com/probetuner/probe-tuner/internal/recommend"
 	"github.com/probetuner/probe-tuner/internal/tuner"
@@ -48,7 +50,8 @@ func TestWorkloadState(t *testing.T) {
 		act         tuner.Action
 		paused      bool
 		ws          *tuner.WorkloadState
-		state       string
+		write       Write
+		state       tuningv1alpha1.WorkloadState
 		msg         string   // exact message, when set
 		msgContains []string // parts of the message
 	}{
@@ -78,6 +81,20 @@ func TestWorkloadState(t *testing.T) {
 			state: StateAdjusting, msgContains: []string{"1 probe change(s)"}},
 		{name: "revert", act: action(tuner.Revert, 1), ws: unverified,
 			state: StateAdjusting, msgContains: []string{"Reverted", "reason-Revert"}},
+		{name: "apply that was written", act: withActionID(action(tuner.Apply, 2), "abc123"), ws: none, write: Write{Result: WriteDone},
+			state: StateAdjusting, msgContains: []string{"Applied 2 probe change(s)", "abc123"}},
+
+		// An Apply or Revert that was not written never reads as done.
+		{name: "apply that lost a race", act: withActionID(action(tuner.Apply, 2), "abc123"), ws: none, write: Write{Result: WriteLostRace},
+			state: StateAdjusting, msgContains: []string{"nothing was written", "abc123", "decided again"}},
+		{name: "revert that lost a race", act: action(tuner.Revert, 1), ws: unverified, write: Write{Result: WriteLostRace},
+			state: StateAdjusting, msgContains: []string{"nothing was written", "revert", "reason-Revert"}},
+		{name: "apply dropped for a hand edit", act: withActionID(action(tuner.Apply, 1), "d-9"), ws: none, write: Write{Result: WriteOverridden},
+			state: StateAdjusting, msgContains: []string{"hand edit", "respected", "nothing was written"}},
+		{name: "apply dropped for another writer's change", act: withActionID(action(tuner.Apply, 1), "d-9"), ws: none, write: Write{Result: WriteAdopted},
+			state: StateAdjusting, msgContains: []string{"adopted", "nothing was written"}},
+		{name: "apply that failed", act: withActionID(action(tuner.Apply, 1), "d-9"), ws: none, write: Write{Result: WriteFailed, Err: errors.New("etcd is down")},
+			state: StateAdjusting, msgContains: []string{"failed", "nothing was written", "etcd is down", "d-9"}},
 		{name: "revert wins over paused", act: action(tuner.Revert, 1), paused: true, ws: unverified,
 			state: StateAdjusting, msgContains: []string{"Reverted", "reason-Revert"}},
 
@@ -117,7 +134,7 @@ func TestWorkloadState(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			state, msg := WorkloadState(tc.act, tc.paused, tc.ws)
+			state, msg := WorkloadState(tc.act, tc.paused, tc.ws, tc.write)
 			if state != tc.state {
 				t.Errorf("state = %s (%q), want %s", state, msg, tc.state)
 			}
@@ -126,6 +143,9 @@ func TestWorkloadState(t *testing.T) {
 			}
 			if tc.msg != "" && msg != tc.msg {
 				t.Errorf("message = %q, want %q", msg, tc.msg)
+			}
+			if tc.write.Result > WriteDone && strings.Contains(msg, "Applied") {
+				t.Errorf("message %q reads as applied for a write that did not happen", msg)
 			}
 			for _, s := range tc.msgContains {
 				if !strings.Contains(msg, s) {

@@ -78,12 +78,15 @@ func adoptLastChange(st *WorkloadState, d *appsv1.Deployment) (*apply.LastChange
 	}
 	reverted := lc.Action == string(Revert)
 	st.LastChange = &ChangeRecord{ID: lc.ID, Time: lc.Time, FromRevision: lc.FromRevision, Changes: lc.Changes, Reverted: reverted, Verified: reverted}
-	if lc.Action == string(Apply) {
-		lc.Action = actionApplied
-	} else {
-		lc.Action = actionReverted
-	}
 	return &lc, nil
+}
+
+// adoptedKind is what an adopted change on the Deployment did: an Apply, or else the revert of one.
+func adoptedKind(lc *apply.LastChange) Kind {
+	if lc.Action == string(Apply) {
+		return Apply
+	}
+	return Revert
 }
 
 // known reports whether the state already accounts for the change recorded on the Deployment: it is the last

@@ -38,38 +38,47 @@ type Record struct {
 	Overrides []probes.FieldRef
 	// Reason says why a Recommended record was not applied.
 	Reason string
+	// Action is what the decisions of a Recommended, Applied, Reverted or Adopted record show.
+	Action tuningv1alpha1.DecisionAction
 }
 
-// Decision actions as the status shows them.
-const (
-	actionApplied     = "Applied"
-	actionReverted    = "Reverted"
-	actionRecommended = "Recommended"
-	actionSkipped     = "Skipped"
-)
+// DecisionAction is the action the decisions of a step of this kind show: Apply is Applied, Revert is Reverted,
+// Recommend is Recommended (Wait decides nothing and shows ""). It is the one translation of the tuner's verbs into
+// the status's words; the metrics label them in lower case from it (metrics.ActionLabel).
+func (k Kind) DecisionAction() tuningv1alpha1.DecisionAction {
+	switch k {
+	case Apply:
+		return tuningv1alpha1.DecisionApplied
+	case Revert:
+		return tuningv1alpha1.DecisionReverted
+	case Recommend:
+		return tuningv1alpha1.DecisionRecommended
+	}
+	return ""
+}
 
 // changeRecord is the record of changes applied, reverted or recommended.
-func changeRecord(kind RecordKind, workload, id, action string, changes []probes.Change, at time.Time) Record {
-	return Record{Kind: kind, Changes: changes, Decisions: decisions(workload, id, action, changes, at)}
+func changeRecord(kind RecordKind, workload, id string, action tuningv1alpha1.DecisionAction, changes []probes.Change, at time.Time) Record {
+	return Record{Kind: kind, Action: action, Changes: changes, Decisions: decisions(workload, id, action, changes, at)}
 }
 
 // overrideRecord is the record of hand edits found.
 func overrideRecord(workload string, refs []probes.FieldRef, at time.Time) Record {
-	rec := Record{Kind: RecordOverride, Overrides: refs}
+	rec := Record{Kind: RecordOverride, Overrides: refs, Action: tuningv1alpha1.DecisionSkipped}
 	for _, f := range refs {
 		msg := fmt.Sprintf("%s %s probe %s of container %s was changed by someone else after probe-tuner set it; probe-tuner leaves it to them from now on",
 			workload, f.Probe, f.Field, f.Container)
 		rec.Decisions = append(rec.Decisions, tuningv1alpha1.Decision{Time: metav1.NewTime(at), Workload: workload, Container: f.Container,
-			Probe: string(f.Probe), Field: string(f.Field), Action: actionSkipped, Reason: string(RecordOverride), Evidence: msg})
+			Probe: tuningv1alpha1.ProbeKind(f.Probe), Field: string(f.Field), Action: tuningv1alpha1.DecisionSkipped, Reason: string(RecordOverride), Evidence: msg})
 	}
 	return rec
 }
 
 // decisions turns changes into status decision records.
-func decisions(workload, id, action string, changes []probes.Change, at time.Time) []tuningv1alpha1.Decision {
+func decisions(workload, id string, action tuningv1alpha1.DecisionAction, changes []probes.Change, at time.Time) []tuningv1alpha1.Decision {
 	out := make([]tuningv1alpha1.Decision, 0, len(changes))
 	for _, c := range changes {
-		d := tuningv1alpha1.Decision{ID: id, Time: metav1.NewTime(at), Workload: workload, Container: c.Container, Probe: string(c.Probe),
+		d := tuningv1alpha1.Decision{ID: id, Time: metav1.NewTime(at), Workload: workload, Container: c.Container, Probe: tuningv1alpha1.ProbeKind(c.Probe),
 			Field: string(c.Field), Action: action, Reason: c.Reason, Evidence: c.Evidence}
 		d.From, d.To = values(c)
 		out = append(out, d)

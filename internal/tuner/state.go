@@ -5,6 +5,7 @@
 package tuner
 
 import (
+	"slices"
 	"time"
 
 	"github.com/probetuner/probe-tuner/internal/observe"
@@ -28,6 +29,16 @@ type WorkloadState struct {
 	LastRecommendation string `json:"lastRecommendation,omitempty"`
 	// LastFindings is the signature of the findings last reported, for the same reason.
 	LastFindings string `json:"lastFindings,omitempty"`
+}
+
+// block adds changes to Blocked, each once: a revert decided again because its write lost a race or failed
+// blocks nothing new, and the checkpoint does not grow with each retry.
+func (st *WorkloadState) block(changes []probes.Change) {
+	for _, c := range changes {
+		if !slices.ContainsFunc(st.Blocked, c.Same) {
+			st.Blocked = append(st.Blocked, c)
+		}
+	}
 }
 
 // ChangeRecord is one change written to a workload.

@@ -67,7 +67,7 @@ func verify(st *WorkloadState, f Facts, s policy.Settings, now time.Time) (Actio
 		inverse[i] = probes.Change{Container: c.Container, Probe: c.Probe, Field: c.Field, From: c.To, To: c.From,
 			Reason: "AdjustmentReverted", Evidence: why}
 	}
-	st.Blocked = append(st.Blocked, lc.Changes...)
+	st.block(lc.Changes)
 	return Action{Kind: Revert, Changes: inverse, Record: true, Reason: why, ID: lc.ID + "-revert"}, true
 }
 

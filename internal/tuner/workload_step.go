@@ -79,7 +79,7 @@ func StepWorkload(st *WorkloadState, look WorkloadLook, s policy.Settings, cfg o
 	case act.Kind == Apply || act.Kind == Revert:
 		out.Write = true
 	case act.Kind == Recommend && act.Record:
-		rec := changeRecord(RecordRecommended, d.Name, "", actionRecommended, act.Changes, now)
+		rec := changeRecord(RecordRecommended, d.Name, "", Recommend.DecisionAction(), act.Changes, now)
 		rec.Reason = act.Reason
 		out.Records = append(out.Records, rec)
 		out.Changed = true
@@ -121,11 +121,11 @@ func PrepareWrite(st *WorkloadState, out *Outcome, fresh *appsv1.Deployment, pol
 func Written(st *WorkloadState, out *Outcome) {
 	act := out.Action
 	Applied(st, act, out.Facts.Revision, out.at)
-	kind, action := RecordApplied, actionApplied
+	kind := RecordApplied
 	if act.Kind == Revert {
-		kind, action = RecordReverted, actionReverted
+		kind = RecordReverted
 	}
-	out.Records = append(out.Records, changeRecord(kind, out.Facts.Name, act.ID, action, act.Changes, out.at))
+	out.Records = append(out.Records, changeRecord(kind, out.Facts.Name, act.ID, act.Kind.DecisionAction(), act.Changes, out.at))
 	out.Applied += len(act.Changes)
 	out.Changed = true
 	out.Write = false
@@ -148,7 +148,7 @@ func (o *Outcome) fold(workload string, c deploymentCheck, countApplied bool) {
 		o.Changed = true
 	}
 	if lc := c.adopted; lc != nil {
-		o.Records = append(o.Records, changeRecord(RecordAdopted, workload, lc.ID, lc.Action, lc.Changes, lc.Time))
+		o.Records = append(o.Records, changeRecord(RecordAdopted, workload, lc.ID, adoptedKind(lc).DecisionAction(), lc.Changes, lc.Time))
 		o.Changed = true
 		if countApplied {
 			o.Applied += len(lc.Changes)

@@ -194,7 +194,7 @@ func checkNoDuplicateDecisions(t *testing.T, p *tuningv1alpha1.ProbePolicy) {
 		if d.ID == "" {
 			t.Errorf("policy %s: %s decision without an id: %+v", p.Name, d.Action, d)
 		}
-		seen[strings.Join([]string{d.ID, d.Action, d.Workload, d.Container, d.Probe, d.Field}, "|")]++
+		seen[strings.Join([]string{d.ID, string(d.Action), d.Workload, d.Container, string(d.Probe), d.Field}, "|")]++
 	}
 	for k, n := range seen {
 		if n > 1 {
@@ -623,8 +623,8 @@ func TestFaultConflictingEdits(t *testing.T) {
 	mine := map[string]string{}
 	for _, d := range e.policy("conflict").Status.Decisions {
 		if d.Workload == "api" && d.Action == "Applied" && d.Field != "probe" {
-			if _, newer := mine[d.Container+"|"+d.Probe+"|"+d.Field]; !newer {
-				mine[d.Container+"|"+d.Probe+"|"+d.Field] = d.To
+			if _, newer := mine[d.Container+"|"+string(d.Probe)+"|"+d.Field]; !newer {
+				mine[d.Container+"|"+string(d.Probe)+"|"+d.Field] = d.To
 			}
 		}
 	}
@@ -674,7 +674,7 @@ func TestFaultConflictingEdits(t *testing.T) {
 	checkPerson()
 	checkMine(taken)
 	for _, d := range e.policy("conflict").Status.Decisions {
-		if d.Action == "Applied" && d.Container+"|"+d.Probe+"|"+d.Field == taken && d.To != mine[taken] {
+		if d.Action == "Applied" && d.Container+"|"+string(d.Probe)+"|"+d.Field == taken && d.To != mine[taken] {
 			t.Errorf("probe-tuner decided on %s again after the override: %+v", taken, d)
 		}
 	}

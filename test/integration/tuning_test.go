@@ -50,7 +50,7 @@ func getPolicy(t *testing.T, p *tuningv1alpha1.ProbePolicy) *tuningv1alpha1.Prob
 
 func hasDecision(p *tuningv1alpha1.ProbePolicy, action, reason string) bool {
 	for _, d := range p.Status.Decisions {
-		if d.Action == action && d.Reason == reason {
+		if string(d.Action) == action && d.Reason == reason {
 			return true
 		}
 	}

@@ -1,0 +1,59 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
+	"github.com/probetuner/probe-tuner/internal/status"
+)
+
+// reconcileStatus is the status phase: the status is computed once from the workloads' outcomes (what actually
+// happened to each) and the decisions still queued, and patched once. The decisions stay queued until a patch
+// succeeds; a patch that loses a race asks for a retry soon and is no error. When no workload could be looked at
+// and nothing is queued, there is nothing new to show and the status is left as it is.
+func (r *ProbePolicyReconciler) reconcileStatus(ctx context.Context, sc *policyScope) error {
+	pol := sc.policy
+	in := status.Input{Previous: pol.Status, Generation: pol.Generation, Mode: sc.settings.Mode, SpecError: sc.specErr, Now: sc.now}
+	looked := len(sc.outcomes) == 0
+	for _, o := range sc.outcomes {
+		in.Workloads = append(in.Workloads, o.summary)
+		in.NewDecision = append(in.NewDecision, o.decisions...)
+		in.Applied += o.applied
+		looked = looked || o.looked
+	}
+	in.NewDecision, in.Applied = r.pending.Add(sc.key, in.NewDecision, in.Applied)
+	if !looked && len(in.NewDecision) == 0 && in.Applied == 0 {
+		sc.skipCheckpoint = true
+		return nil
+	}
+	if err := r.patchStatus(ctx, pol, status.Compute(in)); err != nil {
+		sc.skipCheckpoint = true
+		if apierrors.IsConflict(err) {
+			// The cached policy is older than the status written last: try again soon on a fresh copy, with the
+			// decisions still queued.
+			sc.requeue.within(retryAfterLostRace)
+			return nil
+		}
+		return err
+	}
+	r.pending.Clear(sc.key)
+	return nil
+}
+
+// patchStatus writes the status when it changed, with a merge patch guarded by the object's resourceVersion.
+func (r *ProbePolicyReconciler) patchStatus(ctx context.Context, pol *tuningv1alpha1.ProbePolicy, st tuningv1alpha1.ProbePolicyStatus) error {
+	if equality.Semantic.DeepEqual(st, pol.Status) {
+		return nil
+	}
+	patch := client.MergeFromWithOptions(pol.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	pol.Status = st
+	if err := r.Status().Patch(ctx, pol, patch); err != nil {
+		return fmt.Errorf("patching the status of ProbePolicy %s/%s: %w", pol.Namespace, pol.Name, err)
+	}
+	return nil
+}

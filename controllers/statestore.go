@@ -1,0 +1,263 @@
+package controllers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
+	"github.com/probetuner/probe-tuner/internal/tuner"
+)
+
+// checkpointKey is the ConfigMap data key holding the JSON state.
+const checkpointKey = "state.json"
+
+// checkpointVersion is the version of the checkpoint's JSON form written now: {"version":1,"workloads":{...}}.
+// The unversioned form before it (the workloads map alone) is still read.
+const checkpointVersion = 1
+
+// checkpointInterval bounds how often an unchanged-but-observing policy's state is written: an operator restart
+// loses at most this much observation.
+const checkpointInterval = 30 * time.Second
+
+// maxCheckpointBytes bounds the encoded state a checkpoint holds: a ConfigMap holds at most 1 MiB, data and
+// metadata together, and the managed fields of a server-side apply repeat the keys.
+const maxCheckpointBytes = 900 << 10
+
+// Event reasons about checkpoints, recorded on the policy.
+const (
+	EventCheckpointUnreadable = "CheckpointUnreadable"
+	EventCheckpointTooLarge   = "CheckpointTooLarge"
+)
+
+// checkpoint is the checkpoint's JSON form.
+type checkpoint struct {
+	// Version is checkpointVersion.
+	Version int `json:"version"`
+	// Workloads holds each tracked workload's state, by Deployment name.
+	Workloads map[string]*tuner.WorkloadState `json:"workloads"`
+}
+
+// StateStore keeps each policy's workload states in memory and persists them, versioned, in a ConfigMap named
+// after the policy and owned by it (so it goes away with the policy). A checkpoint that cannot be read costs what
+// was learned, not the operator: the policy's workloads are observed afresh, and a Warning Event says so.
+type StateStore struct {
+	// Reader reads ConfigMaps directly from the API server: they are not cached (probe-tuner would otherwise
+	// watch every ConfigMap in the cluster).
+	Reader client.Reader
+	// Writer writes the checkpoints.
+	Writer client.Writer
+	// Recorder records the Warning Events about checkpoints on their policy; none when nil.
+	Recorder recorder.EventRecorder
+	// MaxBytes bounds the encoded state; maxCheckpointBytes when zero.
+	MaxBytes int
+
+	mu       sync.Mutex
+	policies map[types.NamespacedName]*storedPolicy
+}
+
+// storedPolicy is what the store holds of one policy.
+type storedPolicy struct {
+	workloads map[string]*tuner.WorkloadState
+	savedAt   time.Time
+	// tooLarge says the last save was refused for its size (its Event was recorded).
+	tooLarge bool
+}
+
+// checkpointName is the ConfigMap name for a policy.
+func checkpointName(policy string) string { return "probe-tuner-" + policy }
+
+// Load returns the policy's workload states, reading the checkpoint on first use. The map is the store's: the
+// caller changes the states in place.
+func (s *StateStore) Load(ctx context.Context, pol *tuningv1alpha1.ProbePolicy) (map[string]*tuner.WorkloadState, error) {
+	key := client.ObjectKeyFromObject(pol)
+	s.mu.Lock()
+	if sp, ok := s.policies[key]; ok {
+		s.mu.Unlock()
+		return sp.workloads, nil
+	}
+	s.mu.Unlock()
+
+	workloads := map[string]*tuner.WorkloadState{}
+	var cm corev1.ConfigMap
+	err := s.Reader.Get(ctx, types.NamespacedName{Namespace: pol.Namespace, Name: checkpointName(pol.Name)}, &cm)
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return nil, fmt.Errorf("reading the checkpoint of ProbePolicy %s: %w", key, err)
+	default:
+		if raw := cm.Data[checkpointKey]; raw != "" {
+			if workloads, err = decodeCheckpoint([]byte(raw)); err != nil {
+				s.unreadable(ctx, pol, err)
+				workloads = map[string]*tuner.WorkloadState{}
+			}
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.policies == nil {
+		s.policies = map[types.NamespacedName]*storedPolicy{}
+	}
+	s.policies[key] = &storedPolicy{workloads: workloads}
+	return workloads, nil
+}
+
+// unreadable logs and records that the policy's checkpoint could not be read and its state starts afresh.
+func (s *StateStore) unreadable(ctx context.Context, pol *tuningv1alpha1.ProbePolicy, err error) {
+	ctrl.LoggerFrom(ctx).Error(err, "Checkpoint cannot be read; observing the policy's workloads afresh",
+		"probePolicy", klog.KObj(pol), "configMap", checkpointName(pol.Name))
+	if s.Recorder == nil {
+		return
+	}
+	s.Recorder.Eventf(pol, nil, corev1.EventTypeWarning, EventCheckpointUnreadable, "LoadCheckpoint",
+		"%s", truncate(fmt.Sprintf("The checkpoint in ConfigMap %s cannot be read (%v). The tuning state was reset: what was observed of the "+
+			"selected workloads (starts, restarts, readiness), their last change and its verification, and the reverted changes and hand "+
+			"edits to leave alone are learned again from now, so recommendations wait for fresh evidence", checkpointName(pol.Name), err)))
+}
+
+// decodeCheckpoint reads a checkpoint in the versioned form, or in the unversioned form before it.
+func decodeCheckpoint(raw []byte) (map[string]*tuner.WorkloadState, error) {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &top); err != nil {
+		return nil, fmt.Errorf("not a JSON object: %w", err)
+	}
+	// In the versioned form "version" is a number; in the old one every value is a workload's state, an object
+	// (a Deployment may well be named "version").
+	v, versioned := top["version"]
+	if versioned && len(v) > 0 && v[0] != '{' {
+		var cp checkpoint
+		if err := json.Unmarshal(raw, &cp); err != nil {
+			return nil, fmt.Errorf("version %s: %w", v, err)
+		}
+		if cp.Version != checkpointVersion {
+			return nil, fmt.Errorf("version %d is not %d, the one this probe-tuner reads (written by another release?)", cp.Version, checkpointVersion)
+		}
+		return nonNil(cp.Workloads), nil
+	}
+	var legacy map[string]*tuner.WorkloadState
+	if err := json.Unmarshal(raw, &legacy); err != nil {
+		return nil, fmt.Errorf("unversioned: %w", err)
+	}
+	return nonNil(legacy), nil
+}
+
+// nonNil returns the states without nil entries ("name": null), as an empty map when there are none.
+func nonNil(in map[string]*tuner.WorkloadState) map[string]*tuner.WorkloadState {
+	out := make(map[string]*tuner.WorkloadState, len(in))
+	for name, ws := range in {
+		if ws != nil {
+			out[name] = ws
+		}
+	}
+	return out
+}
+
+// encodeCheckpoint writes the states in the versioned form.
+func encodeCheckpoint(workloads map[string]*tuner.WorkloadState) ([]byte, error) {
+	return json.Marshal(checkpoint{Version: checkpointVersion, Workloads: workloads})
+}
+
+// Save writes the policy's state when force is set or the last write is older than the checkpoint interval. A
+// state too large for a ConfigMap is not written: a Warning Event says so once, and the state lives on in memory.
+func (s *StateStore) Save(ctx context.Context, pol *tuningv1alpha1.ProbePolicy, now time.Time, force bool) error {
+	key := client.ObjectKeyFromObject(pol)
+	s.mu.Lock()
+	sp, ok := s.policies[key]
+	if !ok || (!force && now.Sub(sp.savedAt) < checkpointInterval) {
+		s.mu.Unlock()
+		return nil
+	}
+	data, err := encodeCheckpoint(sp.workloads)
+	tracked := len(sp.workloads)
+	s.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("encoding the checkpoint of ProbePolicy %s: %w", key, err)
+	}
+	if limit := s.limit(); len(data) > limit {
+		s.tooLarge(ctx, pol, sp, len(data), limit, tracked)
+		return nil
+	}
+	owner := metav1ac.OwnerReference().WithAPIVersion(tuningv1alpha1.GroupVersion.String()).WithKind("ProbePolicy").
+		WithName(pol.Name).WithUID(pol.UID).WithController(true).WithBlockOwnerDeletion(true)
+	cm := corev1ac.ConfigMap(checkpointName(pol.Name), pol.Namespace).
+		WithLabels(map[string]string{"app.kubernetes.io/managed-by": "probe-tuner", "probetuner.io/policy": pol.Name}).
+		WithOwnerReferences(owner).
+		WithData(map[string]string{checkpointKey: string(data)})
+	if err := s.Writer.Apply(ctx, cm, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+		return fmt.Errorf("writing the checkpoint of ProbePolicy %s: %w", key, err)
+	}
+	s.mu.Lock()
+	sp.savedAt, sp.tooLarge = now, false
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *StateStore) limit() int {
+	if s.MaxBytes > 0 {
+		return s.MaxBytes
+	}
+	return maxCheckpointBytes
+}
+
+// tooLarge logs and records, once until a save succeeds again, that the state is too large to checkpoint.
+func (s *StateStore) tooLarge(ctx context.Context, pol *tuningv1alpha1.ProbePolicy, sp *storedPolicy, size, limit, tracked int) {
+	s.mu.Lock()
+	first := !sp.tooLarge
+	sp.tooLarge = true
+	s.mu.Unlock()
+	if !first {
+		return
+	}
+	ctrl.LoggerFrom(ctx).Info("Checkpoint too large; the tuning state is kept in memory only", "probePolicy", klog.KObj(pol),
+		"configMap", checkpointName(pol.Name), "bytes", size, "limit", limit, "workloads", tracked)
+	if s.Recorder == nil {
+		return
+	}
+	s.Recorder.Eventf(pol, nil, corev1.EventTypeWarning, EventCheckpointTooLarge, "SaveCheckpoint",
+		"The tuning state of %d workloads is %d KiB, over the %d KiB a checkpoint in ConfigMap %s may hold; it is kept in memory only, "+
+			"so an operator restart loses what was observed since the last checkpoint. Split the policy's selector across several policies",
+		tracked, size>>10, limit>>10, checkpointName(pol.Name))
+}
+
+// Forget drops a deleted policy's state from memory and returns the workloads it tracked.
+func (s *StateStore) Forget(key types.NamespacedName) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var names []string
+	if sp, ok := s.policies[key]; ok {
+		for name := range sp.workloads {
+			names = append(names, name)
+		}
+	}
+	delete(s.policies, key)
+	return names
+}
+
+// Prune drops the state of workloads the policy no longer selects, and returns their names: they stop being
+// tracked.
+func (s *StateStore) Prune(key types.NamespacedName, selected map[string]bool) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var pruned []string
+	if sp, ok := s.policies[key]; ok {
+		for name := range sp.workloads {
+			if !selected[name] {
+				delete(sp.workloads, name)
+				pruned = append(pruned, name)
+			}
+		}
+	}
+	return pruned
+}

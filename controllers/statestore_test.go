@@ -1,0 +1,111 @@
+package controllers
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/probetuner/probe-tuner/internal/observe"
+	"github.com/probetuner/probe-tuner/internal/tuner"
+)
+
+func TestCorruptCheckpointIsEventedAndStartsAfresh(t *testing.T) {
+	w := makeFakeWorld(t)
+	w.objects[3].(*corev1.ConfigMap).Data[checkpointKey] = `{"cache": {"observation": [`
+	var n calls
+	r, c := w.reconciler(t, countingFuncs(&n, nil, nil))
+	events := &eventLog{}
+	r.States.Recorder = events
+	if _, err := reconcileOnce(t, r); err != nil {
+		t.Fatalf("a corrupt checkpoint must not fail the reconcile: %v", err)
+	}
+	got := events.with(EventCheckpointUnreadable)
+	if len(got) != 1 || !strings.HasPrefix(got[0], corev1.EventTypeWarning) || !strings.Contains(got[0], "reset") || !strings.Contains(got[0], checkpointName("caches")) {
+		t.Fatalf("events %v: want one Warning %s naming the ConfigMap and saying the state was reset", events.events, EventCheckpointUnreadable)
+	}
+	// Afresh: the killed starts the corrupt checkpoint held are not known, so nothing is changed yet.
+	if n.applies != 0 {
+		t.Errorf("%d applies on evidence from a checkpoint that could not be read", n.applies)
+	}
+	ws := r.States.policies[types.NamespacedName{Namespace: "shop", Name: "caches"}].workloads["cache"]
+	if ws == nil || ws.LastChange != nil || ws.Observation.Containers["app"] != nil && ws.Observation.Containers["app"].Censored.Weight() != 0 {
+		t.Errorf("state %+v: want the workload tracked afresh", ws)
+	}
+	// The checkpoint written next is a readable, versioned one.
+	var cm corev1.ConfigMap
+	if err := c.Get(context.Background(), client.ObjectKey{Namespace: "shop", Name: checkpointName("caches")}, &cm); err != nil {
+		t.Fatal(err)
+	}
+	if raw := cm.Data[checkpointKey]; !strings.HasPrefix(raw, `{"version":1,`) {
+		t.Errorf("checkpoint after the reset = %.80s..., want the versioned form", raw)
+	} else if _, err := decodeCheckpoint([]byte(raw)); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestCheckpointFormats(t *testing.T) {
+	at := time.Date(2026, 6, 1, 10, 0, 0, 0, time.UTC)
+	states := map[string]*tuner.WorkloadState{
+		"cache":   {LastChange: &tuner.ChangeRecord{ID: "d-1", Time: at, FromRevision: "h1"}, LastFindings: "app/StuckNotReady"},
+		"version": {Observation: observe.State{Containers: map[string]*observe.ContainerState{"app": {ReadyTransitions: 3}}}},
+	}
+	raw, err := encodeCheckpoint(states)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(raw), `{"version":1,"workloads":{`) {
+		t.Fatalf("encoded %s: want the versioned form", raw)
+	}
+	check := func(name string, got map[string]*tuner.WorkloadState, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(got) != 2 || got["cache"].LastChange.ID != "d-1" || !got["cache"].LastChange.Time.Equal(at) || got["cache"].LastFindings != "app/StuckNotReady" ||
+			got["version"].Observation.Containers["app"].ReadyTransitions != 3 {
+			t.Errorf("%s: decoded %+v, want the states written", name, got)
+		}
+	}
+	got, err := decodeCheckpoint(raw)
+	check("round trip", got, err)
+
+	// The unversioned form users have: the workloads map alone, even with a Deployment named "version".
+	legacy := `{"cache":{"observation":{},"lastChange":{"id":"d-1","time":"2026-06-01T10:00:00Z","fromRevision":"h1","changes":null},"lastFindings":"app/StuckNotReady"},` +
+		`"version":{"observation":{"containers":{"app":{"readyTransitions":3}}}}}`
+	got, err = decodeCheckpoint([]byte(legacy))
+	check("legacy", got, err)
+
+	for name, bad := range map[string]string{"not JSON": `{"cache":`, "unknown version": `{"version":7,"workloads":{}}`, "not an object": `[1]`} {
+		if _, err := decodeCheckpoint([]byte(bad)); err == nil {
+			t.Errorf("%s: decoded without an error", name)
+		}
+	}
+}
+
+func TestCheckpointTooLargeIsNotWritten(t *testing.T) {
+	w := makeFakeWorld(t)
+	var n calls
+	r, c := w.reconciler(t, countingFuncs(&n, nil, nil))
+	events := &eventLog{}
+	r.States.Recorder, r.States.MaxBytes = events, 64
+	for range 2 {
+		if _, err := reconcileOnce(t, r); err != nil {
+			t.Fatalf("an oversized state must not fail the reconcile: %v", err)
+		}
+	}
+	if got := events.with(EventCheckpointTooLarge); len(got) != 1 {
+		t.Errorf("events %v: want one %s", events.events, EventCheckpointTooLarge)
+	}
+	var cm corev1.ConfigMap
+	if err := c.Get(context.Background(), client.ObjectKey{Namespace: "shop", Name: checkpointName("caches")}, &cm); err != nil {
+		t.Fatal(err)
+	}
+	if strings.HasPrefix(cm.Data[checkpointKey], `{"version"`) {
+		t.Errorf("the oversized state was written")
+	}
+}
