@@ -21,40 +21,18 @@ import (
 // story the demo tells.
 func TestDemoStory(t *testing.T) {
 	c := newClient(t)
-	kubectl(t, "apply", "-k", "config/crd")
-	kubectl(t, "wait", "--for", "condition=Established", "--timeout", "60s", "crd/probepolicies.tuning.probetuner.io")
+	installCRD(t)
 	op := startOperator(t, "manager-demo")
 	kubectl(t, "apply", "-f", "config/demo/")
 
-	deploy := func(name string) *appsv1.Deployment {
-		t.Helper()
-		var d appsv1.Deployment
-		if err := c.Get(background, client.ObjectKey{Namespace: "demo", Name: name}, &d); err != nil {
-			t.Fatal(err)
-		}
-		return &d
-	}
+	deploy := func(name string) *appsv1.Deployment { t.Helper(); return get[appsv1.Deployment](t, c, "demo", name) }
 	policy := func(name string) *tuningv1alpha1.ProbePolicy {
 		t.Helper()
-		var p tuningv1alpha1.ProbePolicy
-		if err := c.Get(background, client.ObjectKey{Namespace: "demo", Name: name}, &p); err != nil {
-			t.Fatal(err)
-		}
-		return &p
+		return get[tuningv1alpha1.ProbePolicy](t, c, "demo", name)
 	}
 	policyEvents := func(reason string) []corev1.Event {
 		t.Helper()
-		var list corev1.EventList
-		if err := c.List(background, &list, client.InNamespace("demo")); err != nil {
-			t.Fatal(err)
-		}
-		var out []corev1.Event
-		for _, e := range list.Items {
-			if e.Reason == reason && e.InvolvedObject.Kind == "ProbePolicy" {
-				out = append(out, e)
-			}
-		}
-		return out
+		return eventsAbout(t, c, "demo", "ProbePolicy", "", reason)
 	}
 
 	t.Run("the crash loop stops and the pods become Ready", func(t *testing.T) {
