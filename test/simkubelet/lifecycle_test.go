@@ -10,6 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
+
+	"github.com/probetuner/probe-tuner/test/builders"
 )
 
 // updateDeployment applies change to the latest version of a deployment.
@@ -34,9 +36,8 @@ func updateDeployment(t *testing.T, ns, name string, change func(*appsv1.Deploym
 func TestScaleDownDeletesPods(t *testing.T) {
 	t.Parallel()
 	ns := newNamespace(t)
-	create(t, deployment(ns, "web", 4, map[string]string{"sim.probetuner.io/shutdown": "1s"}, corev1.Container{
-		ReadinessProbe: httpProbe("/ready", 1, 3),
-	}))
+	create(t, simDeployment(ns, "web", 4).Sim("shutdown", "1s").
+		Container(app().Probe(httpProbe(builders.Readiness, "/ready", 1, 3)).Obj()).Obj())
 	available(t, ns, "web", 30*time.Second)
 	before := map[string]bool{}
 	for _, p := range pods(t, ns, "web") {
@@ -77,10 +78,9 @@ func TestScaleDownDeletesPods(t *testing.T) {
 func TestRolloutReplacesPods(t *testing.T) {
 	t.Parallel()
 	ns := newNamespace(t)
-	create(t, deployment(ns, "roll", 2, map[string]string{"sim.probetuner.io/startup": "1s"}, corev1.Container{
-		ReadinessProbe: httpProbe("/ready", 1, 3),
-		LivenessProbe:  httpProbe("/healthz", 10, 3),
-	}))
+	create(t, simDeployment(ns, "roll", 2).Sim("startup", "1s").Container(app().
+		Probe(httpProbe(builders.Readiness, "/ready", 1, 3)).
+		Probe(httpProbe(builders.Liveness, "/healthz", 10, 3)).Obj()).Obj())
 	available(t, ns, "roll", 30*time.Second)
 	old := map[string]bool{}
 	for _, p := range pods(t, ns, "roll") {
@@ -89,8 +89,8 @@ func TestRolloutReplacesPods(t *testing.T) {
 
 	updateDeployment(t, ns, "roll", func(d *appsv1.Deployment) {
 		c := &d.Spec.Template.Spec.Containers[0]
-		c.LivenessProbe = httpProbe("/healthz", 3, 5)
-		c.StartupProbe = httpProbe("/healthz", 1, 10)
+		c.LivenessProbe = httpProbe(builders.Liveness, "/healthz", 3, 5).Obj()
+		c.StartupProbe = httpProbe(builders.Startup, "/healthz", 1, 10).Obj()
 	})
 	available(t, ns, "roll", 45*time.Second)
 	eventually(t, 30*time.Second, func() error {

@@ -8,6 +8,8 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/probetuner/probe-tuner/test/builders"
 )
 
 // An app that needs 8s to serve, under a liveness probe that gives it 4s, is killed and restarted over and
@@ -15,9 +17,8 @@ import (
 func TestTightLivenessCrashLoops(t *testing.T) {
 	t.Parallel()
 	ns := newNamespace(t)
-	create(t, deployment(ns, "slow", 2, map[string]string{"sim.probetuner.io/startup": "8s"}, corev1.Container{
-		LivenessProbe: httpProbe("/healthz", 2, 2),
-	}))
+	create(t, simDeployment(ns, "slow", 2).Sim("startup", "8s").
+		Container(app().Probe(httpProbe(builders.Liveness, "/healthz", 2, 2)).Obj()).Obj())
 
 	crashLoop := map[string]bool{}
 	problems := map[string]bool{} // reported once, at the end
@@ -95,11 +96,10 @@ func eventsPresent(t *testing.T, ns, app string, problems map[string]bool) error
 func TestStartupProbeCoversSlowStart(t *testing.T) {
 	t.Parallel()
 	ns := newNamespace(t)
-	create(t, deployment(ns, "covered", 3, map[string]string{"sim.probetuner.io/startup": "4s"}, corev1.Container{
-		StartupProbe:   httpProbe("/healthz", 1, 15),
-		ReadinessProbe: httpProbe("/ready", 2, 3),
-		LivenessProbe:  httpProbe("/healthz", 2, 2),
-	}))
+	create(t, simDeployment(ns, "covered", 3).Sim("startup", "4s").Container(app().
+		Probe(httpProbe(builders.Startup, "/healthz", 1, 15)).
+		Probe(httpProbe(builders.Readiness, "/ready", 2, 3)).
+		Probe(httpProbe(builders.Liveness, "/healthz", 2, 2)).Obj()).Obj())
 	available(t, ns, "covered", 45*time.Second)
 	for _, p := range pods(t, ns, "covered") {
 		if p.Status.Phase != corev1.PodRunning {
@@ -135,7 +135,7 @@ func TestStartupProbeCoversSlowStart(t *testing.T) {
 func TestInvalidAnnotationReported(t *testing.T) {
 	t.Parallel()
 	ns := newNamespace(t)
-	create(t, deployment(ns, "bad", 1, map[string]string{"sim.probetuner.io/startup": "4x5s"}, corev1.Container{}))
+	create(t, simDeployment(ns, "bad", 1).Sim("startup", "4x5s").Container(app().Obj()).Obj())
 	eventually(t, 30*time.Second, func() error {
 		for _, e := range events(t, ns) {
 			if e.Reason == "FailedSimulation" && e.Type == corev1.EventTypeWarning && strings.Contains(e.Message, `sim.probetuner.io/startup: "4x5s"`) {

@@ -9,8 +9,9 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/probetuner/probe-tuner/test/builders"
 )
 
 // SIGTERM stops the simkubelet process cleanly; started again (cluster-up.sh is idempotent), it adopts its
@@ -18,7 +19,7 @@ import (
 // the other tests, which need the kubelet.
 func TestSIGTERMAndRestart(t *testing.T) {
 	ns := newNamespace(t)
-	create(t, deployment(ns, "survivor", 1, nil, corev1.Container{ReadinessProbe: httpProbe("/ready", 1, 3)}))
+	create(t, simDeployment(ns, "survivor", 1).Container(app().Probe(httpProbe(builders.Readiness, "/ready", 1, 3)).Obj()).Obj())
 	available(t, ns, "survivor", 30*time.Second)
 	before := pods(t, ns, "survivor")[0]
 
