@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
+	"github.com/probetuner/probe-tuner/test/testutil"
 )
 
 // TestDemoStory runs the demo's workloads (config/demo) with the operator as a separate process and asserts the
@@ -80,7 +81,7 @@ func TestDemoStory(t *testing.T) {
 		})
 		// The new pods do not flap: a pod's Ready condition, once True, stays True over 30 s of 2 s probes.
 		watched := watchPods(t, c, "flaky-api", 30*time.Second, func(prev, cur *corev1.Pod) error {
-			was, now := podReady(prev), podReady(cur)
+			was, now := testutil.PodReadyCondition(prev), testutil.PodReadyCondition(cur)
 			if was != nil && was.Status == corev1.ConditionTrue && (now == nil || now.Status != corev1.ConditionTrue || !now.LastTransitionTime.Equal(&was.LastTransitionTime)) {
 				return fmt.Errorf("pod %s: Ready changed after the fix (True since %s, now %v)", cur.Name, was.LastTransitionTime.UTC().Format(time.RFC3339), now)
 			}
@@ -211,14 +212,4 @@ func watchPods(t *testing.T, c client.Client, app string, d time.Duration, check
 		}
 		return pods.Items
 	}, check)
-}
-
-// podReady is a pod's Ready condition, nil when it has none.
-func podReady(p *corev1.Pod) *corev1.PodCondition {
-	for i := range p.Status.Conditions {
-		if p.Status.Conditions[i].Type == corev1.PodReady {
-			return &p.Status.Conditions[i]
-		}
-	}
-	return nil
 }

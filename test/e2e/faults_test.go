@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"net"
 	"slices"
@@ -139,20 +138,8 @@ func (e *faultEnv) checkOneRolloutPerDecision(p *tuningv1alpha1.ProbePolicy, nam
 	if want := base + int64(len(ids)); d.Generation != want {
 		e.t.Errorf("Deployment %s: generation %d after %d write decision(s) %v: want %d", name, d.Generation, len(ids), ids, want)
 	}
-	var lc struct {
-		ID string `json:"id"`
-	}
-	if raw := d.Annotations["probetuner.io/last-change"]; raw != "" {
-		_ = json.Unmarshal([]byte(raw), &lc)
-	}
-	if len(ids) > 0 {
-		found := false
-		for _, id := range ids {
-			found = found || id == lc.ID
-		}
-		if !found {
-			e.t.Errorf("Deployment %s: last-change id %q is none of the recorded decisions %v", name, lc.ID, ids)
-		}
+	if id, _ := lastChangeID(d); len(ids) > 0 && !slices.Contains(ids, id) {
+		e.t.Errorf("Deployment %s: last-change id %q is none of the recorded decisions %v", name, id, ids)
 	}
 }
 
@@ -235,27 +222,24 @@ func TestFaultOperatorKilled(t *testing.T) {
 	kubectl(t, "annotate", "deployment", "loader", "-n", e.ns, "probetuner.io/paused-")
 	op.waitExit(t, 3*time.Minute)
 	written := e.deploy("loader")
-	var lc struct {
-		ID string `json:"id"`
-	}
-	_ = json.Unmarshal([]byte(written.Annotations["probetuner.io/last-change"]), &lc)
+	writtenID, _ := lastChangeID(written)
 	// Unpausing is one generation, the write another.
-	if written.Generation != genPaused+2 || lc.ID == "" {
+	if written.Generation != genPaused+2 || writtenID == "" {
 		t.Fatalf("after the failpoint: generation %d (%d when paused), last-change %q; want the Deployment written once with its decision id",
-			written.Generation, genPaused, lc.ID)
+			written.Generation, genPaused, written.Annotations["probetuner.io/last-change"])
 	}
 	if ids := appliedIDs(e.policy("kill"), "loader"); len(ids) != 0 {
 		t.Errorf("decisions %v in status, although the operator died before recording anything", ids)
 	}
-	t.Logf("the operator killed itself after writing decision %s", lc.ID)
+	t.Logf("the operator killed itself after writing decision %s", writtenID)
 
 	// The restarted operator completes the record from the Deployment, without writing it again.
 	op = startOperator(t, "manager-fault-kill-4")
 	eventually(t, 2*time.Minute, func() error {
 		p := e.policy("kill")
 		ids := appliedIDs(p, "loader")
-		if !slices.Contains(ids, lc.ID) {
-			return fmt.Errorf("decisions in status %v, want %s recorded", ids, lc.ID)
+		if !slices.Contains(ids, writtenID) {
+			return fmt.Errorf("decisions in status %v, want %s recorded", ids, writtenID)
 		}
 		if p.Status.ChangesApplied < 1 {
 			return fmt.Errorf("changesApplied %d", p.Status.ChangesApplied)
@@ -263,7 +247,7 @@ func TestFaultOperatorKilled(t *testing.T) {
 		return nil
 	})
 	if g := e.deploy("loader").Generation; g != genPaused+2 {
-		t.Errorf("generation %d right after the restart: decision %s was applied again", g, lc.ID)
+		t.Errorf("generation %d right after the restart: decision %s was applied again", g, writtenID)
 	}
 	// Let it run on a while (more reconciles, possibly a second step) and check again.
 	time.Sleep(30 * time.Second)

@@ -5,6 +5,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -379,4 +381,17 @@ func followPods(t *testing.T, d time.Duration, list func() []corev1.Pod, check f
 // tunedDeployment starts a Deployment labelled app=<name> and tune=<tune>, the label the tests' policies select.
 func tunedDeployment(ns, name, tune string) *builders.DeploymentWrapper {
 	return builders.MakeDeployment(name, ns).Label("app", name).Label("tune", tune)
+}
+
+// lastChangeID is the decision id that the Deployment's probetuner.io/last-change annotation names ("" with an
+// error when the annotation is missing or not the JSON probe-tuner writes).
+func lastChangeID(d *appsv1.Deployment) (string, error) {
+	raw := d.Annotations["probetuner.io/last-change"]
+	var lc struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(raw), &lc); err != nil {
+		return "", fmt.Errorf("Deployment %s: the probetuner.io/last-change annotation %q: %v", d.Name, raw, err)
+	}
+	return lc.ID, nil
 }

@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -118,8 +117,8 @@ func TestSlowStart(t *testing.T) {
 					return fmt.Errorf("pod %s of the cured revision: container %s restarted %d times", cur.Name, cs.Name, cs.RestartCount)
 				}
 			}
-			if was, now := podReady(prev), podReady(cur); was != nil && was.Status == corev1.ConditionTrue && (now == nil || now.Status != corev1.ConditionTrue) {
-				return fmt.Errorf("pod %s of the cured revision lost Ready: %v", cur.Name, now)
+			if testutil.PodReady(prev) && !testutil.PodReady(cur) {
+				return fmt.Errorf("pod %s of the cured revision lost Ready: %v", cur.Name, testutil.PodReadyCondition(cur))
 			}
 			return nil
 		})
@@ -133,11 +132,9 @@ func TestSlowStart(t *testing.T) {
 		// The decision is recorded with its evidence, and named on the Deployment it changed.
 		d := getDeployment(t, c, ns, autoName)
 		p := getPolicy(t, c, ns, autoPolicy)
-		var lastChange struct {
-			ID string `json:"id"`
-		}
-		if err := json.Unmarshal([]byte(d.Annotations["probetuner.io/last-change"]), &lastChange); err != nil {
-			t.Errorf("the Deployment's probetuner.io/last-change annotation %q: %v", d.Annotations["probetuner.io/last-change"], err)
+		lastChange, err := lastChangeID(d)
+		if err != nil {
+			t.Error(err)
 		}
 		var applied []tuningv1alpha1.Decision
 		for _, dec := range p.Status.Decisions {
@@ -150,7 +147,7 @@ func TestSlowStart(t *testing.T) {
 		}
 		named := false
 		for _, dec := range applied {
-			named = named || dec.ID == lastChange.ID
+			named = named || dec.ID == lastChange
 			if dec.Evidence == "" {
 				t.Errorf("decision %s has no evidence: %+v", dec.ID, dec)
 			}
@@ -161,7 +158,7 @@ func TestSlowStart(t *testing.T) {
 			}
 		}
 		if !named {
-			t.Errorf("the last-change annotation names decision %q, none of the Applied ones %+v", lastChange.ID, applied)
+			t.Errorf("the last-change annotation names decision %q, none of the Applied ones %+v", lastChange, applied)
 		}
 		if p.Status.ChangesApplied < 1 {
 			t.Errorf("changesApplied = %d after a change was applied", p.Status.ChangesApplied)
@@ -422,7 +419,7 @@ func curedNow(t *testing.T, c client.Client, ns, name string) error {
 	}
 	ready := 0
 	for i := range pods {
-		if r := podReady(&pods[i]); r != nil && r.Status == corev1.ConditionTrue {
+		if testutil.PodReady(&pods[i]) {
 			ready++
 		}
 	}

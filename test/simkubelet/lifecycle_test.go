@@ -7,11 +7,11 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
 
 	"github.com/probetuner/probe-tuner/test/builders"
+	"github.com/probetuner/probe-tuner/test/testutil"
 )
 
 // updateDeployment applies change to the latest version of a deployment.
@@ -106,19 +106,10 @@ func TestRolloutReplacesPods(t *testing.T) {
 			if c.LivenessProbe == nil || c.LivenessProbe.PeriodSeconds != 3 || c.StartupProbe == nil {
 				t.Fatalf("new pod %s has probes liveness %+v, startup %+v", p.Name, c.LivenessProbe, c.StartupProbe)
 			}
-			if !podReady(&p) {
+			if !testutil.PodReady(&p) {
 				return fmt.Errorf("new pod %s is not Ready", p.Name)
 			}
 		}
 		return nil
 	})
-}
-
-func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/probetuner/probe-tuner/test/builders"
+	"github.com/probetuner/probe-tuner/test/testutil"
 )
 
 // An app that needs 8s to serve, under a liveness probe that gives it 4s, is killed and restarted over and
@@ -110,17 +111,10 @@ func TestStartupProbeCoversSlowStart(t *testing.T) {
 				t.Errorf("pod %s: container status %+v, want running, started, ready, no restart", p.Name, cs)
 			}
 		}
-		ready := false
-		for _, c := range p.Status.Conditions {
-			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
-				ready = true
-				if d := c.LastTransitionTime.Sub(p.Status.StartTime.Time); d < 3*time.Second || d > 15*time.Second {
-					t.Errorf("pod %s became Ready %s after its start; the app needs 4s", p.Name, d)
-				}
-			}
-		}
-		if !ready {
+		if !testutil.PodReady(&p) {
 			t.Errorf("pod %s is not Ready", p.Name)
+		} else if d := testutil.PodReadyCondition(&p).LastTransitionTime.Sub(p.Status.StartTime.Time); d < 3*time.Second || d > 15*time.Second {
+			t.Errorf("pod %s became Ready %s after its start; the app needs 4s", p.Name, d)
 		}
 	}
 	for _, e := range events(t, ns) {

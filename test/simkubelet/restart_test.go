@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/probetuner/probe-tuner/test/builders"
+	"github.com/probetuner/probe-tuner/test/testutil"
 )
 
 // SIGTERM stops the simkubelet process cleanly; started again (cluster-up.sh is idempotent), it adopts its
@@ -59,7 +60,7 @@ func TestSIGTERMAndRestart(t *testing.T) {
 			return fmt.Errorf("pod %s was replaced", p.Name)
 		}
 		cs := p.Status.ContainerStatuses
-		if len(cs) != 1 || cs[0].ContainerID == before.Status.ContainerStatuses[0].ContainerID || cs[0].RestartCount != 1 || !podReady(p) {
+		if len(cs) != 1 || cs[0].ContainerID == before.Status.ContainerStatuses[0].ContainerID || cs[0].RestartCount != 1 || !testutil.PodReady(p) {
 			return fmt.Errorf("pod %s after the restart: %+v, want a new container, restartCount 1, Ready", p.Name, cs)
 		}
 		return nil

@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/probetuner/probe-tuner/test/builders"
+	"github.com/probetuner/probe-tuner/test/testutil"
 )
 
 // Without the control-plane binaries, New fails (it does not skip) and says how to build them.
@@ -55,7 +56,7 @@ func TestInProcessClusterLifecycle(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p.Spec.NodeName == c.Nodes[0] && p.Status.Phase == corev1.PodRunning && podReady(p) {
+		if p.Spec.NodeName == c.Nodes[0] && p.Status.Phase == corev1.PodRunning && testutil.PodReady(p) {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -150,13 +151,4 @@ func TestWatchdogCleansUpAfterCrash(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-}
-
-func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
