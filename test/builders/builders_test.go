@@ -63,8 +63,8 @@ spec:
 		Replicas(2).Sim("startup", "38s-42s").SimFor("proxy", "startup", "1s").TerminationGracePeriod(5).
 		InitContainer(MakeContainer("proxy", "example.com/proxy:1").Sidecar().Probe(MakeProbe(Readiness).TCPSocket(15021)).Obj()).
 		Container(MakeContainer("server", "example.com/loader:1").Port("http", 8080).
-			Probe(MakeProbe(Startup).Exec("cat", "/tmp/started").InitialDelay(3)).
-			Probe(MakeProbe(Liveness).HTTPGetNamed("/healthz", "http").Period(10).FailureThreshold(3).Timeout(2)).
+			Probe(MakeProbe(Startup).Exec("cat", "/tmp/started").InitialDelay(3),
+				MakeProbe(Liveness).HTTPGetNamed("/healthz", "http").Period(10).FailureThreshold(3).Timeout(2)).
 			Probe(MakeProbe(Readiness).GRPC(9090).SuccessThreshold(2)).
 			Obj()).
 		Obj()

@@ -22,17 +22,20 @@ func (c *ContainerWrapper) Port(name string, port int32) *ContainerWrapper {
 	return c
 }
 
-// Probe sets the container's probe of p's kind (its startup, liveness or readiness probe) to p.
-func (c *ContainerWrapper) Probe(p *ProbeWrapper) *ContainerWrapper {
-	switch p.kind {
-	case Startup:
-		c.StartupProbe = p.Obj()
-	case Liveness:
-		c.LivenessProbe = p.Obj()
-	case Readiness:
-		c.ReadinessProbe = p.Obj()
-	default:
-		panic("builders: probe of unknown kind " + string(p.kind))
+// Probe sets the container's probe of each p's kind (its startup, liveness or readiness probe) to p; of two
+// probes of one kind, the later wins.
+func (c *ContainerWrapper) Probe(ps ...*ProbeWrapper) *ContainerWrapper {
+	for _, p := range ps {
+		switch p.kind {
+		case Startup:
+			c.StartupProbe = p.Obj()
+		case Liveness:
+			c.LivenessProbe = p.Obj()
+		case Readiness:
+			c.ReadinessProbe = p.Obj()
+		default:
+			panic("builders: probe of unknown kind " + string(p.kind))
+		}
 	}
 	return c
 }
