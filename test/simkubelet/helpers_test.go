@@ -26,14 +26,11 @@ func newNamespace(t *testing.T) string {
 	return name
 }
 
-// simDeployment starts a Deployment of the replicas whose pods are given 5 s to stop.
-func simDeployment(ns, name string, replicas int32) *builders.DeploymentWrapper {
-	return builders.MakeDeployment(name, ns).Replicas(replicas).TerminationGracePeriod(5)
-}
-
-// app is the container "app" of the tests' Deployments, serving HTTP on port 8080 (named http).
-func app() *builders.ContainerWrapper {
-	return builders.MakeContainer("app", "example/app:1").Port("http", 8080)
+// simDeployment starts a Deployment of the replicas, their pods given 5 s to stop, with one container "app"
+// serving HTTP on port 8080 (named http) with the probes.
+func simDeployment(ns, name string, replicas int32, probes ...*builders.ProbeWrapper) *builders.DeploymentWrapper {
+	return builders.MakeDeployment(name, ns).Replicas(replicas).TerminationGracePeriod(5).
+		Container(builders.MakeContainer("app", "example/app:1").Port("http", 8080).Probe(probes...).Obj())
 }
 
 // httpProbe is a probe of the kind that GETs path on port 8080 every period seconds, failing after failures.
@@ -41,10 +38,10 @@ func httpProbe(kind builders.ProbeKind, path string, period, failures int32) *bu
 	return builders.MakeProbe(kind).HTTPGet(path, 8080).Period(period).FailureThreshold(failures)
 }
 
-// create creates a Deployment.
-func create(t *testing.T, d *appsv1.Deployment) {
+// create creates the Deployment built so far.
+func create(t *testing.T, d *builders.DeploymentWrapper) {
 	t.Helper()
-	if _, err := kube.AppsV1().Deployments(d.Namespace).Create(context.Background(), d, metav1.CreateOptions{}); err != nil {
+	if _, err := kube.AppsV1().Deployments(d.Namespace).Create(context.Background(), d.Obj(), metav1.CreateOptions{}); err != nil {
 		t.Fatalf("creating deployment %s: %v", d.Name, err)
 	}
 }

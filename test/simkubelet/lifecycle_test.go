@@ -31,20 +31,25 @@ func updateDeployment(t *testing.T, ns, name string, change func(*appsv1.Deploym
 	}
 }
 
+// scale sets the deployment's replicas.
+func scale(t *testing.T, ns, name string, replicas int32) {
+	t.Helper()
+	updateDeployment(t, ns, name, func(d *appsv1.Deployment) { d.Spec.Replicas = &replicas })
+}
+
 // Scaling down: the pods to remove get SIGTERM ("Stopping container app"), terminate, and are deleted from the
 // API server by the kubelet; the others keep running.
 func TestScaleDownDeletesPods(t *testing.T) {
 	t.Parallel()
 	ns := newNamespace(t)
-	create(t, simDeployment(ns, "web", 4).Sim("shutdown", "1s").
-		Container(app().Probe(httpProbe(builders.Readiness, "/ready", 1, 3)).Obj()).Obj())
+	create(t, simDeployment(ns, "web", 4, httpProbe(builders.Readiness, "/ready", 1, 3)).Sim("shutdown", "1s"))
 	available(t, ns, "web", 30*time.Second)
 	before := map[string]bool{}
 	for _, p := range pods(t, ns, "web") {
 		before[p.Name] = true
 	}
 
-	updateDeployment(t, ns, "web", func(d *appsv1.Deployment) { d.Spec.Replicas = new(int32(1)) })
+	scale(t, ns, "web", 1)
 	var kept string
 	eventually(t, 30*time.Second, func() error {
 		left := pods(t, ns, "web")
@@ -78,9 +83,8 @@ func TestScaleDownDeletesPods(t *testing.T) {
 func TestRolloutReplacesPods(t *testing.T) {
 	t.Parallel()
 	ns := newNamespace(t)
-	create(t, simDeployment(ns, "roll", 2).Sim("startup", "1s").Container(app().
-		Probe(httpProbe(builders.Readiness, "/ready", 1, 3)).
-		Probe(httpProbe(builders.Liveness, "/healthz", 10, 3)).Obj()).Obj())
+	create(t, simDeployment(ns, "roll", 2, httpProbe(builders.Readiness, "/ready", 1, 3), httpProbe(builders.Liveness, "/healthz", 10, 3)).
+		Sim("startup", "1s"))
 	available(t, ns, "roll", 30*time.Second)
 	old := map[string]bool{}
 	for _, p := range pods(t, ns, "roll") {

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/probetuner/probe-tuner/test/builders"
@@ -18,8 +17,7 @@ import (
 func TestTightLivenessCrashLoops(t *testing.T) {
 	t.Parallel()
 	ns := newNamespace(t)
-	create(t, simDeployment(ns, "slow", 2).Sim("startup", "8s").
-		Container(app().Probe(httpProbe(builders.Liveness, "/healthz", 2, 2)).Obj()).Obj())
+	create(t, simDeployment(ns, "slow", 2, httpProbe(builders.Liveness, "/healthz", 2, 2)).Sim("startup", "8s"))
 
 	crashLoop := map[string]bool{}
 	problems := map[string]bool{} // reported once, at the end
@@ -97,10 +95,9 @@ func eventsPresent(t *testing.T, ns, app string, problems map[string]bool) error
 func TestStartupProbeCoversSlowStart(t *testing.T) {
 	t.Parallel()
 	ns := newNamespace(t)
-	create(t, simDeployment(ns, "covered", 3).Sim("startup", "4s").Container(app().
-		Probe(httpProbe(builders.Startup, "/healthz", 1, 15)).
-		Probe(httpProbe(builders.Readiness, "/ready", 2, 3)).
-		Probe(httpProbe(builders.Liveness, "/healthz", 2, 2)).Obj()).Obj())
+	create(t, simDeployment(ns, "covered", 3,
+		httpProbe(builders.Startup, "/healthz", 1, 15), httpProbe(builders.Readiness, "/ready", 2, 3), httpProbe(builders.Liveness, "/healthz", 2, 2)).
+		Sim("startup", "4s"))
 	available(t, ns, "covered", 45*time.Second)
 	for _, p := range pods(t, ns, "covered") {
 		if p.Status.Phase != corev1.PodRunning {
@@ -129,7 +126,7 @@ func TestStartupProbeCoversSlowStart(t *testing.T) {
 func TestInvalidAnnotationReported(t *testing.T) {
 	t.Parallel()
 	ns := newNamespace(t)
-	create(t, simDeployment(ns, "bad", 1).Sim("startup", "4x5s").Container(app().Obj()).Obj())
+	create(t, simDeployment(ns, "bad", 1).Sim("startup", "4x5s"))
 	eventually(t, 30*time.Second, func() error {
 		for _, e := range events(t, ns) {
 			if e.Reason == "FailedSimulation" && e.Type == corev1.EventTypeWarning && strings.Contains(e.Message, `sim.probetuner.io/startup: "4x5s"`) {
@@ -142,7 +139,7 @@ func TestInvalidAnnotationReported(t *testing.T) {
 	if len(ps) != 1 || ps[0].Spec.NodeName == "" || ps[0].Status.Phase != corev1.PodPending {
 		t.Fatalf("pods %+v, want one bound, Pending pod", ps)
 	}
-	updateDeployment(t, ns, "bad", func(d *appsv1.Deployment) { d.Spec.Replicas = new(int32(0)) })
+	scale(t, ns, "bad", 0)
 	eventually(t, 30*time.Second, func() error {
 		if n := len(pods(t, ns, "bad")); n != 0 {
 			return fmt.Errorf("%d pods left", n)

@@ -20,7 +20,7 @@ import (
 // the other tests, which need the kubelet.
 func TestSIGTERMAndRestart(t *testing.T) {
 	ns := newNamespace(t)
-	create(t, simDeployment(ns, "survivor", 1).Container(app().Probe(httpProbe(builders.Readiness, "/ready", 1, 3)).Obj()).Obj())
+	create(t, simDeployment(ns, "survivor", 1, httpProbe(builders.Readiness, "/ready", 1, 3)))
 	available(t, ns, "survivor", 30*time.Second)
 	before := pods(t, ns, "survivor")[0]
 
