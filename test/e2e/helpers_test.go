@@ -45,7 +45,16 @@ func kubectl(t *testing.T, args ...string) string {
 func installCRD(t *testing.T, namespaces ...string) {
 	t.Helper()
 	kubectl(t, "apply", "-k", "config/crd")
-	kubectl(t, "wait", "--for", "condition=Established", "--timeout", "60s", "crd/probepolicies.tuning.probetuner.io")
+	// Polled rather than `kubectl wait --for condition=Established`: on a CRD created a moment ago, whose status
+	// has no conditions yet, kubectl wait fails at once (".status.conditions accessor error: <nil>") instead of
+	// waiting.
+	eventually(t, 60*time.Second, func() error {
+		established := kubectlNoFail(t, "get", "crd/probepolicies.tuning.probetuner.io", "-o", `jsonpath={.status.conditions[?(@.type=="Established")].status}`)
+		if established != "True" {
+			return fmt.Errorf("the ProbePolicy CRD is not Established yet (%q)", established)
+		}
+		return nil
+	})
 	for _, ns := range namespaces {
 		kubectl(t, "create", "namespace", ns)
 	}
