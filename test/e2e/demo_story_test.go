@@ -15,46 +15,25 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
+	"github.com/probetuner/probe-tuner/test/testutil"
 )
 
 // TestDemoStory runs the demo's workloads (config/demo) with the operator as a separate process and asserts the
 // story the demo tells.
 func TestDemoStory(t *testing.T) {
 	c := newClient(t)
-	kubectl(t, "apply", "-k", "config/crd")
-	kubectl(t, "wait", "--for", "condition=Established", "--timeout", "60s", "crd/probepolicies.tuning.probetuner.io")
+	installCRD(t)
 	op := startOperator(t, "manager-demo")
 	kubectl(t, "apply", "-f", "config/demo/")
 
-	deploy := func(name string) *appsv1.Deployment {
-		t.Helper()
-		var d appsv1.Deployment
-		if err := c.Get(background, client.ObjectKey{Namespace: "demo", Name: name}, &d); err != nil {
-			t.Fatal(err)
-		}
-		return &d
-	}
+	deploy := func(name string) *appsv1.Deployment { t.Helper(); return get[appsv1.Deployment](t, c, "demo", name) }
 	policy := func(name string) *tuningv1alpha1.ProbePolicy {
 		t.Helper()
-		var p tuningv1alpha1.ProbePolicy
-		if err := c.Get(background, client.ObjectKey{Namespace: "demo", Name: name}, &p); err != nil {
-			t.Fatal(err)
-		}
-		return &p
+		return get[tuningv1alpha1.ProbePolicy](t, c, "demo", name)
 	}
 	policyEvents := func(reason string) []corev1.Event {
 		t.Helper()
-		var list corev1.EventList
-		if err := c.List(background, &list, client.InNamespace("demo")); err != nil {
-			t.Fatal(err)
-		}
-		var out []corev1.Event
-		for _, e := range list.Items {
-			if e.Reason == reason && e.InvolvedObject.Kind == "ProbePolicy" {
-				out = append(out, e)
-			}
-		}
-		return out
+		return eventsAbout(t, c, "demo", "ProbePolicy", "", reason)
 	}
 
 	t.Run("the crash loop stops and the pods become Ready", func(t *testing.T) {
@@ -102,7 +81,7 @@ func TestDemoStory(t *testing.T) {
 		})
 		// The new pods do not flap: a pod's Ready condition, once True, stays True over 30 s of 2 s probes.
 		watched := watchPods(t, c, "flaky-api", 30*time.Second, func(prev, cur *corev1.Pod) error {
-			was, now := podReady(prev), podReady(cur)
+			was, now := testutil.PodReadyCondition(prev), testutil.PodReadyCondition(cur)
 			if was != nil && was.Status == corev1.ConditionTrue && (now == nil || now.Status != corev1.ConditionTrue || !now.LastTransitionTime.Equal(&was.LastTransitionTime)) {
 				return fmt.Errorf("pod %s: Ready changed after the fix (True since %s, now %v)", cur.Name, was.LastTransitionTime.UTC().Format(time.RFC3339), now)
 			}
@@ -233,14 +212,4 @@ func watchPods(t *testing.T, c client.Client, app string, d time.Duration, check
 		}
 		return pods.Items
 	}, check)
-}
-
-// podReady is a pod's Ready condition, nil when it has none.
-func podReady(p *corev1.Pod) *corev1.PodCondition {
-	for i := range p.Status.Conditions {
-		if p.Status.Conditions[i].Type == corev1.PodReady {
-			return &p.Status.Conditions[i]
-		}
-	}
-	return nil
 }

@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"net"
 	"slices"
@@ -22,6 +21,7 @@ import (
 
 	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
 	"github.com/probetuner/probe-tuner/internal/failpoint"
+	"github.com/probetuner/probe-tuner/test/builders"
 )
 
 // The fault tests share TestMain's cluster. Each has its own namespace and ProbePolicy and runs its own operator
@@ -38,133 +38,57 @@ type faultEnv struct {
 
 func newFaultEnv(t *testing.T, ns string) *faultEnv {
 	t.Helper()
-	kubectl(t, "apply", "-k", "config/crd")
-	kubectl(t, "wait", "--for", "condition=Established", "--timeout", "60s", "crd/probepolicies.tuning.probetuner.io")
-	kubectl(t, "create", "namespace", ns)
+	installCRD(t, ns)
 	return &faultEnv{t: t, c: newClient(t), ns: ns}
 }
 
-// crashLoopYAML is a Deployment whose start (38–42 s) outlasts its liveness window (3 x 10 s): every start is
-// killed, so probe-tuner adds a startup probe.
-func crashLoopYAML(ns, name, label string, replicas int) string {
-	return fmt.Sprintf(`apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: %[2]s
-  namespace: %[1]s
-  labels: {app: %[2]s, tune: %[3]s}
-spec:
-  replicas: %[4]d
-  selector: {matchLabels: {app: %[2]s}}
-  template:
-    metadata:
-      labels: {app: %[2]s}
-      annotations:
-        sim.probetuner.io/startup: "38s-42s"
-    spec:
-      containers:
-      - name: server
-        image: example.com/loader:1
-        ports: [{name: http, containerPort: 8080}]
-        livenessProbe:
-          httpGet: {path: /healthz, port: http}
-        readinessProbe:
-          httpGet: {path: /ready, port: http}
-          periodSeconds: 5
-`, ns, name, label, replicas)
+// crashLoopDeployment is a Deployment whose start (38–42 s) outlasts its liveness window (3 x 10 s): every start
+// is killed, so probe-tuner adds a startup probe.
+func crashLoopDeployment(ns, name, label string, replicas int32) *appsv1.Deployment {
+	return tunedDeployment(ns, name, label).Replicas(replicas).Sim("startup", "38s-42s").
+		Container(builders.MakeContainer("server", "example.com/loader:1").Port("http", 8080).
+			Probe(builders.MakeProbe(builders.Liveness).HTTPGetNamed("/healthz", "http")).
+			Probe(builders.MakeProbe(builders.Readiness).HTTPGetNamed("/ready", "http").Period(5)).
+			Obj()).
+		Obj()
 }
 
-// flappingYAML is a Deployment whose readiness answers in 0.8–1.3 s against a 1 s timeout: it flaps.
-func flappingYAML(ns, name, label string) string {
-	return fmt.Sprintf(`apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: %[2]s
-  namespace: %[1]s
-  labels: {app: %[2]s, tune: %[3]s}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: %[2]s}}
-  template:
-    metadata:
-      labels: {app: %[2]s}
-      annotations:
-        sim.probetuner.io/startup: "3s"
-        sim.probetuner.io/readiness-latency: "800ms-1300ms"
-    spec:
-      containers:
-      - name: api
-        image: example.com/api:1
-        ports: [{name: http, containerPort: 8080}]
-        livenessProbe:
-          httpGet: {path: /healthz, port: http}
-          periodSeconds: 10
-        readinessProbe:
-          httpGet: {path: /ready, port: http}
-          periodSeconds: 2
-          timeoutSeconds: 1
-`, ns, name, label)
+// flappingDeployment is a Deployment whose readiness answers in 0.8–1.3 s against a 1 s timeout: it flaps.
+func flappingDeployment(ns, name, label string) *appsv1.Deployment {
+	return tunedDeployment(ns, name, label).Replicas(2).Sim("startup", "3s").Sim("readiness-latency", "800ms-1300ms").
+		Container(builders.MakeContainer("api", "example.com/api:1").Port("http", 8080).
+			Probe(builders.MakeProbe(builders.Liveness).HTTPGetNamed("/healthz", "http").Period(10)).
+			Probe(builders.MakeProbe(builders.Readiness).HTTPGetNamed("/ready", "http").Period(2).Timeout(1)).
+			Obj()).
+		Obj()
 }
 
-// policyYAML is an Auto policy with the API's minimum pacing, selecting tune=<label>.
-func policyYAML(ns, name, label string) string {
-	return fmt.Sprintf(`apiVersion: tuning.probetuner.io/v1alpha1
-kind: ProbePolicy
-metadata:
-  name: %[2]s
-  namespace: %[1]s
-spec:
-  mode: Auto
-  selector:
-    matchLabels: {tune: %[3]s}
-  startup:
-    targetPercentile: 99
-    safetyMargin: "1.5"
-    periodSeconds: 5
-    maxBudgetSeconds: 120
-  readiness:
-    flappingTolerancePerHour: 12
-  pacing:
-    minSamples: 2
-    cooldown: 1m
-    verificationWindow: 1m
-`, ns, name, label)
+// faultPolicy is an Auto policy with the API's minimum pacing, selecting tune=<label>.
+func faultPolicy(ns, name, label string) *tuningv1alpha1.ProbePolicy {
+	return builders.MakePolicy(name, ns).Mode(tuningv1alpha1.ModeAuto).Selector("tune", label).
+		StartupPercentile("99").SafetyMargin("1.5").StartupPeriod(5).MaxStartupBudget(120).
+		FlappingTolerance(12).
+		MinSamples(2).Cooldown(time.Minute).VerificationWindow(time.Minute).
+		Obj()
 }
 
-func (e *faultEnv) apply(yaml string) { e.t.Helper(); kubectlIn(e.t, yaml, "apply", "-f", "-") }
+// create creates the objects in the test's namespace.
+func (e *faultEnv) create(objs ...client.Object) { e.t.Helper(); create(e.t, e.c, objs...) }
 
 func (e *faultEnv) deploy(name string) *appsv1.Deployment {
 	e.t.Helper()
-	var d appsv1.Deployment
-	if err := e.c.Get(background, client.ObjectKey{Namespace: e.ns, Name: name}, &d); err != nil {
-		e.t.Fatal(err)
-	}
-	return &d
+	return get[appsv1.Deployment](e.t, e.c, e.ns, name)
 }
 
 func (e *faultEnv) policy(name string) *tuningv1alpha1.ProbePolicy {
 	e.t.Helper()
-	var p tuningv1alpha1.ProbePolicy
-	if err := e.c.Get(background, client.ObjectKey{Namespace: e.ns, Name: name}, &p); err != nil {
-		e.t.Fatal(err)
-	}
-	return &p
+	return get[tuningv1alpha1.ProbePolicy](e.t, e.c, e.ns, name)
 }
 
 // events returns the Events of the namespace with this reason about objects of this kind.
 func (e *faultEnv) events(kind, reason string) []corev1.Event {
 	e.t.Helper()
-	var list corev1.EventList
-	if err := e.c.List(background, &list, client.InNamespace(e.ns)); err != nil {
-		e.t.Fatal(err)
-	}
-	var out []corev1.Event
-	for _, ev := range list.Items {
-		if ev.Reason == reason && ev.InvolvedObject.Kind == kind {
-			out = append(out, ev)
-		}
-	}
-	return out
+	return eventsAbout(e.t, e.c, e.ns, kind, "", reason)
 }
 
 // appliedIDs returns the ids of the Applied and Reverted decisions (writes) recorded in the policy's status
@@ -214,20 +138,8 @@ func (e *faultEnv) checkOneRolloutPerDecision(p *tuningv1alpha1.ProbePolicy, nam
 	if want := base + int64(len(ids)); d.Generation != want {
 		e.t.Errorf("Deployment %s: generation %d after %d write decision(s) %v: want %d", name, d.Generation, len(ids), ids, want)
 	}
-	var lc struct {
-		ID string `json:"id"`
-	}
-	if raw := d.Annotations["probetuner.io/last-change"]; raw != "" {
-		_ = json.Unmarshal([]byte(raw), &lc)
-	}
-	if len(ids) > 0 {
-		found := false
-		for _, id := range ids {
-			found = found || id == lc.ID
-		}
-		if !found {
-			e.t.Errorf("Deployment %s: last-change id %q is none of the recorded decisions %v", name, lc.ID, ids)
-		}
+	if id, _ := lastChangeID(d); len(ids) > 0 && !slices.Contains(ids, id) {
+		e.t.Errorf("Deployment %s: last-change id %q is none of the recorded decisions %v", name, id, ids)
 	}
 }
 
@@ -267,11 +179,11 @@ func workloadSummary(p *tuningv1alpha1.ProbePolicy, name string) *tuningv1alpha1
 // time it is restarted: observations survive in the checkpoint, the change is made once and recorded once.
 func TestFaultOperatorKilled(t *testing.T) {
 	e := newFaultEnv(t, "fault-kill")
-	e.apply(crashLoopYAML(e.ns, "loader", "kill", 2))
+	e.create(crashLoopDeployment(e.ns, "loader", "kill", 2))
 	// Paused first, so that the operator only observes until the test is ready for its first write.
 	kubectl(t, "annotate", "deployment", "loader", "-n", e.ns, "probetuner.io/paused=true")
 	genPaused := e.deploy("loader").Generation // annotations count: a Deployment's generation follows them too
-	e.apply(policyYAML(e.ns, "kill", "kill"))
+	e.create(faultPolicy(e.ns, "kill", "kill"))
 	op := startOperator(t, "manager-fault-kill-1")
 
 	// First kill: while it observes, once the checkpoint holds probe kills of the workload.
@@ -310,27 +222,24 @@ func TestFaultOperatorKilled(t *testing.T) {
 	kubectl(t, "annotate", "deployment", "loader", "-n", e.ns, "probetuner.io/paused-")
 	op.waitExit(t, 3*time.Minute)
 	written := e.deploy("loader")
-	var lc struct {
-		ID string `json:"id"`
-	}
-	_ = json.Unmarshal([]byte(written.Annotations["probetuner.io/last-change"]), &lc)
+	writtenID, _ := lastChangeID(written)
 	// Unpausing is one generation, the write another.
-	if written.Generation != genPaused+2 || lc.ID == "" {
+	if written.Generation != genPaused+2 || writtenID == "" {
 		t.Fatalf("after the failpoint: generation %d (%d when paused), last-change %q; want the Deployment written once with its decision id",
-			written.Generation, genPaused, lc.ID)
+			written.Generation, genPaused, written.Annotations["probetuner.io/last-change"])
 	}
 	if ids := appliedIDs(e.policy("kill"), "loader"); len(ids) != 0 {
 		t.Errorf("decisions %v in status, although the operator died before recording anything", ids)
 	}
-	t.Logf("the operator killed itself after writing decision %s", lc.ID)
+	t.Logf("the operator killed itself after writing decision %s", writtenID)
 
 	// The restarted operator completes the record from the Deployment, without writing it again.
 	op = startOperator(t, "manager-fault-kill-4")
 	eventually(t, 2*time.Minute, func() error {
 		p := e.policy("kill")
 		ids := appliedIDs(p, "loader")
-		if !slices.Contains(ids, lc.ID) {
-			return fmt.Errorf("decisions in status %v, want %s recorded", ids, lc.ID)
+		if !slices.Contains(ids, writtenID) {
+			return fmt.Errorf("decisions in status %v, want %s recorded", ids, writtenID)
 		}
 		if p.Status.ChangesApplied < 1 {
 			return fmt.Errorf("changesApplied %d", p.Status.ChangesApplied)
@@ -338,7 +247,7 @@ func TestFaultOperatorKilled(t *testing.T) {
 		return nil
 	})
 	if g := e.deploy("loader").Generation; g != genPaused+2 {
-		t.Errorf("generation %d right after the restart: decision %s was applied again", g, lc.ID)
+		t.Errorf("generation %d right after the restart: decision %s was applied again", g, writtenID)
 	}
 	// Let it run on a while (more reconciles, possibly a second step) and check again.
 	time.Sleep(30 * time.Second)
@@ -386,8 +295,8 @@ func (e *faultEnv) leaseHolder() string {
 // over within the lease duration plus the renew deadline and carries on, and no decision is written twice.
 func TestFaultLeaderElection(t *testing.T) {
 	e := newFaultEnv(t, "fault-leader")
-	e.apply(crashLoopYAML(e.ns, "loader-a", "leader", 2))
-	e.apply(policyYAML(e.ns, "leader", "leader"))
+	e.create(crashLoopDeployment(e.ns, "loader-a", "leader", 2))
+	e.create(faultPolicy(e.ns, "leader", "leader"))
 	flags := []string{"--leader-elect", "--leader-election-namespace", e.ns}
 	ops := []*operator{startOperator(t, "manager-fault-leader-a", flags...), startOperator(t, "manager-fault-leader-b", flags...)}
 
@@ -440,7 +349,7 @@ func TestFaultLeaderElection(t *testing.T) {
 	}
 
 	// The new leader carries on: a workload created now is tuned.
-	e.apply(crashLoopYAML(e.ns, "loader-b", "leader", 2))
+	e.create(crashLoopDeployment(e.ns, "loader-b", "leader", 2))
 	eventually(t, 3*time.Minute, func() error {
 		if len(appliedIDs(e.policy("leader"), "loader-b")) == 0 {
 			return fmt.Errorf("no Applied decision for loader-b yet")
@@ -460,8 +369,8 @@ func TestFaultLeaderElection(t *testing.T) {
 // while /readyz fails, and afterwards it reconnects and catches up. Not parallel: the other tests wait.
 func TestFaultAPIServerDown(t *testing.T) {
 	e := newFaultEnv(t, "fault-apiserver")
-	e.apply(flappingYAML(e.ns, "api", "apiserver"))
-	e.apply(policyYAML(e.ns, "apiserver", "apiserver"))
+	e.create(flappingDeployment(e.ns, "api", "apiserver"))
+	e.create(faultPolicy(e.ns, "apiserver", "apiserver"))
 	op := startOperator(t, "manager-fault-apiserver")
 	eventually(t, time.Minute, func() error {
 		if workloadSummary(e.policy("apiserver"), "api") == nil {
@@ -529,7 +438,7 @@ func TestFaultAPIServerDown(t *testing.T) {
 	t.Logf("/readyz 200 again %s after the API server was started", time.Since(up).Round(100*time.Millisecond))
 
 	// It catches up: a Deployment created now is seen and tuned, and the flapping one is tuned.
-	e.apply(crashLoopYAML(e.ns, "loader", "apiserver", 2))
+	e.create(crashLoopDeployment(e.ns, "loader", "apiserver", 2))
 	eventually(t, time.Minute, func() error {
 		if workloadSummary(e.policy("apiserver"), "loader") == nil {
 			return fmt.Errorf("loader not in status yet")
@@ -587,10 +496,10 @@ func probeField(d *appsv1.Deployment, container, probe, field string) int32 {
 // it, keep its own fields, record ManualOverrideRespected and never touch that field again.
 func TestFaultConflictingEdits(t *testing.T) {
 	e := newFaultEnv(t, "fault-conflict")
-	e.apply(flappingYAML(e.ns, "api", "conflict"))
+	e.create(flappingDeployment(e.ns, "api", "conflict"))
 	// Paused: probe-tuner observes and decides, but holds its write until the person has edited.
 	kubectl(t, "annotate", "deployment", "api", "-n", e.ns, "probetuner.io/paused=true")
-	e.apply(policyYAML(e.ns, "conflict", "conflict"))
+	e.create(faultPolicy(e.ns, "conflict", "conflict"))
 	op := startOperator(t, "manager-fault-conflict")
 	eventually(t, 4*time.Minute, func() error {
 		w := workloadSummary(e.policy("conflict"), "api")
@@ -686,13 +595,13 @@ func TestFaultConflictingEdits(t *testing.T) {
 // policies select one Deployment: both report the conflict and only the older acts.
 func TestFaultSelection(t *testing.T) {
 	e := newFaultEnv(t, "fault-select")
-	e.apply(crashLoopYAML(e.ns, "loader", "sel", 2))
-	e.apply(crashLoopYAML(e.ns, "shared", "shared", 2))
-	e.apply(policyYAML(e.ns, "select", "sel"))
-	e.apply(policyYAML(e.ns, "older", "shared"))
+	e.create(crashLoopDeployment(e.ns, "loader", "sel", 2))
+	e.create(crashLoopDeployment(e.ns, "shared", "shared", 2))
+	e.create(faultPolicy(e.ns, "select", "sel"))
+	e.create(faultPolicy(e.ns, "older", "shared"))
 	time.Sleep(2 * time.Second) // creation timestamps have a resolution of one second
 	// "newer" sorts before "older": a tie broken by name would wrongly let it act.
-	e.apply(policyYAML(e.ns, "newer", "shared"))
+	e.create(faultPolicy(e.ns, "newer", "shared"))
 	op := startOperator(t, "manager-fault-select")
 
 	eventually(t, 4*time.Minute, func() error {
@@ -745,87 +654,30 @@ func TestFaultSelection(t *testing.T) {
 // The operator neither crashes nor writes anything the API server rejects, and reports each readably.
 func TestFaultOddWorkloads(t *testing.T) {
 	e := newFaultEnv(t, "fault-odd")
-	dep := func(name, annotations, spec string) string {
-		return fmt.Sprintf(`apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: %[2]s
-  namespace: %[1]s
-  labels: {app: %[2]s, tune: odd}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: %[2]s}}
-  template:
-    metadata:
-      labels: {app: %[2]s}
-      annotations: {%[3]s}
-    spec:
-%[4]s`, e.ns, name, annotations, spec)
-	}
-	crash := `sim.probetuner.io/startup: "38s-42s"`
-	manifests := []string{
-		dep("noprobes", `sim.probetuner.io/startup: "2s"`, `      containers:
-      - {name: app, image: example.com/app:1}
-`),
-		dep("exec", crash, `      containers:
-      - name: app
-        image: example.com/app:1
-        livenessProbe:
-          exec: {command: [cat, /tmp/healthy]}
-`),
-		dep("grpc", crash, `      containers:
-      - name: app
-        image: example.com/app:1
-        livenessProbe:
-          grpc: {port: 9090}
-`),
-		dep("tcp", crash, `      containers:
-      - name: app
-        image: example.com/app:1
-        livenessProbe:
-          tcpSocket: {port: 8080}
-        readinessProbe:
-          tcpSocket: {port: 8080}
-          periodSeconds: 5
-`),
-		dep("multi", `app.sim.probetuner.io/startup: "38s-42s", sidecar.sim.probetuner.io/startup: "1s"`, `      containers:
-      - name: app
-        image: example.com/app:1
-        livenessProbe:
-          httpGet: {path: /healthz, port: 8080}
-      - name: sidecar
-        image: example.com/sidecar:1
-        readinessProbe:
-          httpGet: {path: /ready, port: 9000}
-`),
-		dep("withinit", crash, `      initContainers:
-      - {name: init, image: example.com/init:1}
-      containers:
-      - name: app
-        image: example.com/app:1
-        livenessProbe:
-          httpGet: {path: /healthz, port: 8080}
-`),
-		dep("absurd", `sim.probetuner.io/startup: "5s"`, `      containers:
-      - name: app
-        image: example.com/app:1
-        livenessProbe:
-          httpGet: {path: /healthz, port: 8080}
-          periodSeconds: 3600
-          failureThreshold: 1000
-          timeoutSeconds: 3600
-          initialDelaySeconds: 86400
-        readinessProbe:
-          httpGet: {path: /ready, port: 8080}
-          periodSeconds: 3600
-          failureThreshold: 1000
-          successThreshold: 1000
-`),
-	}
-	for _, m := range manifests {
-		e.apply(m)
-	}
-	e.apply(policyYAML(e.ns, "odd", "odd"))
+	odd := func(name string) *builders.DeploymentWrapper { return tunedDeployment(e.ns, name, "odd").Replicas(1) }
+	crash := func(name string) *builders.DeploymentWrapper { return odd(name).Sim("startup", "38s-42s") }
+	app := func() *builders.ContainerWrapper { return builders.MakeContainer("app", "example.com/app:1") }
+	liveness := func() *builders.ProbeWrapper { return builders.MakeProbe(builders.Liveness) }
+	readiness := func() *builders.ProbeWrapper { return builders.MakeProbe(builders.Readiness) }
+	e.create(
+		odd("noprobes").Sim("startup", "2s").Container(app().Obj()).Obj(),
+		crash("exec").Container(app().Probe(liveness().Exec("cat", "/tmp/healthy")).Obj()).Obj(),
+		crash("grpc").Container(app().Probe(liveness().GRPC(9090)).Obj()).Obj(),
+		crash("tcp").Container(app().
+			Probe(liveness().TCPSocket(8080)).
+			Probe(readiness().TCPSocket(8080).Period(5)).Obj()).Obj(),
+		odd("multi").SimFor("app", "startup", "38s-42s").SimFor("sidecar", "startup", "1s").
+			Container(app().Probe(liveness().HTTPGet("/healthz", 8080)).Obj()).
+			Container(builders.MakeContainer("sidecar", "example.com/sidecar:1").Probe(readiness().HTTPGet("/ready", 9000)).Obj()).
+			Obj(),
+		crash("withinit").InitContainer(builders.MakeContainer("init", "example.com/init:1").Obj()).
+			Container(app().Probe(liveness().HTTPGet("/healthz", 8080)).Obj()).Obj(),
+		odd("absurd").Sim("startup", "5s").Container(app().
+			Probe(liveness().HTTPGet("/healthz", 8080).Period(3600).FailureThreshold(1000).Timeout(3600).InitialDelay(86400)).
+			Probe(readiness().HTTPGet("/ready", 8080).Period(3600).FailureThreshold(1000).SuccessThreshold(1000)).
+			Obj()).Obj(),
+	)
+	e.create(faultPolicy(e.ns, "odd", "odd"))
 	op := startOperator(t, "manager-fault-odd")
 	names := []string{"noprobes", "exec", "grpc", "tcp", "multi", "withinit", "absurd"}
 	eventually(t, time.Minute, func() error {

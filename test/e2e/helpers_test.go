@@ -5,6 +5,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -17,24 +18,86 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/probetuner/probe-tuner/internal/scheme"
 
+	"github.com/probetuner/probe-tuner/test/builders"
 	"github.com/probetuner/probe-tuner/test/testutil"
 )
 
-// kubectl runs the locally built kubectl against the test cluster.
-func kubectl(t *testing.T, args ...string) string {
-	t.Helper()
+// kubectlCmd is the locally built kubectl with args, against the test cluster, run from the module's root.
+func kubectlCmd(args ...string) *exec.Cmd {
 	cmd := exec.Command(filepath.Join(cluster.Root, "bin", "k8s", "kubectl"), append([]string{"--kubeconfig", cluster.Kubeconfig}, args...)...)
 	cmd.Dir = cluster.Root
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
+	return cmd
+}
+
+// kubectl runs kubectl and returns its output, failing the test when it exits non-zero.
+func kubectl(t *testing.T, args ...string) string {
+	t.Helper()
+	return kubectlIn(t, "", args...)
+}
+
+// installCRD installs the ProbePolicy CRD from config/crd, waits until it is served, and creates the namespaces.
+func installCRD(t *testing.T, namespaces ...string) {
+	t.Helper()
+	kubectl(t, "apply", "-k", "config/crd")
+	// Polled rather than `kubectl wait --for condition=Established`: on a CRD created a moment ago, whose status
+	// has no conditions yet, kubectl wait fails at once (".status.conditions accessor error: <nil>") instead of
+	// waiting.
+	eventually(t, 60*time.Second, func() error {
+		established := kubectlNoFail(t, "get", "crd/probepolicies.tuning.probetuner.io", "-o", `jsonpath={.status.conditions[?(@.type=="Established")].status}`)
+		if established != "True" {
+			return fmt.Errorf("the ProbePolicy CRD is not Established yet (%q)", established)
+		}
+		return nil
+	})
+	for _, ns := range namespaces {
+		kubectl(t, "create", "namespace", ns)
 	}
-	return string(out)
+}
+
+// create creates the objects in order, as a user's kubectl create would, failing the test on the first error.
+func create(t *testing.T, c client.Client, objs ...client.Object) {
+	t.Helper()
+	for _, obj := range objs {
+		if err := c.Create(background, obj); err != nil {
+			t.Fatalf("creating %T %s/%s: %v", obj, obj.GetNamespace(), obj.GetName(), err)
+		}
+	}
+}
+
+// get reads the object ns/name of type T, failing the test when it cannot.
+func get[T any, PT interface {
+	*T
+	client.Object
+}](t *testing.T, c client.Client, ns, name string) PT {
+	t.Helper()
+	obj := PT(new(T))
+	if err := c.Get(background, client.ObjectKey{Namespace: ns, Name: name}, obj); err != nil {
+		t.Fatal(err)
+	}
+	return obj
+}
+
+// eventsAbout returns the namespace's Events with this reason about objects of this kind, and of this name
+// unless name is empty.
+func eventsAbout(t *testing.T, c client.Client, ns, kind, name, reason string) []corev1.Event {
+	t.Helper()
+	var list corev1.EventList
+	if err := c.List(background, &list, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	var out []corev1.Event
+	for _, e := range list.Items {
+		if e.Reason == reason && e.InvolvedObject.Kind == kind && (name == "" || e.InvolvedObject.Name == name) {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func newClient(t *testing.T) client.Client {
@@ -227,21 +290,24 @@ var background = context.Background()
 // with exit code 1).
 func kubectlNoFail(t *testing.T, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(cluster.Root, "bin", "k8s", "kubectl"), append([]string{"--kubeconfig", cluster.Kubeconfig}, args...)...)
-	cmd.Dir = cluster.Root
-	out, _ := cmd.Output()
+	out, _ := kubectlCmd(args...).Output()
 	return string(out)
 }
 
-// kubectlIn runs kubectl with input on its standard input (for `apply -f -`).
+// kubectlIn runs kubectl with input on its standard input (for `-f -`) and returns its output, failing the test
+// when it exits non-zero.
 func kubectlIn(t *testing.T, input string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(cluster.Root, "bin", "k8s", "kubectl"), append([]string{"--kubeconfig", cluster.Kubeconfig}, args...)...)
-	cmd.Dir = cluster.Root
-	cmd.Stdin = strings.NewReader(input)
+	cmd := kubectlCmd(args...)
+	if input != "" {
+		cmd.Stdin = strings.NewReader(input)
+	}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("kubectl %s: %v\n%s\ninput:\n%s", strings.Join(args, " "), err, out, input)
+		if input != "" {
+			out = append(out, "\ninput:\n"+input...)
+		}
+		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return string(out)
 }
@@ -319,4 +385,22 @@ func followPods(t *testing.T, d time.Duration, list func() []corev1.Pod, check f
 			return len(watched)
 		}
 	}
+}
+
+// tunedDeployment starts a Deployment labelled app=<name> and tune=<tune>, the label the tests' policies select.
+func tunedDeployment(ns, name, tune string) *builders.DeploymentWrapper {
+	return builders.MakeDeployment(name, ns).Label("app", name).Label("tune", tune)
+}
+
+// lastChangeID is the decision id that the Deployment's probetuner.io/last-change annotation names ("" with an
+// error when the annotation is missing or not the JSON probe-tuner writes).
+func lastChangeID(d *appsv1.Deployment) (string, error) {
+	raw := d.Annotations["probetuner.io/last-change"]
+	var lc struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(raw), &lc); err != nil {
+		return "", fmt.Errorf("Deployment %s: the probetuner.io/last-change annotation %q: %v", d.Name, raw, err)
+	}
+	return lc.ID, nil
 }

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -34,15 +33,10 @@ func TestDefaultManifestsApply(t *testing.T) {
 			return err
 		}
 		if len(pods.Items) != 2 {
-			var rs appsv1.ReplicaSetList
-			_ = c.List(background, &rs, client.InNamespace("probe-tuner-system"))
-			var events corev1.EventList
-			_ = c.List(background, &events, client.InNamespace("probe-tuner-system"))
+			// Pod Security refuses pods at their creation by the ReplicaSet controller, which says why.
 			var msgs []string
-			for _, e := range events.Items {
-				if e.Reason == "FailedCreate" {
-					msgs = append(msgs, e.Message)
-				}
+			for _, e := range eventsAbout(t, c, "probe-tuner-system", "ReplicaSet", "", "FailedCreate") {
+				msgs = append(msgs, e.Message)
 			}
 			return fmt.Errorf("%d manager pods admitted, want 2; FailedCreate: %v", len(pods.Items), msgs)
 		}

@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
+	"github.com/probetuner/probe-tuner/test/builders"
 	"github.com/probetuner/probe-tuner/test/testutil"
 )
 
@@ -34,46 +34,21 @@ const (
 	slowStartQuietWindow = 45 * time.Second
 )
 
-// slowStartYAML is the Deployment, its start drawn from [slowStartMin, slowStartMax]. The tune label is what the
-// policies select.
-func slowStartYAML(ns, name, tune string) string {
-	return fmt.Sprintf(`apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: %[2]s
-  namespace: %[1]s
-  labels: {app: %[2]s, tune: %[3]s}
-spec:
-  replicas: %[4]d
-  selector: {matchLabels: {app: %[2]s}}
-  template:
-    metadata:
-      labels: {app: %[2]s}
-      annotations:
-        sim.probetuner.io/startup: "%[5]s-%[6]s"
-        sim.probetuner.io/shutdown: "1s-3s"
-    spec:
-      containers:
-      - name: gateway
-        image: integration/msg-gateway:4.2.1
-        ports: [{name: amqp, containerPort: 5672}]
-        livenessProbe: {tcpSocket: {port: amqp}, periodSeconds: 3, failureThreshold: 2}
-`, ns, name, tune, slowStartReplicas, slowStartMin, slowStartMax)
+// slowStartDeployment is the Deployment, its start drawn from [slowStartMin, slowStartMax]. The tune label is what
+// the policies select.
+func slowStartDeployment(ns, name, tune string) *appsv1.Deployment {
+	return tunedDeployment(ns, name, tune).Replicas(slowStartReplicas).
+		Sim("startup", slowStartMin.String()+"-"+slowStartMax.String()).Sim("shutdown", "1s-3s").
+		Container(builders.MakeContainer("gateway", "integration/msg-gateway:4.2.1").Port("amqp", 5672).
+			Probe(builders.MakeProbe(builders.Liveness).TCPSocketNamed("amqp").Period(3).FailureThreshold(2)).
+			Obj()).
+		Obj()
 }
 
-// defaultPolicyYAML is a policy that sets only its mode and selector: every bound and every pacing is the API's
+// defaultPolicy is a policy that sets only its mode and selector: every bound and every pacing is the API's
 // default, as a user starting with probe-tuner would have it.
-func defaultPolicyYAML(ns, name string, mode tuningv1alpha1.Mode, tune string) string {
-	return fmt.Sprintf(`apiVersion: tuning.probetuner.io/v1alpha1
-kind: ProbePolicy
-metadata:
-  name: %[2]s
-  namespace: %[1]s
-spec:
-  mode: %[3]s
-  selector:
-    matchLabels: {tune: %[4]s}
-`, ns, name, mode, tune)
+func defaultPolicy(ns, name string, mode tuningv1alpha1.Mode, tune string) *tuningv1alpha1.ProbePolicy {
+	return builders.MakePolicy(name, ns).Mode(mode).Selector("tune", tune).Obj()
 }
 
 // TestSlowStart is the issue's live case: starts of 22–26 s against a 6 s tcpSocket liveness window. Under an
@@ -83,9 +58,7 @@ spec:
 func TestSlowStart(t *testing.T) {
 	ns := testutil.NamespaceName(t)
 	c := newClient(t)
-	kubectl(t, "apply", "-k", "config/crd")
-	kubectl(t, "wait", "--for", "condition=Established", "--timeout", "60s", "crd/probepolicies.tuning.probetuner.io")
-	kubectl(t, "create", "namespace", ns)
+	installCRD(t, ns)
 	startOperator(t, "manager-slow-start")
 
 	const (
@@ -93,9 +66,8 @@ func TestSlowStart(t *testing.T) {
 		recName, recPolicy   = "msg-gateway-twin", "gateways-recommend"
 	)
 	// The policies go first, so that both see their Deployment's very first pods.
-	kubectlIn(t, defaultPolicyYAML(ns, autoPolicy, tuningv1alpha1.ModeAuto, "auto")+"---\n"+
-		defaultPolicyYAML(ns, recPolicy, tuningv1alpha1.ModeRecommend, "recommend"), "apply", "-f", "-")
-	kubectlIn(t, slowStartYAML(ns, autoName, "auto")+"---\n"+slowStartYAML(ns, recName, "recommend"), "apply", "-f", "-")
+	create(t, c, defaultPolicy(ns, autoPolicy, tuningv1alpha1.ModeAuto, "auto"), defaultPolicy(ns, recPolicy, tuningv1alpha1.ModeRecommend, "recommend"))
+	create(t, c, slowStartDeployment(ns, autoName, "auto"), slowStartDeployment(ns, recName, "recommend"))
 	autoOrig, recOrig := getDeployment(t, c, ns, autoName), getDeployment(t, c, ns, recName)
 	origBudget := startupBudget(&autoOrig.Spec.Template.Spec.Containers[0])
 	if origBudget >= int32(slowStartMin.Seconds()) {
@@ -145,8 +117,8 @@ func TestSlowStart(t *testing.T) {
 					return fmt.Errorf("pod %s of the cured revision: container %s restarted %d times", cur.Name, cs.Name, cs.RestartCount)
 				}
 			}
-			if was, now := podReady(prev), podReady(cur); was != nil && was.Status == corev1.ConditionTrue && (now == nil || now.Status != corev1.ConditionTrue) {
-				return fmt.Errorf("pod %s of the cured revision lost Ready: %v", cur.Name, now)
+			if testutil.PodReady(prev) && !testutil.PodReady(cur) {
+				return fmt.Errorf("pod %s of the cured revision lost Ready: %v", cur.Name, testutil.PodReadyCondition(cur))
 			}
 			return nil
 		})
@@ -160,11 +132,9 @@ func TestSlowStart(t *testing.T) {
 		// The decision is recorded with its evidence, and named on the Deployment it changed.
 		d := getDeployment(t, c, ns, autoName)
 		p := getPolicy(t, c, ns, autoPolicy)
-		var lastChange struct {
-			ID string `json:"id"`
-		}
-		if err := json.Unmarshal([]byte(d.Annotations["probetuner.io/last-change"]), &lastChange); err != nil {
-			t.Errorf("the Deployment's probetuner.io/last-change annotation %q: %v", d.Annotations["probetuner.io/last-change"], err)
+		lastChange, err := lastChangeID(d)
+		if err != nil {
+			t.Error(err)
 		}
 		var applied []tuningv1alpha1.Decision
 		for _, dec := range p.Status.Decisions {
@@ -177,7 +147,7 @@ func TestSlowStart(t *testing.T) {
 		}
 		named := false
 		for _, dec := range applied {
-			named = named || dec.ID == lastChange.ID
+			named = named || dec.ID == lastChange
 			if dec.Evidence == "" {
 				t.Errorf("decision %s has no evidence: %+v", dec.ID, dec)
 			}
@@ -188,7 +158,7 @@ func TestSlowStart(t *testing.T) {
 			}
 		}
 		if !named {
-			t.Errorf("the last-change annotation names decision %q, none of the Applied ones %+v", lastChange.ID, applied)
+			t.Errorf("the last-change annotation names decision %q, none of the Applied ones %+v", lastChange, applied)
 		}
 		if p.Status.ChangesApplied < 1 {
 			t.Errorf("changesApplied = %d after a change was applied", p.Status.ChangesApplied)
@@ -319,20 +289,12 @@ func waitForLivenessKills(t *testing.T, c client.Client, ns, app, hash string) t
 
 func getDeployment(t *testing.T, c client.Client, ns, name string) *appsv1.Deployment {
 	t.Helper()
-	var d appsv1.Deployment
-	if err := c.Get(background, client.ObjectKey{Namespace: ns, Name: name}, &d); err != nil {
-		t.Fatal(err)
-	}
-	return &d
+	return get[appsv1.Deployment](t, c, ns, name)
 }
 
 func getPolicy(t *testing.T, c client.Client, ns, name string) *tuningv1alpha1.ProbePolicy {
 	t.Helper()
-	var p tuningv1alpha1.ProbePolicy
-	if err := c.Get(background, client.ObjectKey{Namespace: ns, Name: name}, &p); err != nil {
-		t.Fatal(err)
-	}
-	return &p
+	return get[tuningv1alpha1.ProbePolicy](t, c, ns, name)
 }
 
 // startupBudget is the time a start of the container may take before it is killed: initialDelaySeconds +
@@ -457,7 +419,7 @@ func curedNow(t *testing.T, c client.Client, ns, name string) error {
 	}
 	ready := 0
 	for i := range pods {
-		if r := podReady(&pods[i]); r != nil && r.Status == corev1.ConditionTrue {
+		if testutil.PodReady(&pods[i]) {
 			ready++
 		}
 	}
@@ -477,20 +439,4 @@ func followCurrentPods(t *testing.T, c client.Client, ns, name string, d time.Du
 		_, pods := currentPods(t, c, getDeployment(t, c, ns, name))
 		return pods
 	}, check)
-}
-
-// eventsAbout returns the namespace's Events with this reason whose involved object is kind/name.
-func eventsAbout(t *testing.T, c client.Client, ns, kind, name, reason string) []corev1.Event {
-	t.Helper()
-	var list corev1.EventList
-	if err := c.List(background, &list, client.InNamespace(ns)); err != nil {
-		t.Fatal(err)
-	}
-	var out []corev1.Event
-	for _, e := range list.Items {
-		if e.Reason == reason && e.InvolvedObject.Kind == kind && e.InvolvedObject.Name == name {
-			out = append(out, e)
-		}
-	}
-	return out
 }

@@ -17,6 +17,7 @@ import (
 	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
 	"github.com/probetuner/probe-tuner/controllers"
 	"github.com/probetuner/probe-tuner/internal/scheme"
+	"github.com/probetuner/probe-tuner/test/builders"
 )
 
 // startManager runs probe-tuner's controllers against the test API server, configured as cmd/manager does,
@@ -54,17 +55,14 @@ func startManager(t *testing.T, clk clock.PassiveClock) (stop func()) {
 	return stop
 }
 
-func deployment(ns, name string, labels map[string]string) *appsv1.Deployment {
-	return &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels},
-		Spec: appsv1.DeploymentSpec{
-			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": name}},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": name}},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "example.com/app:1"}}},
-			},
-		},
-	}
+// appContainer is the container "app" of the tests' Deployments, with no probes.
+func appContainer() *builders.ContainerWrapper {
+	return builders.MakeContainer("app", "example.com/app:1")
+}
+
+// teamDeployment is a Deployment of one container "app", labelled team=<team>.
+func teamDeployment(ns, name, team string) *appsv1.Deployment {
+	return builders.MakeDeployment(name, ns).Label("team", team).Container(appContainer().Obj()).Obj()
 }
 
 // TestPolicyStatusTracksSelectedDeployments checks that the status counts the selected Deployments, follows
@@ -74,21 +72,15 @@ func TestPolicyStatusTracksSelectedDeployments(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
 	for _, d := range []*appsv1.Deployment{
-		deployment(ns, "web-a", map[string]string{"team": "web"}),
-		deployment(ns, "web-b", map[string]string{"team": "web"}),
-		deployment(ns, "batch", map[string]string{"team": "batch"}),
+		teamDeployment(ns, "web-a", "web"),
+		teamDeployment(ns, "web-b", "web"),
+		teamDeployment(ns, "batch", "batch"),
 	} {
 		if err := k8sClient.Create(ctx, d); err != nil {
 			t.Fatal(err)
 		}
 	}
-	pol := &tuningv1alpha1.ProbePolicy{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"},
-		Spec: tuningv1alpha1.ProbePolicySpec{
-			Selector: metav1.LabelSelector{MatchLabels: map[string]string{"team": "web"}},
-			Mode:     tuningv1alpha1.ModeRecommend,
-		},
-	}
+	pol := builders.MakePolicy("web", ns).Selector("team", "web").Mode(tuningv1alpha1.ModeRecommend).Obj()
 	if err := k8sClient.Create(ctx, pol); err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +105,7 @@ func TestPolicyStatusTracksSelectedDeployments(t *testing.T) {
 	}
 	waitForStatus(2)
 
-	if err := k8sClient.Create(ctx, deployment(ns, "web-c", map[string]string{"team": "web"})); err != nil {
+	if err := k8sClient.Create(ctx, teamDeployment(ns, "web-c", "web")); err != nil {
 		t.Fatal(err)
 	}
 	waitForStatus(3)

@@ -6,14 +6,12 @@ import (
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/probetuner/probe-tuner/controllers"
 	"github.com/probetuner/probe-tuner/internal/apply"
 	"github.com/probetuner/probe-tuner/internal/probes"
+	"github.com/probetuner/probe-tuner/test/builders"
 )
 
 // TestNativeSidecarProbesAreAppliedUnderInitContainers sends what apply.Build makes of a change to a native
@@ -22,15 +20,14 @@ import (
 // another container keeps the sidecar's field.
 func TestNativeSidecarProbesAreAppliedUnderInitContainers(t *testing.T) {
 	ns, ctx := newNamespace(t), context.Background()
-	liveness := func(path string) *corev1.Probe {
-		return &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromInt32(15021)}}}
+	liveness := func(path string) *builders.ProbeWrapper {
+		return builders.MakeProbe(builders.Liveness).HTTPGet(path, 15021)
 	}
-	d := deployment(ns, "mesh", map[string]string{"tier": "mesh"})
-	d.Spec.Template.Spec.InitContainers = []corev1.Container{
-		{Name: "setup", Image: "example.com/setup:1"},
-		{Name: "proxy", Image: "example.com/proxy:1", RestartPolicy: ptr.To(corev1.ContainerRestartPolicyAlways), LivenessProbe: liveness("/healthz/ready")},
-	}
-	d.Spec.Template.Spec.Containers[0].LivenessProbe = liveness("/healthz")
+	d := builders.MakeDeployment("mesh", ns).Label("tier", "mesh").
+		InitContainer(builders.MakeContainer("setup", "example.com/setup:1").Obj()).
+		InitContainer(builders.MakeContainer("proxy", "example.com/proxy:1").Sidecar().Probe(liveness("/healthz/ready")).Obj()).
+		Container(appContainer().Probe(liveness("/healthz")).Obj()).
+		Obj()
 	if err := k8sClient.Create(ctx, d); err != nil {
 		t.Fatal(err)
 	}

@@ -11,32 +11,45 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
+	"github.com/probetuner/probe-tuner/test/builders"
 )
 
 // slowStarter is a cache that loads for 45 s under the default liveness probe (3 x 10 s): it crash-loops.
 func slowStarter(ns, name string) *appsv1.Deployment {
-	d := deployment(ns, name, map[string]string{"tier": "cache"})
-	d.Spec.Replicas = ptr.To[int32](2)
-	d.Spec.Template.Annotations = map[string]string{"sim.probetuner.io/startup": "45s"}
-	d.Spec.Template.Spec.Containers[0].LivenessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromInt32(8080)}}}
-	d.Spec.Template.Spec.Containers[0].ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/ready", Port: intstr.FromInt32(8080)}}}
-	return d
+	return builders.MakeDeployment(name, ns).Label("tier", "cache").Replicas(2).Sim("startup", "45s").
+		Container(appContainer().
+			Probe(builders.MakeProbe(builders.Liveness).HTTPGet("/healthz", 8080)).
+			Probe(builders.MakeProbe(builders.Readiness).HTTPGet("/ready", 8080)).
+			Obj()).
+		Obj()
 }
 
-func tuningPolicy(ns string, mode tuningv1alpha1.Mode) *tuningv1alpha1.ProbePolicy {
-	return &tuningv1alpha1.ProbePolicy{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "caches"},
-		Spec: tuningv1alpha1.ProbePolicySpec{
-			Selector: metav1.LabelSelector{MatchLabels: map[string]string{"tier": "cache"}},
-			Mode:     mode,
-			Pacing:   tuningv1alpha1.PacingPolicy{MinSamples: 3},
-		},
+// tuning is one test's run of the policy "caches" over the slow starter "cache", in a namespace of its own, with
+// the manager reading the virtual kubelet's clock.
+type tuning struct {
+	ns  string
+	k   *virtualKubelet
+	pol *tuningv1alpha1.ProbePolicy
+	d   *appsv1.Deployment
+	// stopManager stops the manager (it is stopped anyway when the test ends).
+	stopManager func()
+}
+
+// startTuning creates the policy in the mode, selecting tier=cache with pacing.minSamples, then the slow starter.
+func startTuning(t *testing.T, mode tuningv1alpha1.Mode, minSamples int32) *tuning {
+	t.Helper()
+	r := &tuning{ns: newNamespace(t), k: newVirtualKubelet(t)}
+	r.stopManager = startManager(t, r.k.clock)
+	r.pol = builders.MakePolicy("caches", r.ns).Selector("tier", "cache").Mode(mode).MinSamples(minSamples).Obj()
+	if err := k8sClient.Create(context.Background(), r.pol); err != nil {
+		t.Fatal(err)
 	}
+	r.d = slowStarter(r.ns, "cache")
+	r.k.deploy(r.d)
+	return r
 }
 
 func getPolicy(t *testing.T, p *tuningv1alpha1.ProbePolicy) *tuningv1alpha1.ProbePolicy {
@@ -74,16 +87,8 @@ func eventReasons(t *testing.T, ns, name string) []string {
 }
 
 func TestAutoModeAddsAStartupProbeToACrashLoop(t *testing.T) {
-	ns := newNamespace(t)
-	k := newVirtualKubelet(t)
-	startManager(t, k.clock)
-	ctx := context.Background()
-	pol := tuningPolicy(ns, tuningv1alpha1.ModeAuto)
-	if err := k8sClient.Create(ctx, pol); err != nil {
-		t.Fatal(err)
-	}
-	d := slowStarter(ns, "cache")
-	k.deploy(d)
+	r := startTuning(t, tuningv1alpha1.ModeAuto, 3)
+	ns, k, pol, d, ctx := r.ns, r.k, r.pol, r.d, context.Background()
 	k.run(3*time.Minute, 5*time.Second)
 
 	var got appsv1.Deployment
@@ -138,16 +143,8 @@ func TestAutoModeAddsAStartupProbeToACrashLoop(t *testing.T) {
 }
 
 func TestRecommendModeNeverWritesTheDeployment(t *testing.T) {
-	ns := newNamespace(t)
-	k := newVirtualKubelet(t)
-	startManager(t, k.clock)
-	ctx := context.Background()
-	pol := tuningPolicy(ns, tuningv1alpha1.ModeRecommend)
-	if err := k8sClient.Create(ctx, pol); err != nil {
-		t.Fatal(err)
-	}
-	d := slowStarter(ns, "cache")
-	k.deploy(d)
+	r := startTuning(t, tuningv1alpha1.ModeRecommend, 3)
+	ns, k, pol, d, ctx := r.ns, r.k, r.pol, r.d, context.Background()
 	generation := d.Generation
 	k.run(3*time.Minute, 5*time.Second)
 
@@ -188,16 +185,8 @@ func TestRecommendModeNeverWritesTheDeployment(t *testing.T) {
 }
 
 func TestRestartKeepsObservations(t *testing.T) {
-	ns := newNamespace(t)
-	k := newVirtualKubelet(t)
-	stop := startManager(t, k.clock)
-	ctx := context.Background()
-	pol := tuningPolicy(ns, tuningv1alpha1.ModeRecommend)
-	pol.Spec.Pacing.MinSamples = 50 // never enough: only observation accumulates
-	if err := k8sClient.Create(ctx, pol); err != nil {
-		t.Fatal(err)
-	}
-	k.deploy(slowStarter(ns, "cache"))
+	r := startTuning(t, tuningv1alpha1.ModeRecommend, 50) // never enough samples: only observation accumulates
+	ns, k, pol, ctx := r.ns, r.k, r.pol, context.Background()
 	k.run(2*time.Minute, 5*time.Second)
 	var before int32
 	eventually(t, defaultWait, func() error {
@@ -217,7 +206,7 @@ func TestRestartKeepsObservations(t *testing.T) {
 		var cm corev1.ConfigMap
 		return k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "probe-tuner-caches"}, &cm)
 	})
-	stop()
+	r.stopManager()
 
 	startManager(t, k.clock)
 	k.run(time.Minute, 5*time.Second)

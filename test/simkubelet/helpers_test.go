@@ -9,9 +9,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/utils/ptr"
 
+	"github.com/probetuner/probe-tuner/test/builders"
 	"github.com/probetuner/probe-tuner/test/testutil"
 )
 
@@ -27,41 +26,22 @@ func newNamespace(t *testing.T) string {
 	return name
 }
 
-// httpProbe is an httpGet probe on port 8080.
-func httpProbe(path string, period, failures int32) *corev1.Probe {
-	return &corev1.Probe{
-		ProbeHandler:     corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromInt32(8080)}},
-		PeriodSeconds:    period,
-		FailureThreshold: failures,
-	}
+// simDeployment starts a Deployment of the replicas, their pods given 5 s to stop, with one container "app"
+// serving HTTP on port 8080 (named http) with the probes.
+func simDeployment(ns, name string, replicas int32, probes ...*builders.ProbeWrapper) *builders.DeploymentWrapper {
+	return builders.MakeDeployment(name, ns).Replicas(replicas).TerminationGracePeriod(5).
+		Container(builders.MakeContainer("app", "example/app:1").Port("http", 8080).Probe(probes...).Obj())
 }
 
-// deployment returns a Deployment of one container "app" whose simulated behaviour comes from annotations.
-func deployment(ns, name string, replicas int32, annotations map[string]string, app corev1.Container) *appsv1.Deployment {
-	app.Name = "app"
-	app.Image = "example/app:1"
-	app.Ports = []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}}
-	labels := map[string]string{"app": name}
-	return &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: appsv1.DeploymentSpec{
-			Replicas: ptr.To(replicas),
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: annotations},
-				Spec: corev1.PodSpec{
-					Containers:                    []corev1.Container{app},
-					TerminationGracePeriodSeconds: ptr.To(int64(5)),
-				},
-			},
-		},
-	}
+// httpProbe is a probe of the kind that GETs path on port 8080 every period seconds, failing after failures.
+func httpProbe(kind builders.ProbeKind, path string, period, failures int32) *builders.ProbeWrapper {
+	return builders.MakeProbe(kind).HTTPGet(path, 8080).Period(period).FailureThreshold(failures)
 }
 
-// create creates a Deployment.
-func create(t *testing.T, d *appsv1.Deployment) {
+// create creates the Deployment built so far.
+func create(t *testing.T, d *builders.DeploymentWrapper) {
 	t.Helper()
-	if _, err := kube.AppsV1().Deployments(d.Namespace).Create(context.Background(), d, metav1.CreateOptions{}); err != nil {
+	if _, err := kube.AppsV1().Deployments(d.Namespace).Create(context.Background(), d.Obj(), metav1.CreateOptions{}); err != nil {
 		t.Fatalf("creating deployment %s: %v", d.Name, err)
 	}
 }

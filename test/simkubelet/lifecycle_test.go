@@ -7,9 +7,11 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
+
+	"github.com/probetuner/probe-tuner/test/builders"
+	"github.com/probetuner/probe-tuner/test/testutil"
 )
 
 // updateDeployment applies change to the latest version of a deployment.
@@ -29,21 +31,25 @@ func updateDeployment(t *testing.T, ns, name string, change func(*appsv1.Deploym
 	}
 }
 
+// scale sets the deployment's replicas.
+func scale(t *testing.T, ns, name string, replicas int32) {
+	t.Helper()
+	updateDeployment(t, ns, name, func(d *appsv1.Deployment) { d.Spec.Replicas = &replicas })
+}
+
 // Scaling down: the pods to remove get SIGTERM ("Stopping container app"), terminate, and are deleted from the
 // API server by the kubelet; the others keep running.
 func TestScaleDownDeletesPods(t *testing.T) {
 	t.Parallel()
 	ns := newNamespace(t)
-	create(t, deployment(ns, "web", 4, map[string]string{"sim.probetuner.io/shutdown": "1s"}, corev1.Container{
-		ReadinessProbe: httpProbe("/ready", 1, 3),
-	}))
+	create(t, simDeployment(ns, "web", 4, httpProbe(builders.Readiness, "/ready", 1, 3)).Sim("shutdown", "1s"))
 	available(t, ns, "web", 30*time.Second)
 	before := map[string]bool{}
 	for _, p := range pods(t, ns, "web") {
 		before[p.Name] = true
 	}
 
-	updateDeployment(t, ns, "web", func(d *appsv1.Deployment) { d.Spec.Replicas = new(int32(1)) })
+	scale(t, ns, "web", 1)
 	var kept string
 	eventually(t, 30*time.Second, func() error {
 		left := pods(t, ns, "web")
@@ -77,10 +83,8 @@ func TestScaleDownDeletesPods(t *testing.T) {
 func TestRolloutReplacesPods(t *testing.T) {
 	t.Parallel()
 	ns := newNamespace(t)
-	create(t, deployment(ns, "roll", 2, map[string]string{"sim.probetuner.io/startup": "1s"}, corev1.Container{
-		ReadinessProbe: httpProbe("/ready", 1, 3),
-		LivenessProbe:  httpProbe("/healthz", 10, 3),
-	}))
+	create(t, simDeployment(ns, "roll", 2, httpProbe(builders.Readiness, "/ready", 1, 3), httpProbe(builders.Liveness, "/healthz", 10, 3)).
+		Sim("startup", "1s"))
 	available(t, ns, "roll", 30*time.Second)
 	old := map[string]bool{}
 	for _, p := range pods(t, ns, "roll") {
@@ -89,8 +93,8 @@ func TestRolloutReplacesPods(t *testing.T) {
 
 	updateDeployment(t, ns, "roll", func(d *appsv1.Deployment) {
 		c := &d.Spec.Template.Spec.Containers[0]
-		c.LivenessProbe = httpProbe("/healthz", 3, 5)
-		c.StartupProbe = httpProbe("/healthz", 1, 10)
+		c.LivenessProbe = httpProbe(builders.Liveness, "/healthz", 3, 5).Obj()
+		c.StartupProbe = httpProbe(builders.Startup, "/healthz", 1, 10).Obj()
 	})
 	available(t, ns, "roll", 45*time.Second)
 	eventually(t, 30*time.Second, func() error {
@@ -106,19 +110,10 @@ func TestRolloutReplacesPods(t *testing.T) {
 			if c.LivenessProbe == nil || c.LivenessProbe.PeriodSeconds != 3 || c.StartupProbe == nil {
 				t.Fatalf("new pod %s has probes liveness %+v, startup %+v", p.Name, c.LivenessProbe, c.StartupProbe)
 			}
-			if !podReady(&p) {
+			if !testutil.PodReady(&p) {
 				return fmt.Errorf("new pod %s is not Ready", p.Name)
 			}
 		}
 		return nil
 	})
-}
-
-func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }

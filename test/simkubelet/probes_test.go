@@ -6,8 +6,10 @@ import (
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/probetuner/probe-tuner/test/builders"
+	"github.com/probetuner/probe-tuner/test/testutil"
 )
 
 // An app that needs 8s to serve, under a liveness probe that gives it 4s, is killed and restarted over and
@@ -15,9 +17,7 @@ import (
 func TestTightLivenessCrashLoops(t *testing.T) {
 	t.Parallel()
 	ns := newNamespace(t)
-	create(t, deployment(ns, "slow", 2, map[string]string{"sim.probetuner.io/startup": "8s"}, corev1.Container{
-		LivenessProbe: httpProbe("/healthz", 2, 2),
-	}))
+	create(t, simDeployment(ns, "slow", 2, httpProbe(builders.Liveness, "/healthz", 2, 2)).Sim("startup", "8s"))
 
 	crashLoop := map[string]bool{}
 	problems := map[string]bool{} // reported once, at the end
@@ -95,11 +95,9 @@ func eventsPresent(t *testing.T, ns, app string, problems map[string]bool) error
 func TestStartupProbeCoversSlowStart(t *testing.T) {
 	t.Parallel()
 	ns := newNamespace(t)
-	create(t, deployment(ns, "covered", 3, map[string]string{"sim.probetuner.io/startup": "4s"}, corev1.Container{
-		StartupProbe:   httpProbe("/healthz", 1, 15),
-		ReadinessProbe: httpProbe("/ready", 2, 3),
-		LivenessProbe:  httpProbe("/healthz", 2, 2),
-	}))
+	create(t, simDeployment(ns, "covered", 3,
+		httpProbe(builders.Startup, "/healthz", 1, 15), httpProbe(builders.Readiness, "/ready", 2, 3), httpProbe(builders.Liveness, "/healthz", 2, 2)).
+		Sim("startup", "4s"))
 	available(t, ns, "covered", 45*time.Second)
 	for _, p := range pods(t, ns, "covered") {
 		if p.Status.Phase != corev1.PodRunning {
@@ -110,17 +108,10 @@ func TestStartupProbeCoversSlowStart(t *testing.T) {
 				t.Errorf("pod %s: container status %+v, want running, started, ready, no restart", p.Name, cs)
 			}
 		}
-		ready := false
-		for _, c := range p.Status.Conditions {
-			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
-				ready = true
-				if d := c.LastTransitionTime.Sub(p.Status.StartTime.Time); d < 3*time.Second || d > 15*time.Second {
-					t.Errorf("pod %s became Ready %s after its start; the app needs 4s", p.Name, d)
-				}
-			}
-		}
-		if !ready {
+		if !testutil.PodReady(&p) {
 			t.Errorf("pod %s is not Ready", p.Name)
+		} else if d := testutil.PodReadyCondition(&p).LastTransitionTime.Sub(p.Status.StartTime.Time); d < 3*time.Second || d > 15*time.Second {
+			t.Errorf("pod %s became Ready %s after its start; the app needs 4s", p.Name, d)
 		}
 	}
 	for _, e := range events(t, ns) {
@@ -135,7 +126,7 @@ func TestStartupProbeCoversSlowStart(t *testing.T) {
 func TestInvalidAnnotationReported(t *testing.T) {
 	t.Parallel()
 	ns := newNamespace(t)
-	create(t, deployment(ns, "bad", 1, map[string]string{"sim.probetuner.io/startup": "4x5s"}, corev1.Container{}))
+	create(t, simDeployment(ns, "bad", 1).Sim("startup", "4x5s"))
 	eventually(t, 30*time.Second, func() error {
 		for _, e := range events(t, ns) {
 			if e.Reason == "FailedSimulation" && e.Type == corev1.EventTypeWarning && strings.Contains(e.Message, `sim.probetuner.io/startup: "4x5s"`) {
@@ -148,7 +139,7 @@ func TestInvalidAnnotationReported(t *testing.T) {
 	if len(ps) != 1 || ps[0].Spec.NodeName == "" || ps[0].Status.Phase != corev1.PodPending {
 		t.Fatalf("pods %+v, want one bound, Pending pod", ps)
 	}
-	updateDeployment(t, ns, "bad", func(d *appsv1.Deployment) { d.Spec.Replicas = new(int32(0)) })
+	scale(t, ns, "bad", 0)
 	eventually(t, 30*time.Second, func() error {
 		if n := len(pods(t, ns, "bad")); n != 0 {
 			return fmt.Errorf("%d pods left", n)

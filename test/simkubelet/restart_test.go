@@ -9,8 +9,10 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/probetuner/probe-tuner/test/builders"
+	"github.com/probetuner/probe-tuner/test/testutil"
 )
 
 // SIGTERM stops the simkubelet process cleanly; started again (cluster-up.sh is idempotent), it adopts its
@@ -18,7 +20,7 @@ import (
 // the other tests, which need the kubelet.
 func TestSIGTERMAndRestart(t *testing.T) {
 	ns := newNamespace(t)
-	create(t, deployment(ns, "survivor", 1, nil, corev1.Container{ReadinessProbe: httpProbe("/ready", 1, 3)}))
+	create(t, simDeployment(ns, "survivor", 1, httpProbe(builders.Readiness, "/ready", 1, 3)))
 	available(t, ns, "survivor", 30*time.Second)
 	before := pods(t, ns, "survivor")[0]
 
@@ -58,7 +60,7 @@ func TestSIGTERMAndRestart(t *testing.T) {
 			return fmt.Errorf("pod %s was replaced", p.Name)
 		}
 		cs := p.Status.ContainerStatuses
-		if len(cs) != 1 || cs[0].ContainerID == before.Status.ContainerStatuses[0].ContainerID || cs[0].RestartCount != 1 || !podReady(p) {
+		if len(cs) != 1 || cs[0].ContainerID == before.Status.ContainerStatuses[0].ContainerID || cs[0].RestartCount != 1 || !testutil.PodReady(p) {
 			return fmt.Errorf("pod %s after the restart: %+v, want a new container, restartCount 1, Ready", p.Name, cs)
 		}
 		return nil

@@ -205,17 +205,24 @@ func TestWorstListIsCappedAndOrdered(t *testing.T) {
 	if c.Failed != 14 || len(c.Worst) != checkWorst || !strings.HasPrefix(c.Worst[0], "n: ") || !strings.HasPrefix(c.Worst[9], "e: ") {
 		t.Errorf("worst = %v (failed %d)", c.Worst, c.Failed)
 	}
+	tableOf(t, &Result{Scenarios: rs, Summary: summarise(rs)},
+		"per-scenario checks", "MISS worseThanBaseline", "14 of 14 scenarios fail", "and 4 more", "PASS noReversal")
+}
+
+// tableOf writes the result's table and fails the test for each of want the table lacks; it returns the table.
+func tableOf(t *testing.T, res *Result, want ...string) string {
+	t.Helper()
 	var buf bytes.Buffer
-	res := &Result{Scenarios: rs, Summary: summarise(rs)}
 	if err := res.WriteTable(&buf); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()
-	for _, want := range []string{"per-scenario checks", "MISS worseThanBaseline", "14 of 14 scenarios fail", "and 4 more", "PASS noReversal"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("the table lacks %q:\n%s", want, out)
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Errorf("the table lacks %q:\n%s", w, out)
 		}
 	}
+	return out
 }
 
 // TestSlowStartCheckOnRealRuns: a crash loop that nobody tunes (Recommend mode writes nothing) is reported as

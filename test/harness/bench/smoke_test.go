@@ -94,16 +94,7 @@ func TestSmokeEndToEnd(t *testing.T) {
 		}
 	}
 
-	var table bytes.Buffer
-	if err := res.WriteTable(&table); err != nil {
-		t.Fatal(err)
-	}
-	out := table.String()
-	for _, w := range []string{"smoke-slow-start", "TOTAL", "restartReduction", "maxRollouts", "startup probe added"} {
-		if !strings.Contains(out, w) {
-			t.Errorf("the table lacks %q:\n%s", w, out)
-		}
-	}
+	out := tableOf(t, res, "smoke-slow-start", "TOTAL", "restartReduction", "maxRollouts", "startup probe added")
 	targetLines, checkLines, _ := strings.Cut(out, "\nper-scenario checks")
 	if strings.Count(targetLines, "PASS ")+strings.Count(targetLines, "MISS ") != 6 {
 		t.Errorf("want one PASS or MISS line per target:\n%s", out)

@@ -13,7 +13,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/probetuner/probe-tuner/test/builders"
+	"github.com/probetuner/probe-tuner/test/testutil"
 )
 
 // Without the control-plane binaries, New fails (it does not skip) and says how to build them.
@@ -41,13 +43,10 @@ func TestInProcessClusterLifecycle(t *testing.T) {
 		t.Fatalf("nodes %v, driver %v", c.Nodes, c.SimKubelet)
 	}
 	ctx := context.Background()
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "solo", Namespace: "default", Annotations: map[string]string{"sim.probetuner.io/startup": "1s"}},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{
-			Name: "app", Image: "example/app:1",
-			ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(8080)}}, PeriodSeconds: 1},
-		}}},
-	}
+	pod := builders.MakePod("solo", "default").Sim("startup", "1s").
+		Container(builders.MakeContainer("app", "example/app:1").
+			Probe(builders.MakeProbe(builders.Readiness).TCPSocket(8080).Period(1)).Obj()).
+		Obj()
 	if _, err := c.Client.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +56,7 @@ func TestInProcessClusterLifecycle(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p.Spec.NodeName == c.Nodes[0] && p.Status.Phase == corev1.PodRunning && podReady(p) {
+		if p.Spec.NodeName == c.Nodes[0] && p.Status.Phase == corev1.PodRunning && testutil.PodReady(p) {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -87,13 +86,16 @@ func TestInProcessClusterLifecycle(t *testing.T) {
 	}
 }
 
-// crashHelperEnv makes TestCrashHelper start a cluster and exit without stopping it.
+// crashHelperEnv makes the test binary a helper process of TestWatchdogCleansUpAfterCrash instead of running
+// tests: see TestMain.
 const crashHelperEnv = "LOCALCLUSTER_CRASH_HELPER"
 
-// TestCrashHelper is a helper process of TestWatchdogCleansUpAfterCrash; on its own it does nothing.
-func TestCrashHelper(t *testing.T) {
+// TestMain runs the tests, unless the binary was started as the crash helper: then it starts a cluster, prints its
+// directory and process ids, and exits with code 3 without stopping it, for the watchdog to clean up (exit code
+// 2 and "error ..." when the cluster does not start).
+func TestMain(m *testing.M) {
 	if os.Getenv(crashHelperEnv) == "" {
-		return
+		os.Exit(m.Run())
 	}
 	c, err := New(Options{})
 	if err != nil {
@@ -109,7 +111,7 @@ func TestCrashHelper(t *testing.T) {
 
 // A test process that dies without stopping its cluster leaves nothing behind: the watchdog tears it down.
 func TestWatchdogCleansUpAfterCrash(t *testing.T) {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$", "-test.count=1")
+	cmd := exec.Command(os.Args[0], "-test.run=^$", "-test.count=1")
 	cmd.Env = append(os.Environ(), crashHelperEnv+"=1")
 	out, err := cmd.Output()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 {
@@ -149,13 +151,4 @@ func TestWatchdogCleansUpAfterCrash(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-}
-
-func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
