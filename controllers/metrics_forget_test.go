@@ -50,18 +50,31 @@ func seedWorkloadSeries(namespace, workload string) {
 var perWorkloadFamilies = []string{"probetuner_container_restarts_total", "probetuner_readiness_transitions_total", "probetuner_startup_duration_seconds",
 	"probetuner_adjustments_total", "probetuner_reverts_total", "probetuner_probe_setting"}
 
+// reconciledWorld is the fake world with its policy reconciled once.
+func reconciledWorld(t *testing.T) (*fakeWorld, *ProbePolicyReconciler, client.Client) {
+	t.Helper()
+	w := makeFakeWorld(t)
+	var n calls
+	r, c := w.reconciler(t, countingFuncs(&n, nil, nil))
+	mustReconcile(t, r)
+	return w, r, c
+}
+
+// mustReconcile reconciles the fake world's policy once and fails the test on an error.
+func mustReconcile(t *testing.T, r *ProbePolicyReconciler) {
+	t.Helper()
+	if _, err := reconcileOnce(t, r); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestMetricSeriesGoWithTheirWorkloadAndPolicy(t *testing.T) {
 	cache := map[string]string{"namespace": "shop", "workload": "cache"}
 	policySeries := map[string]string{"namespace": "shop", "policy": "caches"}
 	ctx := context.Background()
 
 	t.Run("a workload no longer selected", func(t *testing.T) {
-		w := makeFakeWorld(t)
-		var n calls
-		r, c := w.reconciler(t, countingFuncs(&n, nil, nil))
-		if _, err := reconcileOnce(t, r); err != nil {
-			t.Fatal(err)
-		}
+		w, r, c := reconciledWorld(t)
 		seedWorkloadSeries("shop", "cache")
 		for _, f := range perWorkloadFamilies {
 			if seriesOf(t, cache)[f] == 0 {
@@ -76,21 +89,14 @@ func TestMetricSeriesGoWithTheirWorkloadAndPolicy(t *testing.T) {
 		if err := c.Update(ctx, &d); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := reconcileOnce(t, r); err != nil {
-			t.Fatal(err)
-		}
+		mustReconcile(t, r)
 		if left := seriesOf(t, cache); len(left) != 0 {
 			t.Errorf("series of the workload no longer selected: %v", left)
 		}
 	})
 
 	t.Run("a mode change", func(t *testing.T) {
-		w := makeFakeWorld(t)
-		var n calls
-		r, c := w.reconciler(t, countingFuncs(&n, nil, nil))
-		if _, err := reconcileOnce(t, r); err != nil {
-			t.Fatal(err)
-		}
+		w, r, c := reconciledWorld(t)
 		var p api.ProbePolicy
 		if err := c.Get(ctx, client.ObjectKeyFromObject(w.policy), &p); err != nil {
 			t.Fatal(err)
@@ -99,9 +105,7 @@ func TestMetricSeriesGoWithTheirWorkloadAndPolicy(t *testing.T) {
 		if err := c.Update(ctx, &p); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := reconcileOnce(t, r); err != nil {
-			t.Fatal(err)
-		}
+		mustReconcile(t, r)
 		if got := seriesOf(t, policySeries)["probetuner_selected_workloads"]; got != 1 {
 			t.Errorf("%d selected_workloads series for the policy, want 1", got)
 		}
@@ -111,19 +115,12 @@ func TestMetricSeriesGoWithTheirWorkloadAndPolicy(t *testing.T) {
 	})
 
 	t.Run("a policy deleted", func(t *testing.T) {
-		w := makeFakeWorld(t)
-		var n calls
-		r, c := w.reconciler(t, countingFuncs(&n, nil, nil))
-		if _, err := reconcileOnce(t, r); err != nil {
-			t.Fatal(err)
-		}
+		w, r, c := reconciledWorld(t)
 		seedWorkloadSeries("shop", "cache")
 		if err := c.Delete(ctx, w.policy); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := reconcileOnce(t, r); err != nil {
-			t.Fatal(err)
-		}
+		mustReconcile(t, r)
 		if left := seriesOf(t, cache); len(left) != 0 {
 			t.Errorf("series of the deleted policy's workload: %v", left)
 		}

@@ -165,9 +165,7 @@ func TestReconcileAppliesOnce(t *testing.T) {
 	w := makeFakeWorld(t)
 	var n calls
 	r, c := w.reconciler(t, countingFuncs(&n, nil, nil))
-	if _, err := reconcileOnce(t, r); err != nil {
-		t.Fatal(err)
-	}
+	mustReconcile(t, r)
 	if n.applies != 1 {
 		t.Fatalf("applies = %d, want 1", n.applies)
 	}
@@ -176,9 +174,7 @@ func TestReconcileAppliesOnce(t *testing.T) {
 	}
 	// The next reconcile is inside the cooldown: nothing is applied again, nothing recorded twice.
 	before := len(policyStatus(t, c).Decisions)
-	if _, err := reconcileOnce(t, r); err != nil {
-		t.Fatal(err)
-	}
+	mustReconcile(t, r)
 	if n.applies != 1 || len(policyStatus(t, c).Decisions) != before {
 		t.Errorf("second reconcile: applies %d, decisions %d -> %d", n.applies, before, len(policyStatus(t, c).Decisions))
 	}
@@ -203,9 +199,7 @@ func TestReconcileApplyConflictRecordsNothing(t *testing.T) {
 		t.Fatalf("after a failed apply: %d Applied decisions, %d applies; want none", got, n.applies)
 	}
 	failing = false
-	if _, err := reconcileOnce(t, r); err != nil {
-		t.Fatal(err)
-	}
+	mustReconcile(t, r)
 	if n.applies != 1 || appliedDecisions(policyStatus(t, c)) == 0 {
 		t.Errorf("after the conflict cleared: %d applies, status %+v", n.applies, policyStatus(t, c).Decisions)
 	}
@@ -229,9 +223,7 @@ func TestReconcileStatusConflictKeepsDecisions(t *testing.T) {
 	if n.applies != 1 {
 		t.Fatalf("applies = %d, want 1", n.applies)
 	}
-	if _, err := reconcileOnce(t, r); err != nil {
-		t.Fatal(err)
-	}
+	mustReconcile(t, r)
 	st := policyStatus(t, c)
 	if appliedDecisions(st) == 0 || st.ChangesApplied == 0 {
 		t.Errorf("the decision applied before the status conflict was lost: %+v", st)
@@ -265,9 +257,7 @@ func TestReconcileRespectsPause(t *testing.T) {
 	w.deployment.Annotations[apply.AnnotationPaused] = "true"
 	var n calls
 	r, c := w.reconciler(t, countingFuncs(&n, nil, nil))
-	if _, err := reconcileOnce(t, r); err != nil {
-		t.Fatal(err)
-	}
+	mustReconcile(t, r)
 	if n.applies != 0 {
 		t.Errorf("a paused Deployment was written %d times", n.applies)
 	}
@@ -281,9 +271,7 @@ func TestReconcileDoesNotReapplyADecisionAlreadyOnTheDeployment(t *testing.T) {
 	w := makeFakeWorld(t)
 	var n calls
 	r, _ := w.reconciler(t, countingFuncs(&n, nil, nil))
-	if _, err := reconcileOnce(t, r); err != nil {
-		t.Fatal(err)
-	}
+	mustReconcile(t, r)
 	last := r.States.policies[types.NamespacedName{Namespace: "shop", Name: "caches"}].workloads["cache"].LastChange
 
 	w2 := makeFakeWorld(t)
@@ -320,9 +308,7 @@ func TestReconcileAppliesOnlyOnTheVersionItRead(t *testing.T) {
 	if err := c.Get(context.Background(), client.ObjectKeyFromObject(w.deployment), &fresh); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := reconcileOnce(t, r); err != nil {
-		t.Fatal(err)
-	}
+	mustReconcile(t, r)
 	if n.applies != 1 || sentVersion == "" || sentVersion != fresh.ResourceVersion {
 		t.Errorf("applies %d with resourceVersion %q, want 1 with %q: without the precondition two writers can both apply", n.applies, sentVersion, fresh.ResourceVersion)
 	}
@@ -339,9 +325,7 @@ func TestReconcileTakesAChangeAnotherWriterJustMade(t *testing.T) {
 	fresh := w.deployment.DeepCopy()
 	fresh.Annotations[apply.AnnotationLastChange] = string(lc)
 	r.APIReader = interceptor.NewClient(fake.NewClientBuilder().WithScheme(scheme.New()).WithObjects(fresh).Build(), interceptor.Funcs{})
-	if _, err := reconcileOnce(t, r); err != nil {
-		t.Fatal(err)
-	}
+	mustReconcile(t, r)
 	if n.applies != 0 {
 		t.Errorf("applied %d times on top of another writer's fresh change, want 0", n.applies)
 	}

@@ -148,9 +148,7 @@ func TestReconcileOneFailingWorkloadLosesNoOtherDecisions(t *testing.T) {
 
 	// cache-b's write goes through: it is recorded and counted once, the others still once.
 	failing = false
-	if _, err := reconcileOnce(t, r); err != nil {
-		t.Fatal(err)
-	}
+	mustReconcile(t, r)
 	st = policyStatus(t, c)
 	final := decisionsOf(t, st)
 	if final["cache-a"] != perWorkload || final["cache-b"] != perWorkload || final["cache-c"] != perWorkload || st.ChangesApplied != int32(3*perWorkload) {
@@ -169,9 +167,7 @@ func TestReconcileStatusSaysWhatBecameOfTheWrite(t *testing.T) {
 		var n calls
 		conflict := apierrors.NewConflict(schema.GroupResource{Group: "apps", Resource: "deployments"}, "cache", errors.New("the object has been modified"))
 		r, c := w.reconciler(t, countingFuncs(&n, func() error { return conflict }, nil))
-		if _, err := reconcileOnce(t, r); err != nil {
-			t.Fatal(err)
-		}
+		mustReconcile(t, r)
 		s := summaryOf(policyStatus(t, c), "cache")
 		if s.State != tuningv1alpha1.WorkloadAdjusting || !strings.Contains(s.Message, "nothing was written") || strings.Contains(s.Message, "Applied") {
 			t.Errorf("summary %s %q: want the lost race said, nothing applied", s.State, s.Message)
@@ -184,9 +180,7 @@ func TestReconcileStatusSaysWhatBecameOfTheWrite(t *testing.T) {
 		fresh := w.deployment.DeepCopy()
 		fresh.Annotations["probetuner.io/last-change"] = `{"id":"other-1","time":"2026-06-01T09:59:59Z","policy":"caches","action":"Apply","fromRevision":"h1"}`
 		r.APIReader = interceptor.NewClient(newFakeClient(fresh), interceptor.Funcs{})
-		if _, err := reconcileOnce(t, r); err != nil {
-			t.Fatal(err)
-		}
+		mustReconcile(t, r)
 		s := summaryOf(policyStatus(t, c), "cache")
 		if n.applies != 0 || !strings.Contains(s.Message, "adopted") || strings.Contains(s.Message, "Applied") {
 			t.Errorf("%d applies, summary %q: want the other writer's change adopted and nothing applied", n.applies, s.Message)

@@ -1,7 +1,6 @@
 package observe
 
 import (
-	"fmt"
 	"testing"
 	"time"
 )
@@ -10,26 +9,13 @@ import (
 // "proxy" with the given probes (YAML at the container's indentation), then the app container "app" with a
 // readiness probe.
 func sidecarDeployment(replicas int, annotations map[string]string, proxyProbesYAML string) string {
-	return fmt.Sprintf(`apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: shop}
-spec:
-  replicas: %d
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata:
-      labels: {app: web}
-%s    spec:
-      initContainers:
-      - name: setup
+	initContainers := `      - name: setup
         image: setup:1
       - name: proxy
         image: proxy:1
         restartPolicy: Always
-%s      containers:
-      - name: app
-        image: web:1
-%s`, replicas, annotationsYAML(annotations), proxyProbesYAML, readinessYAML)
+` + proxyProbesYAML
+	return deploymentWithInit(replicas, annotations, initContainers, readinessYAML)
 }
 
 // Native sidecars are observed exactly like app containers, keyed by their name; the plain init container,

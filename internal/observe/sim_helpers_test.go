@@ -88,6 +88,15 @@ func (r *simRun) signals(container string) Signals {
 
 // deployment renders a Deployment with the given replicas, template annotations and container probes (YAML).
 func deployment(replicas int, annotations map[string]string, probesYAML string) string {
+	return deploymentWithInit(replicas, annotations, "", probesYAML)
+}
+
+// deploymentWithInit renders a Deployment whose pods run the given init containers (YAML at the pod spec's
+// list indentation, empty for none) before the app container "app" with the given probes.
+func deploymentWithInit(replicas int, annotations map[string]string, initContainersYAML, probesYAML string) string {
+	if initContainersYAML != "" {
+		initContainersYAML = "      initContainers:\n" + initContainersYAML
+	}
 	return fmt.Sprintf(`apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web, namespace: shop}
@@ -98,10 +107,10 @@ spec:
     metadata:
       labels: {app: web}
 %s    spec:
-      containers:
+%s      containers:
       - name: app
         image: web:1
-%s`, replicas, annotationsYAML(annotations), probesYAML)
+%s`, replicas, annotationsYAML(annotations), initContainersYAML, probesYAML)
 }
 
 // annotationsYAML renders pod template annotations at the template's metadata indentation, empty for none.
