@@ -33,13 +33,8 @@ type ByKind[T any] struct {
 
 // Get returns the value of kind k; the zero value for a kind that is none of the three.
 func (b ByKind[T]) Get(k Kind) T {
-	switch k {
-	case Startup:
-		return b.Startup
-	case Liveness:
-		return b.Liveness
-	case Readiness:
-		return b.Readiness
+	if p := b.of(k); p != nil {
+		return *p
 	}
 	var zero T
 	return zero
@@ -47,14 +42,22 @@ func (b ByKind[T]) Get(k Kind) T {
 
 // Set replaces the value of kind k; a kind that is none of the three changes nothing.
 func (b *ByKind[T]) Set(k Kind, v T) {
+	if p := b.of(k); p != nil {
+		*p = v
+	}
+}
+
+// of points at the value of kind k, nil for a kind that is none of the three.
+func (b *ByKind[T]) of(k Kind) *T {
 	switch k {
 	case Startup:
-		b.Startup = v
+		return &b.Startup
 	case Liveness:
-		b.Liveness = v
+		return &b.Liveness
 	case Readiness:
-		b.Readiness = v
+		return &b.Readiness
 	}
+	return nil
 }
 
 // Set is a container's three probes; nil is no probe.
@@ -143,38 +146,37 @@ func (v Values) Apply(p *corev1.Probe) {
 
 // Field returns the value of timing field f; false for a field that is not a timing field.
 func (v Values) Field(f Field) (int32, bool) {
-	switch f {
-	case InitialDelaySeconds:
-		return v.InitialDelaySeconds, true
-	case PeriodSeconds:
-		return v.PeriodSeconds, true
-	case TimeoutSeconds:
-		return v.TimeoutSeconds, true
-	case SuccessThreshold:
-		return v.SuccessThreshold, true
-	case FailureThreshold:
-		return v.FailureThreshold, true
+	if p := v.field(f); p != nil {
+		return *p, true
 	}
 	return 0, false
 }
 
 // WithField returns v with timing field f set to value.
 func (v Values) WithField(f Field, value int32) (Values, error) {
-	switch f {
-	case InitialDelaySeconds:
-		v.InitialDelaySeconds = value
-	case PeriodSeconds:
-		v.PeriodSeconds = value
-	case TimeoutSeconds:
-		v.TimeoutSeconds = value
-	case SuccessThreshold:
-		v.SuccessThreshold = value
-	case FailureThreshold:
-		v.FailureThreshold = value
-	default:
+	p := v.field(f)
+	if p == nil {
 		return v, fmt.Errorf("unknown probe field %q", f)
 	}
+	*p = value
 	return v, nil
+}
+
+// field points at timing field f of v, nil for a field that is not a timing field.
+func (v *Values) field(f Field) *int32 {
+	switch f {
+	case InitialDelaySeconds:
+		return &v.InitialDelaySeconds
+	case PeriodSeconds:
+		return &v.PeriodSeconds
+	case TimeoutSeconds:
+		return &v.TimeoutSeconds
+	case SuccessThreshold:
+		return &v.SuccessThreshold
+	case FailureThreshold:
+		return &v.FailureThreshold
+	}
+	return nil
 }
 
 // Budget is how long the probe lets a container fail from its start before it acts:
