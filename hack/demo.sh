@@ -16,6 +16,8 @@ DEMO_TIMEOUT=${DEMO_TIMEOUT:-600}
 METRICS=127.0.0.1:${DEMO_METRICS_PORT:-8080}
 HEALTH=127.0.0.1:${DEMO_HEALTH_PORT:-8081}
 children=()
+# keep_logs says the demo failed or fell short: the logs it pointed at stay, and their ends are shown.
+keep_logs=0
 
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 note() { printf '    %s\n' "$*"; }
@@ -24,6 +26,10 @@ k() { "$KUBECTL" --kubeconfig "$KUBECONFIG_PATH" "$@"; }
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
+  if ((status != 0 || keep_logs)) && [[ -s "$LOCAL_DIR/logs/manager.log" ]]; then
+    echo "The last lines of $LOCAL_DIR/logs/manager.log (kept, with the other components' logs):" >&2
+    tail -n 40 "$LOCAL_DIR/logs/manager.log" | sed 's/^/    /' >&2
+  fi
   say "Stopping everything the demo started"
   for pid in "${children[@]}"; do
     kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
@@ -31,7 +37,11 @@ cleanup() {
   for pid in "${children[@]}"; do
     wait "$pid" 2>/dev/null || true
   done
-  "$root/hack/cluster-down.sh" || true
+  if ((status != 0 || keep_logs)); then
+    KEEP_LOGS=1 "$root/hack/cluster-down.sh" || true
+  else
+    "$root/hack/cluster-down.sh" || true
+  fi
   exit "$status"
 }
 trap cleanup EXIT
@@ -135,6 +145,7 @@ if [[ "$(jp deploy/healthy-web '{.metadata.generation}')" == "1" ]]; then
 fi
 if ((${#reached[@]} < 5)); then
   echo "Not every milestone was reached within ${DEMO_TIMEOUT}s; see $LOCAL_DIR/logs/manager.log" >&2
+  keep_logs=1
 fi
 
 cat <<EOF
