@@ -12,22 +12,43 @@ import (
 // minStuckThreshold is the least time a pod must be running and never ready before it counts as stuck.
 const minStuckThreshold = time.Minute
 
-// findPatterns reports what tuning must not touch blindly, and blocks the rules that would.
-func (r *containerRun) findPatterns() {
+// probesMissing reports a container without any probe: there is nothing to tune, and the rules after it are
+// gated on this finding so that none of them explains or changes anything of the container.
+func (r *containerRun) probesMissing() {
 	c := r.c
-	sig := c.Signals
+	if c.Startup == nil && c.Liveness == nil && c.Readiness == nil {
+		r.find(Info, ReasonNoProbes, fmt.Sprintf("container %s has no probes: Kubernetes cannot tell whether it is alive or ready, "+
+			"and probe-tuner does not invent probes; add at least a readiness probe", c.Name))
+	}
+}
+
+// identicalProbes reports liveness and readiness probes that are the same; the liveness rules are gated on it,
+// since tuning such a liveness probe would tune a readiness check into a restart.
+func (r *containerRun) identicalProbes() {
+	c := r.c
 	if identical(c.Liveness, c.Readiness) {
-		r.blockLiveness = true
 		r.find(Warning, ReasonIdenticalProbes, fmt.Sprintf("container %s has identical liveness and readiness probes: a failure that should only take the pod out of traffic also restarts it. "+
 			"Point the liveness probe at a cheaper endpoint that checks only the process, or give it a higher failureThreshold than readiness", c.Name))
 	}
+}
+
+// correlatedLiveness reports liveness kills that hit most replicas at once. Every tuning rule is gated on it:
+// the restarts and failures then have a shared cause, and no probe setting of this container fixes it.
+func (r *containerRun) correlatedLiveness() {
+	c := r.c
+	sig := c.Signals
 	if sig.CorrelatedKills >= 2 && 2*sig.CorrelatedKills >= sig.Replicas {
-		r.blockLiveness, r.blockAll = true, true
 		r.find(Warning, ReasonCorrelatedLiveness, fmt.Sprintf("%d of %d replicas of container %s were killed by their liveness probe on error answers (not timeouts) within %s of each other: "+
 			"error answers that hit most replicas at once point at something they share (a database, a cache, a downstream service) checked inside the liveness probe. "+
 			"Restarting cannot fix a shared dependency and takes every replica down together. Make the liveness probe check only this process, and check dependencies in the readiness probe",
 			sig.CorrelatedKills, sig.Replicas, c.Name, sig.CorrelationWindow))
 	}
+}
+
+// stuckNotReady reports pods that run without ever becoming ready far longer than a normal start.
+func (r *containerRun) stuckNotReady() {
+	c := r.c
+	sig := c.Signals
 	threshold, normal := r.stuckThreshold()
 	var stuck []string
 	var longest time.Duration

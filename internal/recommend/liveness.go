@@ -18,7 +18,7 @@ import (
 // counts as transient.
 func (r *containerRun) livenessRule() {
 	live := r.next.Liveness
-	if live == nil || r.blockLiveness || r.blockAll {
+	if live == nil {
 		return
 	}
 	s := r.in.Settings

@@ -32,33 +32,32 @@ const defaultFailureThreshold = 3
 // MaxNeedlessKillsPerReplicaWeek (then the probe is reported). Tighter windows are taken only when r at an upper
 // bound (three runs more than seen) keeps them below the rate, so a short watch cannot make a tight window look
 // safe.
-// It returns whether it changed the probe.
-func (r *containerRun) tightenLiveness() bool {
+func (r *containerRun) tightenLiveness() {
 	live := r.next.Liveness
-	if live == nil || r.blockLiveness || r.blockAll || r.touched(probes.Liveness) {
-		return false
+	if live == nil || r.touched(probes.Liveness) {
+		return
 	}
 	s := r.in.Settings
 	sig := r.c.Signals
 	v := probes.Of(live)
 	bound := int64(s.Liveness.MaxTimeToDetectSeconds)
 	if probes.TimeToDetect(v.FailureThreshold, v.PeriodSeconds, v.TimeoutSeconds) <= bound {
-		return false
+		return
 	}
 	// The largest failureThreshold within the bound at the current period and timeout.
 	loosest := int32(min((bound-int64(v.TimeoutSeconds))/int64(v.PeriodSeconds), int64(v.FailureThreshold)-1))
 	loosest = stepDown(v.FailureThreshold, max(loosest, s.Liveness.MinFailureThreshold, 1), s.Pacing.MaxStepPercent)
 	if loosest >= v.FailureThreshold || probes.TimeToDetect(loosest, v.PeriodSeconds, v.TimeoutSeconds) > bound {
-		return false // the bound cannot be met at this period and timeout in one step; reported below
+		return // the bound cannot be met at this period and timeout in one step; reported below
 	}
 	if sig.Restarts[observe.CauseStartup] > 0 || sig.KillsBeforeReady > 0 {
-		return false // starts are being killed: the startup budget comes first
+		return // starts are being killed: the startup budget comes first
 	}
 	if r.next.Startup == nil && !r.startCovered(v.InitialDelaySeconds+loosest*v.PeriodSeconds) {
-		return false // without a startup probe the liveness window is also the startup budget
+		return // without a startup probe the liveness window is also the startup budget
 	}
 	if sig.LivenessProbes*float64(v.PeriodSeconds) < s.Pacing.VerificationWindow.Seconds() {
-		return false // ready containers watched for less than one verification window
+		return // ready containers watched for less than one verification window
 	}
 	// The tightest window whose expected needless kills stay below the accepted rate, but never below the
 	// Kubernetes default of 3 failures (a single slow answer must not restart a container) or the policy's
@@ -84,14 +83,14 @@ func (r *containerRun) tightenLiveness() bool {
 	if needless >= MaxNeedlessKillsPerReplicaWeek {
 		r.tightenBlocked = fmt.Sprintf("a failureThreshold of %d would bring it within the bound, but the failures observed so far (%d runs that recovered, %d failures, in about %.0f probes) put its needless kills at %.2g per replica-week, not below the %.0f probe-tuner accepts",
 			ft, sig.NearMissRuns, sig.NearMissFailures, sig.LivenessProbes, needless, MaxNeedlessKillsPerReplicaWeek)
-		return false
+		return
 	}
 	evidence := fmt.Sprintf("the liveness probe takes up to %ds to detect a hang (failureThreshold %d x periodSeconds %ds + timeoutSeconds %ds), above the policy's maxTimeToDetectSeconds of %d; "+
 		"in about %.0f probes of ready containers %d failure runs recovered on their own (%d failures), so a window of %d failures is expected to restart a healthy container about %.2g times per replica-week (accepted: below %.0f). "+
 		"A too-loose probe leaves a hung container in service, a too-tight one restarts healthy ones: failureThreshold %d -> %d detects a hang within %ds",
 		v.TimeToDetect(), v.FailureThreshold, v.PeriodSeconds, v.TimeoutSeconds, bound, sig.LivenessProbes, sig.NearMissRuns, sig.NearMissFailures,
 		ft, needless, MaxNeedlessKillsPerReplicaWeek, v.FailureThreshold, ft, probes.TimeToDetect(ft, v.PeriodSeconds, v.TimeoutSeconds))
-	return r.setField(probes.Liveness, probes.FailureThreshold, ft, ReasonLivenessTightened, evidence)
+	r.setField(probes.Liveness, probes.FailureThreshold, ft, ReasonLivenessTightened, evidence)
 }
 
 // unseenRuns is how many failure runs more than were seen the estimate assumes when it goes tighter than the

@@ -11,7 +11,7 @@ import (
 // successThreshold adds hysteresis.
 func (r *containerRun) readinessRule() {
 	rd := r.next.Readiness
-	if rd == nil || r.blockAll {
+	if rd == nil {
 		return
 	}
 	s := r.in.Settings

@@ -34,32 +34,24 @@ type containerRun struct {
 	plan    *Plan
 	next    probes.Set
 	changes []probes.Change
-	// blockLiveness is set by a finding that makes liveness tuning blind; blockAll by one that makes every
-	// observation of the container misleading (restarts caused by a shared dependency).
-	blockLiveness bool
-	blockAll      bool
+	// found holds the reasons of the findings made for the container so far: the rules' gates.
+	found map[string]bool
 	// tightenBlocked says why an over-generous liveness probe was not tightened, for the finding.
 	tightenBlocked string
 }
 
 func (r *containerRun) run() {
-	c := r.c
-	if c.Startup == nil && c.Liveness == nil && c.Readiness == nil {
-		r.find(Info, ReasonNoProbes, fmt.Sprintf("container %s has no probes: Kubernetes cannot tell whether it is alive or ready, "+
-			"and probe-tuner does not invent probes; add at least a readiness probe", c.Name))
-		return
+	for _, rl := range rules {
+		r.applyRule(rl)
 	}
-	r.findPatterns()
-	r.startupRule()
-	r.livenessRule()
-	r.tightenLiveness()
-	r.slowHangDetection()
-	r.readinessRule()
-	r.notAProbeProblem()
 	r.commit()
 }
 
 func (r *containerRun) find(sev Severity, reason, message string) {
+	if r.found == nil {
+		r.found = map[string]bool{}
+	}
+	r.found[reason] = true
 	r.plan.Findings = append(r.plan.Findings, Finding{Container: r.c.Name, Severity: sev, Reason: reason, Message: message})
 }
 

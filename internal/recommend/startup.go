@@ -28,8 +28,8 @@ func (r *containerRun) startupRule() {
 	s := r.in.Settings
 	sig := r.c.Signals
 	st, live := r.next.Startup, r.next.Liveness
-	if (st == nil && live == nil) || r.blockAll {
-		return // nothing kills a slow start, or the workload's restarts have another cause
+	if st == nil && live == nil {
+		return // nothing kills a slow start
 	}
 	var budget int32
 	if st != nil {

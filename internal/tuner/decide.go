@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
 	"github.com/probetuner/probe-tuner/internal/observe"
 	"github.com/probetuner/probe-tuner/internal/policy"
 	"github.com/probetuner/probe-tuner/internal/probes"
@@ -75,47 +74,46 @@ func Decide(st *WorkloadState, f Facts, s policy.Settings, cfg observe.Config, n
 		st.LastFindings = sig
 	}
 
-	if s.Mode == tuningv1alpha1.ModeOff {
-		return wait(act, "the policy's mode is Off")
+	in := newHoldInput(st, f, s, plan, containers, now)
+	if v, held := firstHold(beforeVerification, in); held {
+		return v.apply(act, st)
 	}
 	if revert, ok := verify(st, f, s, now); ok {
 		return revert
 	}
-	// Starts still killed after a change that gave them more time: the change was too small, and its rollout
-	// cannot complete until the probes change again, so neither verification nor cooldown is waited for.
-	// Only the pods of the revision that change made count: until it shows, the kills are the old budget's.
-	growAgain := rolloutStalledByProbes(plan, containers, s) && st.LastChange != nil && f.Revision != st.LastChange.FromRevision
-	if lc := st.LastChange; lc != nil && !lc.Verified && !lc.Reverted && !(growAgain && lc.GrowsStartupBudget()) {
-		return wait(act, fmt.Sprintf("verifying the change of %s until %s", lc.Time.UTC().Format(time.RFC3339),
-			verificationEnd(lc, s).UTC().Format(time.RFC3339)))
+	if v, held := firstHold(holds, in); held {
+		return v.apply(act, st)
 	}
-	if len(plan.Changes) == 0 {
-		st.LastRecommendation = ""
-		return wait(act, "no change recommended")
-	}
-
 	act.Changes = plan.Changes
-	sig := changesSignature(plan.Changes)
-	hold := ""
-	switch {
-	case s.Mode == tuningv1alpha1.ModeRecommend:
-		hold = "the policy's mode is Recommend"
-	case f.Paused:
-		hold = "the Deployment is paused with probetuner.io/paused"
-	case f.RolloutInProgress && !rolloutStalledByProbes(plan, containers, s):
-		hold = "the Deployment is rolling out"
-	case st.LastChange != nil && now.Sub(st.LastChange.Time) < s.Pacing.Cooldown && !(growAgain && st.LastChange.GrowsStartupBudget()):
-		hold = fmt.Sprintf("cooling down until %s", st.LastChange.Time.Add(s.Pacing.Cooldown).UTC().Format(time.RFC3339))
-	}
-	if hold != "" {
-		act.Kind, act.Reason = Recommend, hold
-		act.Record = sig != st.LastRecommendation
-		st.LastRecommendation = sig
-		return act
-	}
 	act.Kind, act.Record = Apply, true
 	act.ID = decisionID(f.Name, f.Revision, plan.Changes)
 	st.LastRecommendation = ""
+	return act
+}
+
+// newHoldInput gathers what the holds look at.
+func newHoldInput(st *WorkloadState, f Facts, s policy.Settings, plan recommend.Plan, containers []recommend.Container, now time.Time) holdInput {
+	stalled := rolloutStalledByProbes(plan, containers, s)
+	lc := st.LastChange
+	// Only the pods of the revision the last change made count: until it shows, the kills are the old budget's.
+	regrow := stalled && lc != nil && f.Revision != lc.FromRevision && lc.GrowsStartupBudget()
+	return holdInput{settings: s, paused: f.Paused, rollingOut: f.RolloutInProgress, last: lc, changes: plan.Changes, now: now,
+		stalled: stalled, regrow: regrow}
+}
+
+// apply turns a verdict into the action: a Wait, or a Recommend recorded unless it was recorded last time.
+func (v verdict) apply(act Action, st *WorkloadState) Action {
+	if v.kind == Wait {
+		if v.nothingRecommended {
+			st.LastRecommendation = ""
+		}
+		return wait(act, v.reason)
+	}
+	act.Changes = act.Plan.Changes
+	sig := changesSignature(act.Changes)
+	act.Kind, act.Reason = Recommend, v.reason
+	act.Record = sig != st.LastRecommendation
+	st.LastRecommendation = sig
 	return act
 }
 

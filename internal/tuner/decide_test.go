@@ -226,6 +226,14 @@ func TestVerification(t *testing.T) {
 			t.Fatalf("action = %s (%s), want the stalled change judged (and reverted) after one window", act.Kind, act.Reason)
 		}
 	})
+	t.Run("with the mode Off a failed change is not judged", func(t *testing.T) {
+		st, f := newState(6, 1)
+		st.LastChange.SettledAt = t0.Add(-10 * time.Minute)
+		act := Decide(st, f, settingsFor(tuningv1alpha1.ModeOff), observe.DefaultConfig(), t0)
+		if act.Kind != Wait || act.Reason != "the policy's mode is Off" || st.LastChange.Verified || len(st.Blocked) != 0 {
+			t.Fatalf("action = %s (%s), verified %v, blocked %v: want a wait, the change left unjudged", act.Kind, act.Reason, st.LastChange.Verified, st.Blocked)
+		}
+	})
 	t.Run("inside the window nothing else happens", func(t *testing.T) {
 		st, f := newState(6, 1)
 		st.LastChange.Time = t0.Add(-time.Minute)
