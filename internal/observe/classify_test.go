@@ -128,3 +128,23 @@ func TestHistogramQuantiles(t *testing.T) {
 		t.Errorf("count = %d, want 200", h.Count)
 	}
 }
+
+// The longest sample is the same on every call: decayed weights summed in the map's order differed in their last
+// bit from call to call, and Quantile(1) then fell past the last bucket to its upper bound now and then.
+func TestHistogramQuantileIsDeterministic(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var h Histogram
+	for i := 0; i < 40; i++ {
+		// Starts of 5 s to 44 s killed every 97 s: many buckets, each weight decayed to a different fraction.
+		h.Add(time.Duration(5+i)*time.Second+300*time.Millisecond, start.Add(time.Duration(i)*97*time.Second), time.Hour)
+	}
+	want := h.Quantile(1)
+	if want != time.Duration(h.Max*float64(time.Second)) {
+		t.Errorf("Quantile(1) = %s, want the longest sample %.1fs", want, h.Max)
+	}
+	for i := 0; i < 500; i++ {
+		if got := h.Quantile(1); got != want {
+			t.Fatalf("call %d: Quantile(1) = %s, an earlier call gave %s", i, got, want)
+		}
+	}
+}
