@@ -16,7 +16,7 @@ const minStuckThreshold = time.Minute
 // gated on this finding so that none of them explains or changes anything of the container.
 func (r *containerRun) probesMissing() {
 	c := r.c
-	if c.Startup == nil && c.Liveness == nil && c.Readiness == nil {
+	if probes.None(probes.Set{Startup: c.Startup, Liveness: c.Liveness, Readiness: c.Readiness}) {
 		r.find(Info, ReasonNoProbes, fmt.Sprintf("container %s has no probes: Kubernetes cannot tell whether it is alive or ready, "+
 			"and probe-tuner does not invent probes; add at least a readiness probe", c.Name))
 	}
@@ -26,7 +26,7 @@ func (r *containerRun) probesMissing() {
 // since tuning such a liveness probe would tune a readiness check into a restart.
 func (r *containerRun) identicalProbes() {
 	c := r.c
-	if identical(c.Liveness, c.Readiness) {
+	if probes.Identical(c.Liveness, c.Readiness) {
 		r.find(Warning, ReasonIdenticalProbes, fmt.Sprintf("container %s has identical liveness and readiness probes: a failure that should only take the pod out of traffic also restarts it. "+
 			"Point the liveness probe at a cheaper endpoint that checks only the process, or give it a higher failureThreshold than readiness", c.Name))
 	}

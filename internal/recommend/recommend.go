@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"sort"
 
-	corev1 "k8s.io/api/core/v1"
-
 	"github.com/probetuner/probe-tuner/internal/probes"
 )
 
@@ -105,17 +103,4 @@ func (r *containerRun) commit() {
 	}
 	r.plan.Changes = append(r.plan.Changes, r.changes...)
 	r.plan.Probes[r.c.Name] = r.next
-}
-
-// identical reports whether two probes have the same handler and timing.
-func identical(a, b *corev1.Probe) bool {
-	if a == nil || b == nil {
-		return false
-	}
-	x, y := a.DeepCopy(), b.DeepCopy()
-	probes.Of(x).Apply(x)
-	probes.Of(y).Apply(y)
-	x.SuccessThreshold, y.SuccessThreshold = 0, 0
-	x.TerminationGracePeriodSeconds, y.TerminationGracePeriodSeconds = nil, nil
-	return x.String() == y.String()
 }
