@@ -39,6 +39,7 @@ var allowedImports = map[string][]string{
 	"internal/failpoint": nil,
 	"internal/health":    nil,
 	"internal/scheme":    {"api/v1alpha1"},
+	"internal/audit":     {"internal/probes"},
 }
 
 // TestPackagesImportOnlyWhatTheArchitectureAllows checks every operator package's imports against the table, and
