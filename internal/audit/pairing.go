@@ -15,7 +15,7 @@ func identicalProbes(t target) []hit {
 		return nil
 	}
 	return []hit{{probe: probes.Liveness, message: "the liveness and readiness probes are identical: a failure that should only take the pod out of traffic also restarts it. " +
-		"Point the liveness probe at a cheaper endpoint that checks only the process, or give it a higher failureThreshold than readiness"}}
+		"Point the liveness probe at its own, cheaper endpoint that checks only the process (the same endpoint with other timings is PT007)"}}
 }
 
 // sameHandlerOtherTiming: liveness and readiness on one endpoint differ only in when they act, so the
