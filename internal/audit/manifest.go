@@ -3,6 +3,7 @@ package audit
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -54,16 +55,22 @@ func decodeDocument(source string, data []byte) ([]Workload, error) {
 	if len(bytes.TrimSpace(stripComments(data))) == 0 {
 		return nil, nil
 	}
+	// Strict about duplicate keys (two files concatenated without ---, a key given twice: kubectl rejects them
+	// too), lenient about unknown fields, which a newer API version may have.
+	data, err := yaml.YAMLToJSONStrict(data)
+	if err != nil {
+		return nil, err
+	}
 	var meta metav1.TypeMeta
-	if err := yaml.Unmarshal(data, &meta); err != nil {
+	if err := json.Unmarshal(data, &meta); err != nil {
 		return nil, err
 	}
 	switch meta.Kind {
 	case "List":
 		var list struct {
-			Items []jsonRaw `json:"items"`
+			Items []json.RawMessage `json:"items"`
 		}
-		if err := yaml.Unmarshal(data, &list); err != nil {
+		if err := json.Unmarshal(data, &list); err != nil {
 			return nil, err
 		}
 		var out []Workload
@@ -95,24 +102,15 @@ func decodeDocument(source string, data []byte) ([]Workload, error) {
 	return nil, nil
 }
 
-// decodeAs unmarshals data as a T, an object of that kind, and makes it a workload of the metadata and pod spec
+// decodeAs unmarshals data (JSON) as a T, an object of that kind, and makes it a workload of the metadata and pod spec
 // that parts returns.
 func decodeAs[T any](source, kind string, data []byte, parts func(*T) (metav1.ObjectMeta, corev1.PodSpec)) ([]Workload, error) {
 	obj := new(T)
-	if err := yaml.Unmarshal(data, obj); err != nil {
+	if err := json.Unmarshal(data, obj); err != nil {
 		return nil, err
 	}
 	meta, spec := parts(obj)
 	return []Workload{{Kind: kind, Namespace: meta.Namespace, Name: meta.Name, Source: source, Spec: spec}}, nil
-}
-
-// jsonRaw keeps a List item as its JSON for a second decoding.
-type jsonRaw []byte
-
-// UnmarshalJSON keeps the item's bytes.
-func (j *jsonRaw) UnmarshalJSON(b []byte) error {
-	*j = append((*j)[:0], b...)
-	return nil
 }
 
 // stripComments drops the lines that are only a YAML comment, so a document of comments counts as empty.

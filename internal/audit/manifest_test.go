@@ -23,6 +23,7 @@ items:
 apiVersion: apps/v1
 kind: StatefulSet
 metadata: {name: db}
+x-unknown-field: newer API versions may add fields
 spec: {template: {spec: {containers: [{name: db}]}}}
 ---
 ---
@@ -56,6 +57,7 @@ func TestDecodeErrorsNameTheSourceAndTheDocument(t *testing.T) {
 		"no kind":                        {"apiVersion: v1\nmetadata: {name: x}\n", 1},
 		"a field of the wrong type":      {"kind: Deployment\nspec: {replicas: many}\n", 1},
 		"a bad List item":                {"kind: List\nitems:\n- {kind: Pod, spec: {containers: 3}}\n", 1},
+		"a key given twice":              {"kind: Service\n---\nkind: Pod\nmetadata: {name: a}\nkind: Pod\n", 2},
 	}
 	for name, tc := range cases {
 		_, err := Decode("in.yaml", strings.NewReader(tc.manifest))
