@@ -58,8 +58,9 @@ test: vet control-plane ## Run unit tests, integration tests against a real loca
 	$(MAKE) fuzz
 
 .PHONY: fuzz
-fuzz: ## Fuzz the recommender's invariants for FUZZ_TIME (valid probes, bounds, steps, determinism, samples).
+fuzz: ## Fuzz the recommender's invariants for FUZZ_TIME (valid probes, bounds, steps, determinism, samples), and the audit's decoding.
 	go test -run '^$$' -fuzz FuzzRecommendInvariants -fuzztime $(FUZZ_TIME) ./internal/recommend
+	go test -run '^$$' -fuzz FuzzDecodeAndAudit -fuzztime $(FUZZ_TIME) ./internal/audit
 
 .PHONY: test-unit
 test-unit: ## Run only the tests that need no API server.
