@@ -1,6 +1,6 @@
 # Shared settings and helpers of cluster-up.sh and cluster-down.sh.
 root=${root:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
-LOCAL_DIR=${LOCAL_DIR:-$root/bin/local}
+LOCAL_DIR=$(realpath -m "${LOCAL_DIR:-$root/bin/local}")
 K8S_BIN=${K8S_BIN:-$root/bin/k8s}
 API_PORT=${API_PORT:-16443}
 ETCD_PORT=${ETCD_PORT:-12379}

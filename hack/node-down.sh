@@ -39,12 +39,14 @@ if running containerd; then
   if [[ -n "$tasks" ]]; then
     echo "  containers: killing $(wc -w <<<"$tasks")"
     for t in $tasks; do ctr tasks kill -a -s SIGKILL "$t" >/dev/null 2>&1 || true; done
-    for t in $tasks; do
-      for _ in $(seq 1 25); do
-        ctr tasks delete "$t" >/dev/null 2>&1 && break
-        sleep 0.2
-      done
+    # containerd's CRI plugin deletes a task once it exited; delete what it left (force) until none is listed.
+    for _ in $(seq 1 50); do
+      tasks=$(ctr tasks ls -q 2>/dev/null || true)
+      [[ -n "$tasks" ]] || break
+      sleep 0.2
+      for t in $tasks; do ctr tasks delete -f "$t" >/dev/null 2>&1 || true; done
     done
+    [[ -z "$tasks" ]] || warn "containerd still lists tasks: $tasks"
   fi
   for c in $(ctr containers ls -q 2>/dev/null || true); do ctr containers delete "$c" >/dev/null 2>&1 || true; done
 fi
@@ -58,13 +60,19 @@ for proc in /proc/[0-9]*; do
     kill -KILL "${proc#/proc/}" 2>/dev/null || true
   fi
 done
-# Container processes left in our kubepods cgroups (after a crash): kill them by pid.
-for pids in /sys/fs/cgroup/*/kubepods/cgroup.procs /sys/fs/cgroup/kubepods/cgroup.procs; do
-  [[ -e "$pids" ]] || continue
-  for f in $(find "$(dirname "$pids")" -name cgroup.procs); do
-    for pid in $(cat "$f"); do kill -KILL "$pid" 2>/dev/null || true; done
+# Container processes left in the kubepods cgroups (after a crash): kill them by pid. Only when this node recorded
+# the host (node-up refuses to start when kubepods cgroups exist, so then they are all ours).
+if [[ -f "$HOST_STATE/complete" ]]; then
+  for procs in /sys/fs/cgroup/*/kubepods/cgroup.procs /sys/fs/cgroup/kubepods/cgroup.procs; do
+    [[ -e "$procs" ]] || continue
+    find "$(dirname "$procs")" -name cgroup.procs -print0 | while IFS= read -r -d '' f; do
+      while read -r pid; do
+        echo "  container process: killing leftover pid $pid (in ${f%/cgroup.procs})"
+        kill -KILL "$pid" 2>/dev/null || true
+      done <"$f"
+    done
   done
-done
+fi
 
 # 2. Mounts under LOCAL_DIR (rootfs overlays, shm, netns, volumes), deepest first, until none is left.
 if [[ -d "$LOCAL_DIR" ]]; then

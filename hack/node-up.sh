@@ -208,7 +208,8 @@ done
 
 # --- Images (no registry, no pulls) ------------------------------------------------------------------------------
 import_image() {
-  local name=$1 bin=$2 tar="$LOCAL_DIR/images/$(basename "$2").tar"
+  local name=$1 bin=$2 tar
+  tar="$LOCAL_DIR/images/$(basename "$2").tar"
   if ctr images ls -q | grep -qxF "$name"; then
     echo "  image $name: present"
     return
