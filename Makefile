@@ -90,17 +90,30 @@ docker-build: ## Build the container image (needs a Docker engine).
 control-plane: ## Build etcd, kube-apiserver, kube-controller-manager and kubectl into bin/k8s (only what is missing).
 	hack/build-controlplane.sh $(K8S_BIN)
 
+# NODE=real: a real kubelet with containerd instead of the simulated kubelet (root; docs/real-node.md).
+NODE ?= sim
+NODE_BIN ?= $(LOCALBIN)/k8s-node
+ifeq ($(NODE),real)
+CLUSTER_NODE_DEPS := node-binaries
+else
+CLUSTER_NODE_DEPS := simkubelet
+endif
+
 .PHONY: cluster-up
-cluster-up: control-plane simkubelet ## Start the local control plane and the simulated kubelet; the kubeconfig is bin/local/kubeconfig.
-	hack/cluster-up.sh
+cluster-up: control-plane $(CLUSTER_NODE_DEPS) ## Start the local control plane and the simulated kubelet (NODE=real: containerd and a real kubelet); the kubeconfig is bin/local/kubeconfig.
+	NODE=$(NODE) NODE_BIN=$(NODE_BIN) hack/cluster-up.sh
+
+.PHONY: node-binaries
+node-binaries: ## Build kubelet, kube-scheduler, containerd and the image tools for NODE=real into bin/k8s-node (only what is missing).
+	hack/build-node.sh $(NODE_BIN)
 
 .PHONY: simkubelet
 simkubelet: ## Build the simulated kubelet into bin/simkubelet.
 	go build -o $(LOCALBIN)/simkubelet ./test/harness/cmd/simkubelet
 
 .PHONY: cluster-down
-cluster-down: ## Stop the local control plane and remove its state.
-	hack/cluster-down.sh
+cluster-down: ## Stop the local control plane (and a real node: restoring the host) and remove its state.
+	NODE_BIN=$(NODE_BIN) hack/cluster-down.sh
 
 .PHONY: install
 install: manifests ## Install the CRD into the cluster KUBECONFIG points at.

@@ -6,6 +6,8 @@
 # Settings (environment): LOCAL_DIR (state; default bin/local), K8S_BIN (binaries; default bin/k8s),
 # API_PORT (default 16443), ETCD_PORT (default 12379; the peer port is ETCD_PORT+1), SIMKUBELET (the simulated
 # kubelet's binary, default bin/simkubelet; "none" to skip it), SIM_NODES (default 2), SIMKUBELET_FLAGS.
+# NODE=real starts kube-scheduler, containerd and a real kubelet instead of the simulated kubelet (hack/node-up.sh,
+# needs root; binaries from bin/k8s-node, see docs/real-node.md).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,6 +17,30 @@ source "$root/hack/lib.sh"
 mkdir -p "$LOCAL_DIR/logs" "$LOCAL_DIR/run"
 "$K8S_BIN/localpki" --dir "$LOCAL_DIR/pki" --server "https://127.0.0.1:$API_PORT"
 cp "$LOCAL_DIR/pki/admin.kubeconfig" "$KUBECONFIG_PATH"
+
+# The real node: the kubelet's and kube-scheduler's certificates, and what kube-apiserver needs to reach and
+# authorize a real kubelet (the Node authorizer, its InternalIP rather than its name, a client certificate).
+authz=RBAC
+real_node_flags=()
+controllers=deployment-controller,replicaset-controller,garbage-collector-controller,namespace-controller,serviceaccount-controller,root-ca-certificate-publisher-controller,pod-garbage-collector-controller
+case "$NODE" in
+real)
+  [[ -x "$NODE_BIN/nodepki" ]] || { echo "$NODE_BIN/nodepki is missing: run make node-binaries" >&2; exit 1; }
+  "$NODE_BIN/nodepki" --dir "$LOCAL_DIR/pki" --server "https://127.0.0.1:$API_PORT" --node "$NODE_NAME"
+  authz=Node,RBAC
+  # It takes the kubelet's node.kubernetes.io/not-ready taint off once the Node is Ready (and watches its health).
+  controllers+=,node-lifecycle-controller
+  real_node_flags=(--kubelet-preferred-address-types InternalIP
+    --kubelet-client-certificate "$LOCAL_DIR/pki/apiserver-kubelet-client.crt"
+    --kubelet-client-key "$LOCAL_DIR/pki/apiserver-kubelet-client.key"
+    --enable-admission-plugins NodeRestriction)
+  ;;
+sim) ;;
+*)
+  echo "NODE=$NODE: want sim (the simulated kubelet, the default) or real" >&2
+  exit 1
+  ;;
+esac
 
 start etcd "$K8S_BIN/etcd" \
   --name local --data-dir "$LOCAL_DIR/etcd" \
@@ -31,8 +57,9 @@ start kube-apiserver "$K8S_BIN/kube-apiserver" \
   --service-account-key-file "$LOCAL_DIR/pki/sa.pub" --service-account-signing-key-file "$LOCAL_DIR/pki/sa.key" \
   --service-account-issuer https://kubernetes.default.svc.cluster.local \
   --service-cluster-ip-range 10.0.0.0/24 \
-  --authorization-mode RBAC --allow-privileged=true \
+  --authorization-mode "$authz" --allow-privileged=true \
   --endpoint-reconciler-type none \
+  ${real_node_flags[@]+"${real_node_flags[@]}"} \
   --v 1
 wait_ready
 
@@ -40,7 +67,7 @@ start kube-controller-manager "$K8S_BIN/kube-controller-manager" \
   --kubeconfig "$LOCAL_DIR/pki/controller-manager.kubeconfig" \
   --authentication-kubeconfig "$LOCAL_DIR/pki/controller-manager.kubeconfig" \
   --authorization-kubeconfig "$LOCAL_DIR/pki/controller-manager.kubeconfig" \
-  --controllers deployment-controller,replicaset-controller,garbage-collector-controller,namespace-controller,serviceaccount-controller,root-ca-certificate-publisher-controller,pod-garbage-collector-controller \
+  --controllers "$controllers" \
   --use-service-account-credentials=true --leader-elect=false --secure-port 0 \
   --root-ca-file "$LOCAL_DIR/pki/ca.crt" --service-account-private-key-file "$LOCAL_DIR/pki/sa.key" \
   --concurrent-deployment-syncs 10 --concurrent-replicaset-syncs 10 \
@@ -48,7 +75,14 @@ start kube-controller-manager "$K8S_BIN/kube-controller-manager" \
 
 # The simulated kubelet (nodes, scheduling, pods): SIMKUBELET=none leaves the cluster without nodes; SIM_NODES
 # sets the number of nodes and SIMKUBELET_FLAGS adds flags (word-split), e.g. "--kube-api-qps 200 -v 2".
-if [[ "$SIMKUBELET" == none ]]; then
+if [[ "$NODE" == real ]]; then
+  start kube-scheduler "$NODE_BIN/kube-scheduler" \
+    --kubeconfig "$LOCAL_DIR/pki/scheduler.kubeconfig" \
+    --authentication-kubeconfig "$LOCAL_DIR/pki/scheduler.kubeconfig" \
+    --authorization-kubeconfig "$LOCAL_DIR/pki/scheduler.kubeconfig" \
+    --leader-elect=false --secure-port 0 --v 1
+  "$root/hack/node-up.sh"
+elif [[ "$SIMKUBELET" == none ]]; then
   echo "  simkubelet: skipped (SIMKUBELET=none): pods will stay pending"
 elif [[ -x "$SIMKUBELET" ]]; then
   # shellcheck disable=SC2086

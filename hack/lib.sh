@@ -1,6 +1,6 @@
 # Shared settings and helpers of cluster-up.sh and cluster-down.sh.
 root=${root:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
-LOCAL_DIR=${LOCAL_DIR:-$root/bin/local}
+LOCAL_DIR=$(realpath -m "${LOCAL_DIR:-$root/bin/local}")
 K8S_BIN=${K8S_BIN:-$root/bin/k8s}
 API_PORT=${API_PORT:-16443}
 ETCD_PORT=${ETCD_PORT:-12379}
@@ -55,4 +55,29 @@ wait_ready() {
     sleep 0.5
   done
   echo "  kube-apiserver: ready on https://127.0.0.1:$API_PORT"
+}
+
+# The real node (NODE=real): its binaries, name, bridge, subnet and ports. Bridge, subnet, /kubepods and
+# /run/containerd/s are global on the machine: one real node per machine at a time.
+NODE=${NODE:-sim}
+NODE_BIN=${NODE_BIN:-$root/bin/k8s-node}
+NODE_NAME=${NODE_NAME:-real-node}
+NODE_BRIDGE=${NODE_BRIDGE:-ptbr0}
+NODE_SUBNET=${NODE_SUBNET:-10.244.77.0/24}
+KUBELET_PORT=${KUBELET_PORT:-20250}
+KUBELET_HEALTHZ_PORT=${KUBELET_HEALTHZ_PORT:-20248}
+# What node-up.sh records about the host before it changes it, and node-down.sh restores from.
+HOST_STATE=$LOCAL_DIR/run/host
+# Paths outside LOCAL_DIR that the kubelet, containerd and the CNI plugins create whatever they are told.
+NODE_GLOBAL_PATHS=(/var/lib/kubelet/device-plugins /var/log/containers /var/lib/cni /run/containerd/s /run/containerd/fifo /run/mount)
+NODE_SYSCTLS=(vm.overcommit_memory kernel.panic kernel.panic_on_oops net.ipv4.ip_forward)
+
+# node_ip prints the machine's own IPv4 address (the kubelet refuses a loopback one): the first global address of
+# the default route's interface, else the first global address of any interface.
+node_ip() {
+  local dev ip=""
+  dev=$(ip -4 route show default 2>/dev/null | awk '{for (i = 1; i < NF; i++) if ($i == "dev") {print $(i + 1); exit}}')
+  [[ -z "$dev" ]] || ip=$(ip -4 -o addr show dev "$dev" scope global | awk '{split($4, a, "/"); print a[1]; exit}')
+  [[ -n "$ip" ]] || ip=$(ip -4 -o addr show scope global | awk '{split($4, a, "/"); print a[1]; exit}')
+  echo "$ip"
 }
