@@ -8,12 +8,10 @@ out=${1:-"$root/bin/k8s"}
 mod="$root/hack/controlplane"
 mkdir -p "$out"
 
+# shellcheck source=hack/lib.sh
+source "$root/hack/lib.sh"
 k8s_version=$(awk '$1 == "k8s.io/kubernetes" {print $2}' "$mod/go.mod" | head -n1)
-minor=$(echo "$k8s_version" | cut -d. -f2)
-pkg=k8s.io/component-base/version
-ldflags="-s -w -X $pkg.gitVersion=$k8s_version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
-ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-ldflags+=" -X $pkg.gitCommit=probe-tuner-local-build"
+ldflags=$(k8s_ldflags "$mod")
 
 # stamp prints a fingerprint of everything a binary is built from: the module graph and the module's own sources.
 stamp() {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds what the real node (make cluster-up NODE=real) needs into $1 (default bin/k8s-node):
-#   kubelet, kube-scheduler and nodepki from the hack/controlplane module (the same k8s.io/kubernetes version as
+#   kubelet and kube-scheduler from the hack/controlplane module (the same k8s.io/kubernetes version as
 #   the control plane), containerd, containerd-shim-runc-v2 and ctr from the Go module proxy, and the image tools
 #   of hack/nodeimages (ociimage, pause, probe-target).
 # A binary built from the same inputs (recorded in a stamp file) is kept: re-running is cheap.
@@ -15,12 +15,10 @@ CONTAINERD_VERSION=${CONTAINERD_VERSION:-v2.4.2}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
+# shellcheck source=hack/lib.sh
+source "$root/hack/lib.sh"
 k8s_version=$(awk '$1 == "k8s.io/kubernetes" {print $2}' "$mod/go.mod" | head -n1)
-minor=$(echo "$k8s_version" | cut -d. -f2)
-pkg=k8s.io/component-base/version
-ldflags="-s -w -X $pkg.gitVersion=$k8s_version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
-ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-ldflags+=" -X $pkg.gitCommit=probe-tuner-local-build"
+ldflags=$(k8s_ldflags "$mod")
 
 # fingerprint DIR prints a hash of a module's go.mod, go.sum and Go sources.
 fingerprint() {
@@ -82,7 +80,6 @@ echo "Building the real node's binaries ($k8s_version, containerd $CONTAINERD_VE
 only=${ONLY:-all}
 if [[ $only == all || $only == k8s ]]; then
   (cd "$mod" && go mod download)
-  build_k8s nodepki ./cmd/nodepki
   build_k8s kubelet k8s.io/kubernetes/cmd/kubelet
   build_k8s kube-scheduler k8s.io/kubernetes/cmd/kube-scheduler
 fi

@@ -7,19 +7,6 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=hack/lib.sh
 source "$root/hack/lib.sh"
 
-stop() {
-  local name=$1 pid
-  running "$name" || return 0
-  pid=$(cat "$LOCAL_DIR/run/$name.pid")
-  echo "  $name: stopping (pid $pid)"
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 50); do
-    running "$name" || return 0
-    sleep 0.2
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-}
-
 if [[ ! -d "$LOCAL_DIR" ]]; then
   echo "No local control plane state at $LOCAL_DIR: nothing to stop."
   exit 0

@@ -25,8 +25,7 @@ real_node_flags=()
 controllers=deployment-controller,replicaset-controller,garbage-collector-controller,namespace-controller,serviceaccount-controller,root-ca-certificate-publisher-controller,pod-garbage-collector-controller
 case "$NODE" in
 real)
-  [[ -x "$NODE_BIN/nodepki" ]] || { echo "$NODE_BIN/nodepki is missing: run make node-binaries" >&2; exit 1; }
-  "$NODE_BIN/nodepki" --dir "$LOCAL_DIR/pki" --server "https://127.0.0.1:$API_PORT" --node "$NODE_NAME"
+  "$K8S_BIN/localpki" --dir "$LOCAL_DIR/pki" --server "https://127.0.0.1:$API_PORT" --node "$NODE_NAME"
   authz=Node,RBAC
   # It takes the kubelet's node.kubernetes.io/not-ready taint off once the Node is Ready (and watches its health).
   controllers+=,node-lifecycle-controller

@@ -81,3 +81,29 @@ node_ip() {
   [[ -n "$ip" ]] || ip=$(ip -4 -o addr show scope global | awk '{split($4, a, "/"); print a[1]; exit}')
   echo "$ip"
 }
+
+# stop NAME [TRIES] stops the process recorded for NAME: SIGTERM, then SIGKILL after TRIES x 0.2 s (default 50).
+stop() {
+  local name=$1 tries=${2:-50} pid
+  running "$name" || return 0
+  pid=$(cat "$LOCAL_DIR/run/$name.pid")
+  echo "  $name: stopping (pid $pid)"
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 "$tries"); do
+    running "$name" || return 0
+    sleep 0.2
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  sleep 0.2
+}
+
+# k8s_ldflags MODULE_DIR prints the -ldflags that stamp a Kubernetes binary with the module's k8s.io/kubernetes
+# version, as the upstream release build does.
+k8s_ldflags() {
+  local version minor pkg=k8s.io/component-base/version flags
+  version=$(awk '$1 == "k8s.io/kubernetes" {print $2}' "$1/go.mod" | head -n1)
+  minor=$(echo "$version" | cut -d. -f2)
+  flags="-s -w -X $pkg.gitVersion=$version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+  flags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "$flags -X $pkg.gitCommit=probe-tuner-local-build"
+}

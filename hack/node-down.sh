@@ -17,22 +17,9 @@ warn() {
   problems=$((problems + 1))
 }
 
-stop_pid() {
-  local name=$1 pid
-  running "$name" || return 0
-  pid=$(cat "$LOCAL_DIR/run/$name.pid")
-  echo "  $name: stopping (pid $pid)"
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 75); do
-    running "$name" || return 0
-    sleep 0.2
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  sleep 0.2
-}
 
 # 1. The kubelet first, so that it restarts nothing, then every container and sandbox through containerd.
-stop_pid kubelet
+stop kubelet 75
 if running containerd; then
   ctr() { "$NODE_BIN/ctr" --address "$CTRD/containerd.sock" -n k8s.io "$@" 2>>"$LOCAL_DIR/logs/ctr.log"; }
   tasks=$(ctr tasks ls -q 2>/dev/null || true)
@@ -50,7 +37,7 @@ if running containerd; then
   fi
   for c in $(ctr containers ls -q 2>/dev/null || true); do ctr containers delete "$c" >/dev/null 2>&1 || true; done
 fi
-stop_pid containerd
+stop containerd 75
 
 # Shims that outlived containerd (a crash): only those started for this containerd (its socket in their cmdline).
 for proc in /proc/[0-9]*; do

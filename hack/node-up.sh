@@ -37,7 +37,7 @@ if ((${#missing[@]} > 0)); then
     fail "apt-get install ${missing[*]} failed; see $LOCAL_DIR/logs/apt-get.log"
 fi
 RUNC=$(command -v runc)
-for b in kubelet kube-scheduler nodepki containerd containerd-shim-runc-v2 ctr ociimage pause probe-target; do
+for b in kubelet kube-scheduler containerd containerd-shim-runc-v2 ctr ociimage pause probe-target; do
   [[ -x "$NODE_BIN/$b" ]] || fail "$NODE_BIN/$b is missing: run 'make node-binaries' (make cluster-up NODE=real does)"
 done
 NODE_IP=$(node_ip)

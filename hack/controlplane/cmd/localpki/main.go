@@ -1,7 +1,10 @@
 // Command localpki writes the certificates, keys and kubeconfigs of the local control plane into a directory:
 // a CA, the API server's serving certificate, client certificates for the admin and the controller manager, and
 // the service-account signing key. It only writes what is missing, so `make cluster-up` is idempotent and a
-// kubeconfig handed out earlier stays valid.
+// kubeconfig handed out earlier stays valid. With --node NAME it also writes what a real node needs (make cluster-up
+// NODE=real): a client certificate for the kubelet (CN system:node:NAME, O system:nodes, so that the Node authorizer
+// admits it; kubelet.kubeconfig), one for kube-scheduler (scheduler.kubeconfig) and one with which kube-apiserver
+// talks to the kubelet (logs, exec; apiserver-kubelet-client, no kubeconfig).
 package main
 
 import (
@@ -25,15 +28,23 @@ import (
 func main() {
 	dir := flag.String("dir", "", "directory to write the PKI into")
 	server := flag.String("server", "https://127.0.0.1:16443", "API server URL written into the kubeconfigs")
+	node := flag.String("node", "", "also write the certificates and kubeconfigs of a real node of this name")
 	flag.Parse()
 	if *dir == "" {
 		fmt.Fprintln(os.Stderr, "localpki: --dir is required")
 		os.Exit(2)
 	}
-	if err := run(*dir, *server); err != nil {
+	if err := run(*dir, *server, *node); err != nil {
 		fmt.Fprintf(os.Stderr, "localpki: %v\n", err)
 		os.Exit(1)
 	}
+}
+
+// client is a client certificate to write: NAME.crt/key for user (CN) in group (O), and NAME.kubeconfig unless
+// noKubeconfig.
+type client struct {
+	name, user, group string
+	noKubeconfig      bool
 }
 
 type keyPair struct {
@@ -41,7 +52,7 @@ type keyPair struct {
 	key  *ecdsa.PrivateKey
 }
 
-func run(dir, server string) error {
+func run(dir, server, node string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
@@ -67,9 +78,16 @@ func run(dir, server string) error {
 	}); err != nil {
 		return err
 	}
-	clients := []struct{ name, user, group string }{
-		{"admin", "admin", "system:masters"},
-		{"controller-manager", "system:kube-controller-manager", ""},
+	clients := []client{
+		{name: "admin", user: "admin", group: "system:masters"},
+		{name: "controller-manager", user: "system:kube-controller-manager"},
+	}
+	if node != "" {
+		clients = append(clients, []client{
+			{name: "kubelet", user: "system:node:" + node, group: "system:nodes"},
+			{name: "scheduler", user: "system:kube-scheduler"},
+			{name: "apiserver-kubelet-client", user: "kube-apiserver-kubelet-client", group: "system:masters", noKubeconfig: true},
+		}...)
 	}
 	for _, c := range clients {
 		kp, err := loadOrCreate(dir, c.name, func() (*x509.Certificate, *ecdsa.PrivateKey, error) {
@@ -85,6 +103,9 @@ func run(dir, server string) error {
 		})
 		if err != nil {
 			return err
+		}
+		if c.noKubeconfig {
+			continue
 		}
 		if err := writeKubeconfig(filepath.Join(dir, c.name+".kubeconfig"), server, ca, kp); err != nil {
 			return err
