@@ -21,11 +21,18 @@ cp "$LOCAL_DIR/pki/admin.kubeconfig" "$KUBECONFIG_PATH"
 # The real node: the kubelet's and kube-scheduler's certificates, and what kube-apiserver needs to reach and
 # authorize a real kubelet (the Node authorizer, its InternalIP rather than its name, a client certificate).
 authz=RBAC
+bind=127.0.0.1 advertise=127.0.0.1
 real_node_flags=()
 controllers=deployment-controller,replicaset-controller,garbage-collector-controller,namespace-controller,serviceaccount-controller,root-ca-certificate-publisher-controller,pod-garbage-collector-controller
 case "$NODE" in
 real)
-  "$K8S_BIN/localpki" --dir "$LOCAL_DIR/pki" --server "https://127.0.0.1:$API_PORT" --node "$NODE_NAME"
+  # Pods reach the API server on the machine's own address (there is no kube-proxy for the kubernetes Service's
+  # ClusterIP): it listens there too and its certificate names it.
+  advertise=$(node_ip)
+  [[ -n "$advertise" ]] || { echo "NODE=real: the machine has no global IPv4 address for the node" >&2; exit 1; }
+  bind=0.0.0.0
+  "$K8S_BIN/localpki" --dir "$LOCAL_DIR/pki" --server "https://127.0.0.1:$API_PORT" --node "$NODE_NAME" \
+    --apiserver-ips "$advertise"
   authz=Node,RBAC
   # It takes the kubelet's node.kubernetes.io/not-ready taint off once the Node is Ready (and watches its health).
   controllers+=,node-lifecycle-controller
@@ -50,7 +57,7 @@ start etcd "$K8S_BIN/etcd" \
 
 start kube-apiserver "$K8S_BIN/kube-apiserver" \
   --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
-  --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$API_PORT" \
+  --bind-address "$bind" --advertise-address "$advertise" --secure-port "$API_PORT" \
   --tls-cert-file "$LOCAL_DIR/pki/apiserver.crt" --tls-private-key-file "$LOCAL_DIR/pki/apiserver.key" \
   --client-ca-file "$LOCAL_DIR/pki/ca.crt" \
   --service-account-key-file "$LOCAL_DIR/pki/sa.pub" --service-account-signing-key-file "$LOCAL_DIR/pki/sa.key" \

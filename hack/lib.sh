@@ -107,3 +107,20 @@ k8s_ldflags() {
   flags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "$flags -X $pkg.gitCommit=probe-tuner-local-build"
 }
+
+# node_ctr ARGS... runs ctr against the real node's containerd, in the kubelet's namespace (k8s.io); ctr warns about
+# cgroup v1 on every call: its stderr goes to a log.
+node_ctr() { "$NODE_BIN/ctr" --address "$LOCAL_DIR/containerd/containerd.sock" -n k8s.io "$@" 2>>"$LOCAL_DIR/logs/ctr.log"; }
+
+# node_import_image NAME BINARY [USER] packs the static BINARY as the single-layer image NAME (entrypoint, user) and
+# imports it into the real node's containerd, replacing an image of that name.
+node_import_image() {
+  local name=$1 bin=$2 user=${3:-} tar
+  mkdir -p "$LOCAL_DIR/images"
+  tar="$LOCAL_DIR/images/$(echo "$name" | tr '/:' '__').tar"
+  "$NODE_BIN/ociimage" --binary "$bin" --name "$name" --out "$tar" ${user:+--user "$user"} || return 1
+  node_ctr images import --snapshotter overlayfs "$tar" >/dev/null || {
+    echo "ctr images import $tar failed; see $LOCAL_DIR/logs/ctr.log" >&2
+    return 1
+  }
+}

@@ -17,25 +17,23 @@ warn() {
   problems=$((problems + 1))
 }
 
-
 # 1. The kubelet first, so that it restarts nothing, then every container and sandbox through containerd.
 stop kubelet 75
 if running containerd; then
-  ctr() { "$NODE_BIN/ctr" --address "$CTRD/containerd.sock" -n k8s.io "$@" 2>>"$LOCAL_DIR/logs/ctr.log"; }
-  tasks=$(ctr tasks ls -q 2>/dev/null || true)
+  tasks=$(node_ctr tasks ls -q 2>/dev/null || true)
   if [[ -n "$tasks" ]]; then
     echo "  containers: killing $(wc -w <<<"$tasks")"
-    for t in $tasks; do ctr tasks kill -a -s SIGKILL "$t" >/dev/null 2>&1 || true; done
+    for t in $tasks; do node_ctr tasks kill -a -s SIGKILL "$t" >/dev/null 2>&1 || true; done
     # containerd's CRI plugin deletes a task once it exited; delete what it left (force) until none is listed.
     for _ in $(seq 1 50); do
-      tasks=$(ctr tasks ls -q 2>/dev/null || true)
+      tasks=$(node_ctr tasks ls -q 2>/dev/null || true)
       [[ -n "$tasks" ]] || break
       sleep 0.2
-      for t in $tasks; do ctr tasks delete -f "$t" >/dev/null 2>&1 || true; done
+      for t in $tasks; do node_ctr tasks delete -f "$t" >/dev/null 2>&1 || true; done
     done
     [[ -z "$tasks" ]] || warn "containerd still lists tasks: $tasks"
   fi
-  for c in $(ctr containers ls -q 2>/dev/null || true); do ctr containers delete "$c" >/dev/null 2>&1 || true; done
+  for c in $(node_ctr containers ls -q 2>/dev/null || true); do node_ctr containers delete "$c" >/dev/null 2>&1 || true; done
 fi
 stop containerd 75
 

@@ -197,10 +197,8 @@ EOF
 # The shim is looked up on PATH.
 export PATH="$NODE_BIN:$PATH"
 start containerd "$NODE_BIN/containerd" --config "$CTRD/config.toml" --log-level warn
-# ctr warns about cgroup v1 on every call: its stderr goes to a log.
-ctr() { "$NODE_BIN/ctr" --address "$CTRD/containerd.sock" -n k8s.io "$@" 2>>"$LOCAL_DIR/logs/ctr.log"; }
 deadline=$((SECONDS + 30))
-until ctr version >/dev/null 2>&1; do
+until node_ctr version >/dev/null 2>&1; do
   ((SECONDS < deadline)) || fail "containerd did not answer within 30s; see $LOCAL_DIR/logs/containerd.log"
   running containerd || fail "containerd exited; the end of its log: $(tail -n 20 "$LOCAL_DIR/logs/containerd.log")"
   sleep 0.3
@@ -208,16 +206,12 @@ done
 
 # --- Images (no registry, no pulls) ------------------------------------------------------------------------------
 import_image() {
-  local name=$1 bin=$2 tar
-  tar="$LOCAL_DIR/images/$(basename "$2").tar"
-  if ctr images ls -q | grep -qxF "$name"; then
-    echo "  image $name: present"
+  if node_ctr images ls -q | grep -qxF "$1"; then
+    echo "  image $1: present"
     return
   fi
-  "$NODE_BIN/ociimage" --binary "$bin" --name "$name" --out "$tar"
-  ctr images import --snapshotter overlayfs "$tar" >/dev/null ||
-    fail "ctr images import $tar failed; see $LOCAL_DIR/logs/ctr.log"
-  echo "  image $name: imported"
+  node_import_image "$1" "$2" || fail "importing $1 failed"
+  echo "  image $1: imported"
 }
 import_image "$PAUSE_IMAGE" "$NODE_BIN/pause"
 import_image "$TARGET_IMAGE" "$NODE_BIN/probe-target"

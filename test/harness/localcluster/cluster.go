@@ -56,6 +56,10 @@ type Options struct {
 	// SimKubeletConfig configures the in-process driver (Nodes above wins when set; Logger defaults to the
 	// cluster's logs/simkubelet.log).
 	SimKubeletConfig simkubelet.Config
+	// RealNode starts kube-scheduler, containerd and a real kubelet instead of a simulated kubelet (NODE=real of
+	// the cluster scripts: root, binaries in bin/k8s-node, one real node per machine at a time; see
+	// docs/real-node.md). SimKubelet must be NoSimKubelet.
+	RealNode bool
 	// Logf receives progress messages; nil discards them (Start uses the test's log).
 	Logf func(format string, args ...any)
 }
@@ -70,8 +74,11 @@ type Cluster struct {
 	Client     kubernetes.Interface
 	// APIPort and EtcdPort are the loopback ports (etcd's peer port is EtcdPort+1).
 	APIPort, EtcdPort int
-	// Nodes are the simulated kubelet's node names (empty without one).
+	// Nodes are the names of the Ready nodes the cluster waited for: the simulated kubelet's, or the real node.
 	Nodes []string
+	// NodeIP is the real node's InternalIP, the machine's own address, on which its pods reach the API server
+	// (there is no kube-proxy for the kubernetes Service's ClusterIP); empty without a real node.
+	NodeIP string
 	// SimKubelet is the in-process driver (SimKubeletInProcess only, while it runs).
 	SimKubelet *simkubelet.Driver
 
@@ -92,9 +99,18 @@ type Cluster struct {
 // components are the processes cluster-up.sh starts, in the order cluster-down.sh stops them.
 var components = []string{"simkubelet", "kube-controller-manager", "kube-apiserver", "etcd"}
 
+// realNodeComponents are the processes a real node adds (hack/node-up.sh).
+var realNodeComponents = []string{"kubelet", "containerd", "kube-scheduler"}
+
+// RealNodeName is the real node's name (NODE_NAME of the cluster scripts).
+const RealNodeName = "real-node"
+
 // New starts a cluster; the caller must call Stop (TestMain: defer it, before os.Exit). It fails with a
 // message naming `make control-plane` when the control-plane binaries are missing.
 func New(opts Options) (*Cluster, error) {
+	if opts.RealNode && opts.SimKubelet != NoSimKubelet {
+		return nil, errors.New("localcluster: RealNode runs no simulated kubelet; leave SimKubelet at NoSimKubelet")
+	}
 	if opts.Nodes == 0 {
 		opts.Nodes = 2
 	}
@@ -183,6 +199,9 @@ func (c *Cluster) start() error {
 }
 
 func (c *Cluster) modeName() string {
+	if c.opts.RealNode {
+		return "real kubelet and containerd"
+	}
 	switch c.opts.SimKubelet {
 	case SimKubeletProcess:
 		return "simkubelet process"
@@ -194,11 +213,16 @@ func (c *Cluster) modeName() string {
 
 // env returns the environment of the cluster scripts.
 func (c *Cluster) env() []string {
-	sim := "none"
+	sim, node := "none", "sim"
 	if c.opts.SimKubelet == SimKubeletProcess {
 		sim = c.simBin
 	}
+	if c.opts.RealNode {
+		node = "real"
+	}
 	return append(os.Environ(),
+		"NODE="+node,
+		"NODE_NAME="+RealNodeName,
 		"LOCAL_DIR="+c.LocalDir,
 		"K8S_BIN="+c.k8sBin,
 		"API_PORT="+strconv.Itoa(c.APIPort),
@@ -248,6 +272,9 @@ func (c *Cluster) usable(ctx context.Context) error {
 	if _, err := c.Client.CoreV1().ServiceAccounts(metav1.NamespaceDefault).Get(ctx, "default", metav1.GetOptions{}); err != nil {
 		return fmt.Errorf("default service account: %w", err)
 	}
+	if c.opts.RealNode {
+		return c.realNodeReady(ctx)
+	}
 	if c.opts.SimKubelet == NoSimKubelet {
 		return nil
 	}
@@ -267,6 +294,31 @@ func (c *Cluster) usable(ctx context.Context) error {
 		return fmt.Errorf("%d of %d simulated nodes Ready", len(ready), c.opts.Nodes)
 	}
 	c.Nodes = ready
+	return nil
+}
+
+// realNodeReady checks that the real node is Ready and notes its address.
+func (c *Cluster) realNodeReady(ctx context.Context) error {
+	n, err := c.Client.CoreV1().Nodes().Get(ctx, RealNodeName, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("node %s: %w", RealNodeName, err)
+	}
+	ready := false
+	for _, cond := range n.Status.Conditions {
+		ready = ready || (cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue)
+	}
+	if !ready {
+		return fmt.Errorf("node %s is not Ready", RealNodeName)
+	}
+	for _, a := range n.Status.Addresses {
+		if a.Type == corev1.NodeInternalIP {
+			c.NodeIP = a.Address
+		}
+	}
+	if c.NodeIP == "" {
+		return fmt.Errorf("node %s has no InternalIP", RealNodeName)
+	}
+	c.Nodes = []string{RealNodeName}
 	return nil
 }
 

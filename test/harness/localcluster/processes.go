@@ -87,7 +87,11 @@ func (c *Cluster) stopWatchdog() {
 // recordedPIDs returns the pids cluster-up.sh recorded for the components that are still alive.
 func (c *Cluster) recordedPIDs() map[string]int {
 	out := map[string]int{}
-	for _, name := range components {
+	names := components
+	if c.opts.RealNode {
+		names = append(realNodeComponents, components...)
+	}
+	for _, name := range names {
 		if pid, err := c.PID(name); err == nil && alive(pid) {
 			out[name] = pid
 		}

@@ -22,6 +22,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -29,12 +30,19 @@ func main() {
 	dir := flag.String("dir", "", "directory to write the PKI into")
 	server := flag.String("server", "https://127.0.0.1:16443", "API server URL written into the kubeconfigs")
 	node := flag.String("node", "", "also write the certificates and kubeconfigs of a real node of this name")
+	ips := flag.String("apiserver-ips", "", "comma-separated extra IP addresses of the API server's serving certificate "+
+		"(a real node's pods reach it on the machine's own address); an existing certificate without them is reissued")
 	flag.Parse()
 	if *dir == "" {
 		fmt.Fprintln(os.Stderr, "localpki: --dir is required")
 		os.Exit(2)
 	}
-	if err := run(*dir, *server, *node); err != nil {
+	extra, err := parseIPs(*ips)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "localpki: --apiserver-ips: %v\n", err)
+		os.Exit(2)
+	}
+	if err := run(*dir, *server, *node, extra); err != nil {
 		fmt.Fprintf(os.Stderr, "localpki: %v\n", err)
 		os.Exit(1)
 	}
@@ -52,7 +60,23 @@ type keyPair struct {
 	key  *ecdsa.PrivateKey
 }
 
-func run(dir, server, node string) error {
+// parseIPs reads a comma-separated list of IP addresses.
+func parseIPs(list string) ([]net.IP, error) {
+	var out []net.IP
+	for _, f := range strings.Split(list, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		ip := net.ParseIP(f)
+		if ip == nil {
+			return nil, fmt.Errorf("%q is not an IP address", f)
+		}
+		out = append(out, ip)
+	}
+	return out, nil
+}
+
+func run(dir, server, node string, extraIPs []net.IP) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
@@ -67,16 +91,21 @@ func run(dir, server, node string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := loadOrCreate(dir, "apiserver", func() (*x509.Certificate, *ecdsa.PrivateKey, error) {
-		return newCert(&x509.Certificate{
-			Subject:     pkix.Name{CommonName: "kube-apiserver"},
-			DNSNames:    []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"},
-			IPAddresses: []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("10.0.0.1")},
-			KeyUsage:    x509.KeyUsageDigitalSignature,
-			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		}, ca)
-	}); err != nil {
+	serving, err := loadOrCreate(dir, "apiserver", func() (*x509.Certificate, *ecdsa.PrivateKey, error) {
+		return apiserverCert(ca, extraIPs)
+	})
+	if err != nil {
 		return err
+	}
+	if !coversIPs(serving.cert, extraIPs) {
+		// Signed by the same CA, so kubeconfigs handed out earlier stay valid.
+		cert, key, err := apiserverCert(ca, extraIPs)
+		if err != nil {
+			return err
+		}
+		if err := writePair(dir, "apiserver", cert, key); err != nil {
+			return err
+		}
 	}
 	clients := []client{
 		{name: "admin", user: "admin", group: "system:masters"},
@@ -126,17 +155,48 @@ func loadOrCreate(dir, name string, create func() (*x509.Certificate, *ecdsa.Pri
 	if err != nil {
 		return nil, fmt.Errorf("creating %s: %w", name, err)
 	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o600); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+	if err := writePair(dir, name, cert, key); err != nil {
 		return nil, err
 	}
 	return &keyPair{cert: cert, key: key}, nil
+}
+
+// writePair writes NAME.crt and NAME.key into dir.
+func writePair(dir, name string, cert *x509.Certificate, key *ecdsa.PrivateKey) error {
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".crt"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o600); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, name+".key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)
+}
+
+// apiserverCert issues kube-apiserver's serving certificate: loopback, the kubernetes Service's names and
+// ClusterIP, and the extra addresses.
+func apiserverCert(ca *keyPair, extraIPs []net.IP) (*x509.Certificate, *ecdsa.PrivateKey, error) {
+	return newCert(&x509.Certificate{
+		Subject:     pkix.Name{CommonName: "kube-apiserver"},
+		DNSNames:    []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"},
+		IPAddresses: append([]net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("10.0.0.1")}, extraIPs...),
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}, ca)
+}
+
+// coversIPs reports whether the certificate names every one of the addresses.
+func coversIPs(cert *x509.Certificate, ips []net.IP) bool {
+	for _, want := range ips {
+		found := false
+		for _, have := range cert.IPAddresses {
+			found = found || have.Equal(want)
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
 
 func parsePair(certPEM, keyPEM []byte) (*keyPair, error) {

@@ -31,6 +31,7 @@ func main() {
 	name := flag.String("name", "", "the image's name, e.g. localhost/probe-target:latest")
 	inImage := flag.String("path", "", "the binary's path in the image (default /BASENAME); it is the entrypoint")
 	out := flag.String("out", "", "the tarball to write")
+	user := flag.String("user", "", "the image's user, UID[:GID] (numeric, so that runAsNonRoot can check it; default root)")
 	flag.Parse()
 	if *binary == "" || *name == "" || *out == "" {
 		fmt.Fprintln(os.Stderr, "ociimage: --binary, --name and --out are required")
@@ -39,13 +40,13 @@ func main() {
 	if *inImage == "" {
 		*inImage = "/" + path.Base(*binary)
 	}
-	if err := run(*binary, *name, *inImage, *out); err != nil {
+	if err := run(*binary, *name, *inImage, *out, *user); err != nil {
 		fmt.Fprintf(os.Stderr, "ociimage: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(binary, name, inImage, out string) error {
+func run(binary, name, inImage, out, user string) error {
 	content, err := os.ReadFile(binary)
 	if err != nil {
 		return err
@@ -84,15 +85,16 @@ func run(binary, name, inImage, out string) error {
 	}
 	layerDesc, layerBlob := blob("application/vnd.oci.image.layer.v1.tar", layer.Bytes())
 
+	imageConfig := map[string]any{"Entrypoint": []string{inImage}, "Env": []string{"PATH=/"}}
+	if user != "" {
+		imageConfig["User"] = user
+	}
 	config, err := json.Marshal(map[string]any{
 		"architecture": runtime.GOARCH,
 		"os":           "linux",
-		"config": map[string]any{
-			"Entrypoint": []string{inImage},
-			"Env":        []string{"PATH=/"},
-		},
-		"rootfs":  map[string]any{"type": "layers", "diff_ids": []string{layerDesc.Digest}},
-		"history": []map[string]any{{"created_by": "ociimage " + path.Base(binary)}},
+		"config":       imageConfig,
+		"rootfs":       map[string]any{"type": "layers", "diff_ids": []string{layerDesc.Digest}},
+		"history":      []map[string]any{{"created_by": "ociimage " + path.Base(binary)}},
 	})
 	if err != nil {
 		return err
