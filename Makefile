@@ -70,6 +70,10 @@ test-unit: ## Run only the tests that need no API server.
 test-e2e: control-plane build ## Run the end-to-end tests on a local control plane with the simulated kubelet.
 	KUBEBUILDER_ASSETS=$(K8S_BIN) go test -tags e2e ./test/e2e/... -count=1 -v -timeout 20m
 
+.PHONY: test-e2e-real
+test-e2e-real: control-plane node-binaries ## Run the end-to-end tests on a real node (root; containerd and a real kubelet, the operator as pods from config/default).
+	KUBEBUILDER_ASSETS=$(K8S_BIN) go test -tags e2e,realnode ./test/e2e/ -run 'TestRealNode' -count=1 -v -timeout 30m
+
 ##@ Build
 
 .PHONY: build

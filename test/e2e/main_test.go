@@ -1,4 +1,4 @@
-//go:build e2e
+//go:build e2e && !realnode
 
 // Package e2e runs probe-tuner end to end: the local control plane (etcd, kube-apiserver,
 // kube-controller-manager), the simulated kubelet as a process, and the operator as a separate process, driving
