@@ -131,6 +131,10 @@ func adoptLastChange(st *WorkloadState, d *appsv1.Deployment, now time.Time, pol
 			last.Checked = true
 		}
 		st.Seq = max(st.Seq, lc.Seq)
+		if lc.Policy == policy {
+			// A state of an earlier release's checkpoint counted nothing: the record gives the least it knows.
+			st.ChangesApplied = max(st.ChangesApplied, recordCount(lc))
+		}
 		st.clearWarning(apply.AnnotationLastChange)
 		return nil, &lc, nil
 	}
@@ -147,14 +151,18 @@ func adoptLastChange(st *WorkloadState, d *appsv1.Deployment, now time.Time, pol
 	st.LastChange = &ChangeRecord{ID: lc.ID, Time: lc.Time, FromRevision: lc.FromRevision, Changes: lc.Changes, Reverted: reverted, Verified: reverted, Checked: true}
 	st.Seq = max(st.Seq, lc.Seq)
 	if lc.Policy == policy {
-		count := lc.ChangesApplied
-		if lc.Seq == 0 {
-			// An earlier release's record carries no count: its own changes are the least that was written.
-			count = int64(len(lc.Changes))
-		}
-		st.ChangesApplied = max(st.ChangesApplied, count)
+		st.ChangesApplied = max(st.ChangesApplied, recordCount(lc))
 	}
 	return &lc, &lc, nil
+}
+
+// recordCount is the count of changes a record says its policy made: its own count, or for an earlier release's
+// record, which carries none, its own changes (the least that was written).
+func recordCount(lc apply.LastChange) int64 {
+	if lc.Seq == 0 {
+		return int64(len(lc.Changes))
+	}
+	return lc.ChangesApplied
 }
 
 // dropFutureRecord drops the state's last change when it was never checked against the Deployment and is dated

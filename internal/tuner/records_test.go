@@ -106,6 +106,13 @@ func TestLastChangeIsBoundToItsDeployment(t *testing.T) {
 					Changes: []probes.Change{{Container: "app", Probe: probes.Liveness, Field: "failureThreshold", From: 3, To: 6}}}
 				with(func(*apply.LastChange) {})(t, st, d)
 			}, adopted: "d-second", applied: 4, seq: 2},
+		{name: "an earlier release's checkpoint record, found on the Deployment, is checked and counted",
+			edit: func(t *testing.T, st *WorkloadState, d *appsv1.Deployment) {
+				st.LastChange = &ChangeRecord{ID: "d-second", Time: stepNow.Add(-2 * time.Hour), FromRevision: "r0", Verified: true}
+				with(func(lc *apply.LastChange) {
+					lc.Deployment, lc.UID, lc.Generation, lc.Seq, lc.ChangesApplied = "", "", 0, 0, 0
+				})(t, st, d)
+			}, applied: 1},
 		{name: "a future record in an earlier release's checkpoint, not on the Deployment, is dropped",
 			edit: func(_ *testing.T, st *WorkloadState, _ *appsv1.Deployment) {
 				st.LastChange = &ChangeRecord{ID: "d-forged", Time: time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC), FromRevision: "r1"}

@@ -144,7 +144,8 @@ func TestStepWorkload(t *testing.T) {
 			},
 		},
 		{
-			name: "the revert of the last change, once written, is not adopted again",
+			// The fixture's state counts nothing (an earlier release's checkpoint): the record gives its one change.
+			name: "the revert of the last change, once written, is not adopted again", applied: 1,
 			edit: func(t *testing.T, st *WorkloadState, d *appsv1.Deployment) {
 				st.LastChange = &ChangeRecord{ID: "d-1", Time: stepNow.Add(-30 * time.Minute), FromRevision: "r0", Reverted: true}
 				annotate(t, d, apply.AnnotationLastChange, apply.LastChange{ID: "d-1" + revertSuffix, Time: stepNow.Add(-5 * time.Minute), Action: "Revert",
