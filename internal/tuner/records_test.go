@@ -13,6 +13,7 @@ import (
 	"github.com/probetuner/probe-tuner/internal/apply"
 	"github.com/probetuner/probe-tuner/internal/observe"
 	"github.com/probetuner/probe-tuner/internal/probes"
+	"github.com/probetuner/probe-tuner/internal/recommend"
 )
 
 // boundRecord is a record probe-tuner wrote on slowStarter's Deployment (as boundStarter makes it): its second
@@ -290,22 +291,28 @@ func TestPauseValues(t *testing.T) {
 }
 
 // TestAnUnknownPauseHoldsARevert: nothing is written while the value is unknown, not even the revert of a change
-// that did not help.
+// that did not help (the same look without the annotation reverts it).
 func TestAnUnknownPauseHoldsARevert(t *testing.T) {
-	st, d := slowStarter()
-	st.LastChange = &ChangeRecord{ID: "d-1", Time: stepNow.Add(-time.Hour), FromRevision: "r0", SettledAt: stepNow.Add(-50 * time.Minute), Checked: true,
-		Changes: []probes.Change{{Container: "app", Probe: probes.Liveness, Field: "failureThreshold", From: 2, To: 3, Reason: "LivenessKilledReady"}}}
-	look := lookFor(d)
-	if out, _ := StepWorkload(st, look, resolved(t, tuningv1alpha1.ModeAuto), observe.DefaultConfig()); out.Action.Kind != Revert {
-		t.Skipf("the fixture does not make a revert (%s: %s)", out.Action.Kind, out.Action.Reason)
-	}
-	st2, d2 := slowStarter()
-	st2.LastChange = &ChangeRecord{ID: "d-1", Time: stepNow.Add(-time.Hour), FromRevision: "r0", SettledAt: stepNow.Add(-50 * time.Minute), Checked: true,
-		Changes: []probes.Change{{Container: "app", Probe: probes.Liveness, Field: "failureThreshold", From: 2, To: 3, Reason: "LivenessKilledReady"}}}
-	d2.Annotations[apply.AnnotationPaused] = "yes"
-	out, err := StepWorkload(st2, lookFor(d2), resolved(t, tuningv1alpha1.ModeAuto), observe.DefaultConfig())
-	if err != nil || out.Write || out.Action.Kind != Wait {
-		t.Errorf("action %s (%s), write %v, error %v; want a Wait and nothing written", out.Action.Kind, out.Action.Reason, out.Write, err)
+	for _, value := range []string{"", "yes"} {
+		st, d := slowStarter()
+		change := probes.Change{Container: "app", Probe: probes.Liveness, Field: "failureThreshold", From: 3, To: 6, Reason: recommend.ReasonLivenessTransient}
+		st.Observation.Revisions = append(st.Observation.Revisions, &observe.RevisionState{Hash: "r2", FirstSeen: stepNow.Add(-time.Hour), PodSeconds: 3600,
+			NotReadySeconds: 3600, ServiceSeconds: 3600, ServiceNotReadySeconds: 3600,
+			Containers: map[string]*observe.RevisionContainer{"app": {Restarts: map[observe.Cause]int{observe.CauseLiveness: 6}}}})
+		st.LastChange = &ChangeRecord{ID: "d-1", Time: stepNow.Add(-time.Hour), FromRevision: "r1", SettledAt: stepNow.Add(-50 * time.Minute),
+			Changes: []probes.Change{change}, Checked: true}
+		if value != "" {
+			d.Annotations[apply.AnnotationPaused] = value
+		}
+		look := lookFor(d)
+		look.Observe.Revision = "r2"
+		out, err := StepWorkload(st, look, resolved(t, tuningv1alpha1.ModeAuto), observe.DefaultConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if reverts := out.Action.Kind == Revert && out.Write; reverts != (value == "") {
+			t.Errorf("paused %q: action %s (%s), write %v; want a revert only without the annotation", value, out.Action.Kind, out.Action.Reason, out.Write)
+		}
 	}
 }
 
