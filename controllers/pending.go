@@ -8,7 +8,7 @@ import (
 	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
 )
 
-// pendingQueue holds, per policy, the decisions and the count of applied changes not yet in its status: a
+// pendingQueue holds, per policy, the decisions not yet in its status: a
 // status patch that fails (a conflict, the API server away) must not lose them. It is in memory: an operator
 // that restarts before the status holds them finds the written change on the Deployment and adopts it (see
 // tuner.StepWorkload), which is why a checkpoint is written only once the status holds what it records.
@@ -19,12 +19,11 @@ type pendingQueue struct {
 
 type pendingDecisions struct {
 	decisions []tuningv1alpha1.Decision
-	applied   int
 }
 
-// Add queues decisions and applied changes for the policy's status and returns everything queued so far,
-// oldest first.
-func (q *pendingQueue) Add(key types.NamespacedName, decisions []tuningv1alpha1.Decision, applied int) ([]tuningv1alpha1.Decision, int) {
+// Add queues decisions for the policy's status and returns everything queued so far, oldest first. (The count
+// of changes applied is not queued: it is recomputed from the workloads' states on every reconcile.)
+func (q *pendingQueue) Add(key types.NamespacedName, decisions []tuningv1alpha1.Decision) []tuningv1alpha1.Decision {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.policies == nil {
@@ -36,8 +35,7 @@ func (q *pendingQueue) Add(key types.NamespacedName, decisions []tuningv1alpha1.
 		q.policies[key] = p
 	}
 	p.decisions = append(p.decisions, decisions...)
-	p.applied += applied
-	return append([]tuningv1alpha1.Decision(nil), p.decisions...), p.applied
+	return append([]tuningv1alpha1.Decision(nil), p.decisions...)
 }
 
 // Clear forgets what was queued for the policy once its status holds it, or the policy is gone.

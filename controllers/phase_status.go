@@ -23,11 +23,11 @@ func (r *ProbePolicyReconciler) reconcileStatus(ctx context.Context, sc *policyS
 	for _, o := range sc.outcomes {
 		in.Workloads = append(in.Workloads, o.summary)
 		in.NewDecision = append(in.NewDecision, o.decisions...)
-		in.Applied += o.applied
 		looked = looked || o.looked
 	}
-	in.NewDecision, in.Applied = r.pending.Add(sc.key, in.NewDecision, in.Applied)
-	if !looked && len(in.NewDecision) == 0 && in.Applied == 0 {
+	in.ChangesApplied = sc.changesApplied()
+	in.NewDecision = r.pending.Add(sc.key, in.NewDecision)
+	if !looked && len(in.NewDecision) == 0 {
 		sc.skipCheckpoint = true
 		return nil
 	}
@@ -56,4 +56,17 @@ func (r *ProbePolicyReconciler) patchStatus(ctx context.Context, pol *tuningv1al
 		return fmt.Errorf("patching the status of ProbePolicy %s/%s: %w", pol.Namespace, pol.Name, err)
 	}
 	return nil
+}
+
+// changesApplied sums the changes the policy wrote to the Deployments it selects, from their states: each state
+// counts its own writes and takes the count back from the Deployment after a lost checkpoint, so the sum is
+// recomputed on every reconcile and never accumulated onto the stored status.
+func (sc *policyScope) changesApplied() int64 {
+	var n int64
+	for i := range sc.deployments {
+		if ws := sc.states[sc.deployments[i].Name]; ws != nil {
+			n += max(ws.ChangesApplied, 0)
+		}
+	}
+	return n
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/probetuner/probe-tuner/internal/apply"
 	"github.com/probetuner/probe-tuner/internal/observe"
 	"github.com/probetuner/probe-tuner/internal/podstore"
+	"github.com/probetuner/probe-tuner/internal/probes"
 	"github.com/probetuner/probe-tuner/internal/scheme"
 	"github.com/probetuner/probe-tuner/internal/tuner"
 )
@@ -275,6 +276,9 @@ func TestReconcileDoesNotReapplyADecisionAlreadyOnTheDeployment(t *testing.T) {
 	last := r.States.policies[types.NamespacedName{Namespace: "shop", Name: "caches"}].workloads["cache"].LastChange
 
 	w2 := makeFakeWorld(t)
+	// The write happened: the Deployment holds the startup probe it added.
+	app := &w2.deployment.Spec.Template.Spec.Containers[0]
+	app.StartupProbe = app.LivenessProbe.DeepCopy()
 	lc, _ := json.Marshal(apply.LastChange{ID: last.ID, Time: testNow.Add(-time.Second), Policy: "caches", Action: "Apply", FromRevision: "h1", Changes: last.Changes})
 	w2.deployment.Annotations[apply.AnnotationLastChange] = string(lc)
 	var n2 calls
@@ -320,7 +324,8 @@ func TestReconcileTakesAChangeAnotherWriterJustMade(t *testing.T) {
 	w := makeFakeWorld(t)
 	var n calls
 	r, c := w.reconciler(t, countingFuncs(&n, nil, nil))
-	other := apply.LastChange{ID: "other-replica-1", Time: testNow.Add(-time.Second), Policy: "caches", Action: "Apply", FromRevision: "h1"}
+	other := apply.LastChange{ID: "other-replica-1", Time: testNow.Add(-time.Second), Policy: "caches", Action: "Apply", FromRevision: "h1",
+		Changes: []probes.Change{{Container: "app", Probe: probes.Liveness, Field: probes.FailureThreshold, From: 2, To: 3}}}
 	lc, _ := json.Marshal(other)
 	fresh := w.deployment.DeepCopy()
 	fresh.Annotations[apply.AnnotationLastChange] = string(lc)
@@ -333,8 +338,8 @@ func TestReconcileTakesAChangeAnotherWriterJustMade(t *testing.T) {
 	if ws.LastChange == nil || ws.LastChange.ID != other.ID {
 		t.Errorf("last change = %+v, want the other writer's %s adopted (cooldown and verification count from it)", ws.LastChange, other.ID)
 	}
-	if st := policyStatus(t, c); appliedDecisions(st) != 0 {
-		t.Errorf("status records %d Applied decisions for a change whose content it does not know", appliedDecisions(st))
+	if st := policyStatus(t, c); appliedDecisions(st) != 1 || st.Decisions[0].ID != other.ID {
+		t.Errorf("status decisions %+v: want the other writer's one change recorded once", st.Decisions)
 	}
 }
 

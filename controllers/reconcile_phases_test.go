@@ -178,7 +178,8 @@ func TestReconcileStatusSaysWhatBecameOfTheWrite(t *testing.T) {
 		var n calls
 		r, c := w.reconciler(t, countingFuncs(&n, nil, nil))
 		fresh := w.deployment.DeepCopy()
-		fresh.Annotations["probetuner.io/last-change"] = `{"id":"other-1","time":"2026-06-01T09:59:59Z","policy":"caches","action":"Apply","fromRevision":"h1"}`
+		fresh.Annotations["probetuner.io/last-change"] = `{"id":"other-1","time":"2026-06-01T09:59:59Z","policy":"caches","action":"Apply","fromRevision":"h1",` +
+			`"changes":[{"container":"app","probe":"liveness","field":"failureThreshold","from":2,"to":3}]}`
 		r.APIReader = interceptor.NewClient(newFakeClient(fresh), interceptor.Funcs{})
 		mustReconcile(t, r)
 		s := summaryOf(policyStatus(t, c), "cache")

@@ -108,3 +108,18 @@ func truncate(s string) string {
 	}
 	return s[:limit-3] + "..."
 }
+
+// recordRejections reports the annotations a look refused to use: a Warning Event on the Deployment and on the
+// policy and a log line for a value not reported before; a value reported before is logged at a higher verbosity
+// only, so that a bad annotation left in place does not repeat its Event on every reconcile.
+func (r *ProbePolicyReconciler) recordRejections(log logr.Logger, pol *tuningv1alpha1.ProbePolicy, d *appsv1.Deployment, rejected []tuner.Rejection) {
+	for _, rej := range rejected {
+		if !rej.New {
+			log.V(1).Info("Annotation still rejected", "annotation", rej.Annotation, "reason", rej.Reason)
+			continue
+		}
+		log.Info("Annotation rejected", "annotation", rej.Annotation, "reason", rej.Reason, "message", rej.Message)
+		r.Recorder.Eventf(d, pol, corev1.EventTypeWarning, rej.Reason, "CheckAnnotation", "%s", truncate(rej.Message))
+		r.Recorder.Eventf(pol, d, corev1.EventTypeWarning, rej.Reason, "CheckAnnotation", "Deployment %s: %s", d.Name, truncate(rej.Message))
+	}
+}

@@ -37,7 +37,7 @@ func TestReconcileLogsEachDecision(t *testing.T) {
 		{
 			name: "an unreadable last change logged as an error",
 			edit: func(_ *testing.T, w *fakeWorld) { w.deployment.Annotations[apply.AnnotationLastChange] = "{" },
-			want: map[string]int{"Ignoring an annotation probe-tuner cannot read": 1, "Probe change applied": 1},
+			want: map[string]int{"Annotation rejected": 1, "Probe change applied": 1},
 		},
 	}
 	for _, tc := range cases {

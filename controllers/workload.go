@@ -20,7 +20,6 @@ import (
 type workloadOutcome struct {
 	summary   status.Workload
 	decisions []tuningv1alpha1.Decision
-	applied   int
 	// looked says the workload was looked at (its step ran, or it was only to be summarised): a look that failed
 	// before its step keeps the previous summary.
 	looked bool
@@ -55,7 +54,7 @@ func (r *ProbePolicyReconciler) reconcileWorkload(ctx context.Context, pol *tuni
 
 	before := snapshotCounts(&ws.Observation)
 	look := tuner.WorkloadLook{Observe: observe.Input{Pods: observedPods(pods), Events: observedEvents(events), Revision: revision, Now: now},
-		Deployment: d, RolloutInProgress: rolling}
+		Deployment: d, RolloutInProgress: rolling, Policy: pol.Name}
 	step, err := tuner.StepWorkload(ws, look, s, r.ObserveConfig)
 	r.recordObservationMetrics(d, &ws.Observation, before)
 	if err != nil {
@@ -65,14 +64,11 @@ func (r *ProbePolicyReconciler) reconcileWorkload(ctx context.Context, pol *tuni
 	if step.Write {
 		written = r.write(ctx, log, pol, d, ws, &step)
 	}
-	for _, problem := range step.Ignored {
-		log.Error(problem, "Ignoring an annotation probe-tuner cannot read")
-	}
+	r.recordRejections(log, pol, d, step.Rejected)
 	r.record(log, pol, d, &step)
 	r.recordProbeMetrics(d, step.Action.Plan)
 	out.looked = true
 	out.decisions = step.Decisions()
-	out.applied = step.Applied
 	out.changed = step.Changed
 	out.retry = written.Result == status.WriteLostRace
 	out.summary = summarise(d, ws, step.Action, step.Facts, written, r.ObserveConfig, now)
@@ -95,7 +91,7 @@ func summarise(d *appsv1.Deployment, ws *tuner.WorkloadState, act tuner.Action, 
 		}
 		w.Containers = append(w.Containers, sc)
 	}
-	w.State, w.Message = status.WorkloadState(act, f.Paused, ws, written)
+	w.State, w.Message = status.WorkloadState(act, f, ws, written)
 	return w
 }
 

@@ -248,7 +248,8 @@ type ProbePolicyStatus struct {
 	// +optional
 	WorkloadCount int32 `json:"workloadCount"`
 
-	// changesApplied counts the probe changes this policy has written to Deployments (Auto mode only).
+	// changesApplied counts the probe changes this policy has written to the Deployments it selects (Auto mode
+	// only), recomputed on each reconcile from probe-tuner's own record of each write, never added to what is stored.
 	// +optional
 	ChangesApplied int32 `json:"changesApplied"`
 

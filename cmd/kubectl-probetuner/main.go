@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 )
 
 // The exit codes.
@@ -35,6 +36,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "audit":
 		return runAudit(args[1:], stdin, stdout, stderr)
+	case "undo":
+		return runUndo(args[1:], stdin, stdout, stderr, time.Now())
 	case "help", "-h", "--help":
 		usage(stdout)
 		return exitOK
@@ -49,5 +52,6 @@ func usage(w io.Writer) {
 
 Commands:
   audit   check the probes of workload manifests offline (kubectl probetuner audit -h)
+  undo    undo probe-tuner's last change of a Deployment read from stdin (kubectl probetuner undo -h)
 `)
 }

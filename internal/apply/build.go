@@ -3,26 +3,41 @@ package apply
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/probetuner/probe-tuner/internal/probes"
 )
 
 // LastChange is the content of the last-change annotation: what a person reads to see the last change, and
-// what lets probe-tuner apply and record each decision exactly once across restarts.
+// what lets probe-tuner apply and record each decision exactly once across restarts. It is bound to its
+// Deployment (name, UID, generation) and numbered (Seq), so that a copied, forged or replayed record is told
+// from a real one: see ParseLastChange and Check. Records of earlier releases carry none of the binding fields.
 type LastChange struct {
-	ID           string          `json:"id"`
-	Time         time.Time       `json:"time"`
-	Policy       string          `json:"policy"`
-	Action       string          `json:"action"`
-	Summary      []string        `json:"summary"`
-	FromRevision string          `json:"fromRevision,omitempty"`
-	Changes      []probes.Change `json:"changes,omitempty"`
+	ID     string    `json:"id"`
+	Time   time.Time `json:"time"`
+	Policy string    `json:"policy"`
+	Action string    `json:"action"`
+	// Deployment and UID name the Deployment the record was written on; empty in a record of an earlier release.
+	Deployment string    `json:"deployment,omitempty"`
+	UID        types.UID `json:"uid,omitempty"`
+	// Generation is the Deployment's metadata.generation the change was written on (the write raises it).
+	Generation int64 `json:"generation,omitempty"`
+	// Seq numbers probe-tuner's writes to this Deployment, 1 for the first: a record with a number the state
+	// already holds is not new, however often it is found again.
+	Seq int64 `json:"seq,omitempty"`
+	// ChangesApplied counts the probe changes Policy has written to this Deployment, this record's included: a
+	// policy that lost its checkpoint takes the count back from here instead of counting the record again.
+	ChangesApplied int64           `json:"changesApplied,omitempty"`
+	Summary        []string        `json:"summary"`
+	FromRevision   string          `json:"fromRevision,omitempty"`
+	Changes        []probes.Change `json:"changes,omitempty"`
 }
 
 // Request is one change to write to a Deployment.
@@ -126,13 +141,16 @@ func Build(req Request) (*unstructured.Unstructured, Owned, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	last, err := json.Marshal(req.LastChange)
+	last, err := encodeLastChange(req.LastChange)
 	if err != nil {
 		return nil, nil, err
 	}
 	prev, err := json.Marshal(previous)
 	if err != nil {
 		return nil, nil, err
+	}
+	if len(prev) > MaxRecordBytes {
+		return nil, nil, fmt.Errorf("the previous probes of the changed containers take %d bytes, more than the %d probe-tuner reads back", len(prev), MaxRecordBytes)
 	}
 	u := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "apps/v1",
@@ -196,4 +214,25 @@ func clone(o Owned) Owned {
 		}
 	}
 	return out
+}
+
+// encodeLastChange renders the record, without the changes' evidence when the whole would be longer than
+// ParseLastChange reads (the evidence is in the Events and the status too). A record too long even so is an
+// error: probe-tuner does not write a record it could not read back.
+func encodeLastChange(lc LastChange) ([]byte, error) {
+	out, err := json.Marshal(lc)
+	if err != nil || len(out) <= MaxRecordBytes {
+		return out, err
+	}
+	lc.Changes = slices.Clone(lc.Changes)
+	for i := range lc.Changes {
+		lc.Changes[i].Evidence = ""
+	}
+	if out, err = json.Marshal(lc); err != nil {
+		return nil, err
+	}
+	if len(out) > MaxRecordBytes {
+		return nil, fmt.Errorf("the last-change record of decision %s takes %d bytes, more than the %d probe-tuner reads back", lc.ID, len(out), MaxRecordBytes)
+	}
+	return out, nil
 }

@@ -67,9 +67,11 @@ type Input struct {
 	SpecError   error
 	Workloads   []Workload
 	NewDecision []tuningv1alpha1.Decision
-	// Applied counts the changes written to Deployments in this reconcile.
-	Applied int
-	Now     time.Time
+	// ChangesApplied is the number of probe changes the policy has written to its workloads, summed from the
+	// workloads' own records (tuner.WorkloadState.ChangesApplied): status.changesApplied is set to it, never
+	// added to, so neither a hand-edited status nor a record found again after a lost checkpoint changes it.
+	ChangesApplied int64
+	Now            time.Time
 }
 
 // Compute returns the new status.
@@ -77,7 +79,7 @@ func Compute(in Input) tuningv1alpha1.ProbePolicyStatus {
 	st := *in.Previous.DeepCopy()
 	st.ObservedGeneration = in.Generation
 	st.WorkloadCount = int32(len(in.Workloads))
-	st.ChangesApplied += int32(in.Applied)
+	st.ChangesApplied = int32(min(max(in.ChangesApplied, 0), math.MaxInt32))
 
 	st.Decisions = mergeDecisions(in.NewDecision, st.Decisions)
 	if len(st.Decisions) > 0 {

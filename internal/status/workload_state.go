@@ -39,7 +39,7 @@ type Write struct {
 // WorkloadState names the state a workload is in after a tuning step, with the message shown beside it: a
 // warning finding first (a person must look), then what the step did (what became of its write), then what it
 // waits for.
-func WorkloadState(act tuner.Action, paused bool, ws *tuner.WorkloadState, w Write) (tuningv1alpha1.WorkloadState, string) {
+func WorkloadState(act tuner.Action, f tuner.Facts, ws *tuner.WorkloadState, w Write) (tuningv1alpha1.WorkloadState, string) {
 	for _, fd := range act.Plan.Findings {
 		if fd.Severity == recommend.Warning {
 			return StateAttentionRequired, fd.Message
@@ -49,7 +49,9 @@ func WorkloadState(act tuner.Action, paused bool, ws *tuner.WorkloadState, w Wri
 		return StateAdjusting, writeMessage(act, w)
 	}
 	switch {
-	case paused:
+	case f.PauseUnknown:
+		return StatePaused, tuner.PauseUnknownMessage(f.PauseValue)
+	case f.Paused:
 		return StatePaused, "probetuner.io/paused is \"true\": nothing is written; " + act.Reason
 	case act.Kind == tuner.Recommend:
 		return StateRecommended, fmt.Sprintf("%d probe change(s) recommended; not applied because %s", len(act.Changes), act.Reason)

@@ -49,6 +49,7 @@ func TestWorkloadState(t *testing.T) {
 		name        string
 		act         tuner.Action
 		paused      bool
+		pauseValue  string
 		ws          *tuner.WorkloadState
 		write       Write
 		state       tuningv1alpha1.WorkloadState
@@ -103,6 +104,8 @@ func TestWorkloadState(t *testing.T) {
 			state: StatePaused, msgContains: []string{"paused", "reason-Wait"}},
 		{name: "paused wins over recommend", act: action(tuner.Recommend, 2), paused: true, ws: none,
 			state: StatePaused, msgContains: []string{"paused", "reason-Recommend"}},
+		{name: "an unknown pause value is named with the values known", act: action(tuner.Wait, 0), pauseValue: "yes", ws: unverified,
+			state: StatePaused, msgContains: []string{`"yes"`, `"true" (paused)`, `"false" (tuned`}},
 		{name: "paused wins over verifying", act: action(tuner.Wait, 0), paused: true, ws: unverified,
 			state: StatePaused, msgContains: []string{"paused"}},
 
@@ -134,7 +137,7 @@ func TestWorkloadState(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			state, msg := WorkloadState(tc.act, tc.paused, tc.ws, tc.write)
+			state, msg := WorkloadState(tc.act, tuner.Facts{Paused: tc.paused, PauseUnknown: tc.pauseValue != "", PauseValue: tc.pauseValue}, tc.ws, tc.write)
 			if state != tc.state {
 				t.Errorf("state = %s (%q), want %s", state, msg, tc.state)
 			}

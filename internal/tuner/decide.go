@@ -23,6 +23,10 @@ type Facts struct {
 	RolloutInProgress bool
 	// Paused says the Deployment carries probetuner.io/paused: "true".
 	Paused bool
+	// PauseUnknown says probetuner.io/paused holds PauseValue, neither "true" nor "false": the Deployment is held,
+	// nothing is written (not even a revert) until it is one of them.
+	PauseUnknown bool
+	PauseValue   string
 	// Containers are the Deployment's containers with their current probes (signals are filled in here).
 	Containers []recommend.Container
 }
@@ -97,7 +101,7 @@ func newHoldInput(st *WorkloadState, f Facts, s policy.Settings, plan recommend.
 	lc := st.LastChange
 	// Only the pods of the revision the last change made count: until it shows, the kills are the old budget's.
 	regrow := stalled && lc != nil && f.Revision != lc.FromRevision && lc.GrowsStartupBudget()
-	return holdInput{settings: s, paused: f.Paused, rollingOut: f.RolloutInProgress, last: lc, changes: plan.Changes, now: now,
+	return holdInput{settings: s, paused: f.Paused, pauseUnknown: f.PauseUnknown, pauseValue: f.PauseValue, rollingOut: f.RolloutInProgress, last: lc, changes: plan.Changes, now: now,
 		stalled: stalled, regrow: regrow}
 }
 
@@ -142,7 +146,7 @@ func Applied(st *WorkloadState, act Action, fromRevision string, now time.Time) 
 		}
 		return
 	}
-	st.LastChange = &ChangeRecord{ID: act.ID, Time: now, FromRevision: fromRevision, Changes: act.Changes}
+	st.LastChange = &ChangeRecord{ID: act.ID, Time: now, FromRevision: fromRevision, Changes: act.Changes, Checked: true}
 }
 
 func wait(act Action, reason string) Action {

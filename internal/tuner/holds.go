@@ -12,8 +12,11 @@ import (
 // holdInput is what the holds look at.
 type holdInput struct {
 	settings policy.Settings
-	// paused and rollingOut are the Deployment's Facts of the same names.
+	// paused and rollingOut are the Deployment's Facts of the same names; pauseUnknown and pauseValue are its
+	// PauseUnknown and PauseValue.
 	paused, rollingOut bool
+	pauseUnknown       bool
+	pauseValue         string
 	// last is the last change written; verify updates it in place (Verified, SettledAt) before the holds after
 	// verification look at it.
 	last    *ChangeRecord
@@ -41,9 +44,9 @@ type verdict struct {
 // or false to pass them on.
 type hold func(holdInput) (verdict, bool)
 
-// beforeVerification are the holds that stop the tuner before it judges the last change: with the mode Off,
-// nothing is changed, not even a failed change reverted.
-var beforeVerification = []hold{modeIsOff}
+// beforeVerification are the holds that stop the tuner before it judges the last change: with the mode Off, or a
+// pause value probe-tuner does not know, nothing is changed, not even a failed change reverted.
+var beforeVerification = []hold{modeIsOff, pauseValueUnknown}
 
 // holds are the holds after verification, in order; the first that holds wins. The waits come first: while a
 // change is verified, or when nothing is recommended, there is no recommendation to record.
@@ -61,6 +64,12 @@ func firstHold(chain []hold, in holdInput) (verdict, bool) {
 
 func modeIsOff(in holdInput) (verdict, bool) {
 	return verdict{kind: Wait, reason: "the policy's mode is Off"}, in.settings.Mode == tuningv1alpha1.ModeOff
+}
+
+// pauseValueUnknown holds everything while probetuner.io/paused is neither "true" nor "false": the person meant
+// something, and writing on a guess of what is worse than waiting for a value probe-tuner knows.
+func pauseValueUnknown(in holdInput) (verdict, bool) {
+	return verdict{kind: Wait, reason: PauseUnknownMessage(in.pauseValue), nothingRecommended: true}, in.pauseUnknown
 }
 
 func verificationPending(in holdInput) (verdict, bool) {

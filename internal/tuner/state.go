@@ -29,6 +29,16 @@ type WorkloadState struct {
 	LastRecommendation string `json:"lastRecommendation,omitempty"`
 	// LastFindings is the signature of the findings last reported, for the same reason.
 	LastFindings string `json:"lastFindings,omitempty"`
+	// Seq is the number of the last write to the workload known (apply.LastChange.Seq): a record on the
+	// Deployment numbered at most this is not new.
+	Seq int64 `json:"seq,omitempty"`
+	// ChangesApplied counts the probe changes this policy has written to the workload. It is carried on the
+	// Deployment with each write (apply.LastChange.ChangesApplied), so that a lost checkpoint takes it back
+	// from there instead of counting the last change again; the policy's status.changesApplied is its sum.
+	ChangesApplied int64 `json:"changesApplied,omitempty"`
+	// Warned holds, per annotation, a digest of the bad value last reported, so that a value is reported once
+	// and not on every look; a good value (or none) clears it.
+	Warned map[string]string `json:"warned,omitempty"`
 }
 
 // block adds changes to Blocked, each once: a revert decided again because its write lost a race or failed
@@ -57,6 +67,10 @@ type ChangeRecord struct {
 	Verified bool `json:"verified,omitempty"`
 	// Reverted says the change was undone.
 	Reverted bool `json:"reverted,omitempty"`
+	// Checked says the record is known to be true of the Deployment: probe-tuner wrote it, or found it on the
+	// Deployment bound to it and holding its values. A record of an earlier release's checkpoint is not, and
+	// gives way to a good record on the Deployment even when that one is older.
+	Checked bool `json:"checked,omitempty"`
 }
 
 // RestartMotivated reports whether the change was made to stop restarts (rather than flapping).

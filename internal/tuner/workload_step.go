@@ -25,6 +25,8 @@ type WorkloadLook struct {
 	Deployment *appsv1.Deployment
 	// RolloutInProgress says the Deployment has not finished rolling out its current template.
 	RolloutInProgress bool
+	// Policy names the policy looking: a record on the Deployment counts towards its changes only when it names it.
+	Policy string
 }
 
 // Outcome is what one look at a workload decided.
@@ -35,8 +37,6 @@ type Outcome struct {
 	// Records are what to record, in order: hand edits found, an adopted change, a recommendation, and the write
 	// once Written reports it.
 	Records []Record
-	// Applied counts the changes this look counts as applied: an adopted change, the write.
-	Applied int
 	// Write says a write of the action (an Apply or a Revert) is pending: read the Deployment afresh, pass it to
 	// PrepareWrite, send the request it returns, and report success with Written.
 	Write bool
@@ -44,12 +44,15 @@ type Outcome struct {
 	Changed bool
 	// RecheckAt, when set, is when observation wants another look (see observe.State.RecheckAt).
 	RecheckAt time.Time
-	// Ignored are problems on the Deployment that the look went past (an unreadable last-change annotation), for
-	// the caller to log.
-	Ignored []error
+	// Rejected are probe-tuner's annotations on the Deployment that the look refused to use (a last-change or
+	// previous-probes record that is not this Deployment's, an unknown pause value), for the caller to report.
+	Rejected []Rejection
 
 	// at is the time of the look: the write and its records carry it.
 	at time.Time
+	// policy names the policy looking, and pending is the record PrepareWrite built, which Written takes.
+	policy  string
+	pending *apply.LastChange
 }
 
 // StepWorkload folds one look at a workload into its state and decides: it observes, respects the hand edits of
@@ -59,16 +62,16 @@ type Outcome struct {
 func StepWorkload(st *WorkloadState, look WorkloadLook, s policy.Settings, cfg observe.Config) (Outcome, error) {
 	observe.Update(&st.Observation, look.Observe, cfg)
 	d, now := look.Deployment, look.Observe.Now
-	out := Outcome{at: now}
-	check, err := checkDeployment(st, d)
+	out := Outcome{at: now, policy: look.Policy}
+	check, err := checkDeployment(st, d, now, look.Policy)
 	if err != nil {
 		return out, err
 	}
-	// The write happened before (the operator died before counting it): it counts now, once, like its decisions.
-	out.fold(d.Name, check, true)
+	// The write happened before (the operator died before recording it): its decisions are recorded now, once.
+	out.fold(d.Name, check)
 
 	out.Facts = Facts{Name: d.Name, Revision: look.Observe.Revision, RolloutInProgress: look.RolloutInProgress,
-		Paused: d.Annotations[apply.AnnotationPaused] == "true", Containers: containersOf(d)}
+		Paused: check.pause.paused, PauseUnknown: check.pause.unknown, PauseValue: check.pause.value, Containers: containersOf(d)}
 	act := Decide(st, out.Facts, s, cfg, now)
 	out.Action = act
 	switch {
@@ -99,21 +102,25 @@ func PrepareWrite(st *WorkloadState, out *Outcome, fresh *appsv1.Deployment, pol
 	if !out.Write {
 		return nil, nil
 	}
-	check, err := checkDeployment(st, fresh)
+	check, err := checkDeployment(st, fresh, out.at, policyName)
 	if err != nil {
 		return nil, err
 	}
-	// Another writer's change (a second replica without leader election) is not counted here: it counts it.
-	out.fold(out.Facts.Name, check, false)
+	out.fold(out.Facts.Name, check)
 	if len(check.overrides) > 0 || check.adopted != nil {
 		// Decide again on the next look, without the fields just released and not stacked on the other change.
 		out.Write = false
 		return nil, nil
 	}
 	act := out.Action
-	return &apply.Request{Deployment: fresh, Owned: check.owned, Changes: act.Changes, Desired: Desired(probesOf(fresh), act),
-		LastChange: apply.LastChange{ID: act.ID, Time: out.at, Policy: policyName, Action: string(act.Kind),
-			Summary: Summaries(act.Changes), FromRevision: out.Facts.Revision, Changes: act.Changes}}, nil
+	// The record is bound to this Deployment and numbered after the last write known, with this policy's count
+	// of changes so far: found again after a lost checkpoint, it gives the count back instead of adding to it.
+	last := apply.LastChange{ID: act.ID, Time: out.at, Policy: policyName, Action: string(act.Kind),
+		Deployment: fresh.Name, UID: fresh.UID, Generation: fresh.Generation, Seq: st.Seq + 1,
+		ChangesApplied: st.ChangesApplied + int64(len(act.Changes)),
+		Summary:        Summaries(act.Changes), FromRevision: out.Facts.Revision, Changes: act.Changes}
+	out.pending = &last
+	return &apply.Request{Deployment: fresh, Owned: check.owned, Changes: act.Changes, Desired: Desired(probesOf(fresh), act), LastChange: last}, nil
 }
 
 // Written reports that the request PrepareWrite returned was written: the state records the change (Applied),
@@ -121,12 +128,17 @@ func PrepareWrite(st *WorkloadState, out *Outcome, fresh *appsv1.Deployment, pol
 func Written(st *WorkloadState, out *Outcome) {
 	act := out.Action
 	Applied(st, act, out.Facts.Revision, out.at)
+	if p := out.pending; p != nil {
+		st.Seq, st.ChangesApplied = p.Seq, p.ChangesApplied
+	} else {
+		st.Seq, st.ChangesApplied = st.Seq+1, st.ChangesApplied+int64(len(act.Changes))
+	}
+	out.pending = nil
 	kind := RecordApplied
 	if act.Kind == Revert {
 		kind = RecordReverted
 	}
 	out.Records = append(out.Records, changeRecord(kind, out.Facts.Name, act.ID, act.Kind.DecisionAction(), act.Changes, out.at))
-	out.Applied += len(act.Changes)
 	out.Changed = true
 	out.Write = false
 }
@@ -140,9 +152,8 @@ func (o *Outcome) Decisions() []tuningv1alpha1.Decision {
 	return out
 }
 
-// fold adds what a check of the Deployment found to the outcome; countApplied says an adopted change counts
-// towards the changes applied.
-func (o *Outcome) fold(workload string, c deploymentCheck, countApplied bool) {
+// fold adds what a check of the Deployment found to the outcome.
+func (o *Outcome) fold(workload string, c deploymentCheck) {
 	if len(c.overrides) > 0 {
 		o.Records = append(o.Records, overrideRecord(workload, c.overrides, o.at))
 		o.Changed = true
@@ -150,13 +161,15 @@ func (o *Outcome) fold(workload string, c deploymentCheck, countApplied bool) {
 	if lc := c.adopted; lc != nil {
 		o.Records = append(o.Records, changeRecord(RecordAdopted, workload, lc.ID, adoptedKind(lc).DecisionAction(), lc.Changes, lc.Time))
 		o.Changed = true
-		if countApplied {
-			o.Applied += len(lc.Changes)
-		}
 	}
-	if c.ignored != nil && !slices.ContainsFunc(o.Ignored, func(e error) bool { return e.Error() == c.ignored.Error() }) {
+	for _, r := range c.rejected {
 		// The fresh read before a write usually shows the problem the look saw: it is reported once.
-		o.Ignored = append(o.Ignored, c.ignored)
+		if !slices.ContainsFunc(o.Rejected, func(e Rejection) bool { return e.Annotation == r.Annotation && e.Message == r.Message }) {
+			o.Rejected = append(o.Rejected, r)
+		}
+		if r.New {
+			o.Changed = true // the checkpoint remembers what was reported
+		}
 	}
 }
 

@@ -133,6 +133,7 @@ func TestStepWorkload(t *testing.T) {
 		{
 			name: "a change written but not recorded is adopted and counted, not written again", records: []RecordKind{RecordAdopted}, applied: 1,
 			edit: func(t *testing.T, _ *WorkloadState, d *appsv1.Deployment) {
+				d.Spec.Template.Spec.Containers[0].LivenessProbe.FailureThreshold = 6 // what the change wrote
 				annotate(t, d, apply.AnnotationLastChange, apply.LastChange{ID: "d-earlier", Time: stepNow.Add(-time.Minute), Action: "Apply", FromRevision: "r0",
 					Changes: []probes.Change{{Container: "app", Probe: probes.Liveness, Field: "failureThreshold", From: 3, To: 6}}})
 			},
@@ -143,10 +144,12 @@ func TestStepWorkload(t *testing.T) {
 			},
 		},
 		{
-			name: "the revert of the last change, once written, is not adopted again",
+			// The fixture's state counts nothing (an earlier release's checkpoint): the record gives its one change.
+			name: "the revert of the last change, once written, is not adopted again", applied: 1,
 			edit: func(t *testing.T, st *WorkloadState, d *appsv1.Deployment) {
 				st.LastChange = &ChangeRecord{ID: "d-1", Time: stepNow.Add(-30 * time.Minute), FromRevision: "r0", Reverted: true}
-				annotate(t, d, apply.AnnotationLastChange, apply.LastChange{ID: "d-1" + revertSuffix, Time: stepNow.Add(-5 * time.Minute), Action: "Revert"})
+				annotate(t, d, apply.AnnotationLastChange, apply.LastChange{ID: "d-1" + revertSuffix, Time: stepNow.Add(-5 * time.Minute), Action: "Revert",
+					Changes: []probes.Change{{Container: "app", Probe: probes.Liveness, Field: "failureThreshold", From: 6, To: 3}}})
 			},
 			write: true,
 			check: func(t *testing.T, st *WorkloadState, _ Outcome) {
@@ -161,8 +164,9 @@ func TestStepWorkload(t *testing.T) {
 				d.Annotations[apply.AnnotationLastChange] = "{"
 			},
 			check: func(t *testing.T, _ *WorkloadState, out Outcome) {
-				if len(out.Ignored) != 1 || !strings.Contains(out.Ignored[0].Error(), apply.AnnotationLastChange) {
-					t.Errorf("ignored = %v, want the annotation named", out.Ignored)
+				if len(out.Rejected) != 1 || out.Rejected[0].Annotation != apply.AnnotationLastChange || !out.Rejected[0].New ||
+					!strings.Contains(out.Rejected[0].Message, "not valid JSON") {
+					t.Errorf("rejected = %+v, want the annotation named, reported as new", out.Rejected)
 				}
 			},
 		},
@@ -193,8 +197,8 @@ func TestStepWorkload(t *testing.T) {
 			if got := kinds(out); strings.Join(toStrings(got), ",") != strings.Join(toStrings(tc.records), ",") {
 				t.Fatalf("records %v, want %v", got, tc.records)
 			}
-			if out.Applied != tc.applied {
-				t.Errorf("applied = %d, want %d", out.Applied, tc.applied)
+			if st.ChangesApplied != int64(tc.applied) {
+				t.Errorf("changes applied = %d, want %d", st.ChangesApplied, tc.applied)
 			}
 			if tc.check != nil {
 				tc.check(t, st, out)
@@ -237,6 +241,7 @@ func TestPrepareWrite(t *testing.T) {
 		{
 			name: "another writer's change since the look wins and is counted by its writer", records: []RecordKind{RecordAdopted},
 			fresh: func(t *testing.T, d *appsv1.Deployment) {
+				d.Spec.Template.Spec.Containers[0].LivenessProbe.FailureThreshold = 6
 				annotate(t, d, apply.AnnotationLastChange, apply.LastChange{ID: "other-replica", Time: stepNow.Add(-time.Second), Action: "Apply",
 					Changes: []probes.Change{{Container: "app", Probe: probes.Liveness, Field: "failureThreshold", From: 3, To: 6}}})
 			},
@@ -270,8 +275,8 @@ func TestPrepareWrite(t *testing.T) {
 			if got := kinds(out); strings.Join(toStrings(got), ",") != strings.Join(toStrings(tc.records), ",") {
 				t.Fatalf("records %v, want %v", got, tc.records)
 			}
-			if out.Applied != tc.applied || out.Write {
-				t.Errorf("applied %d, write still pending %v; want %d and none", out.Applied, out.Write, tc.applied)
+			if st.ChangesApplied != int64(tc.applied) || out.Write {
+				t.Errorf("applied %d, write still pending %v; want %d and none", st.ChangesApplied, out.Write, tc.applied)
 			}
 		})
 	}
@@ -310,8 +315,8 @@ func TestAWrittenChangeReadsBackAsKnown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(again.Records) != 0 || again.Write || len(again.Ignored) != 0 {
-		t.Errorf("the look after the write: records %v, write %v, ignored %v; want nothing new", kinds(again), again.Write, again.Ignored)
+	if len(again.Records) != 0 || again.Write || len(again.Rejected) != 0 {
+		t.Errorf("the look after the write: records %v, write %v, rejected %+v; want nothing new", kinds(again), again.Write, again.Rejected)
 	}
 }
 
@@ -330,7 +335,8 @@ func TestRevertIDConvention(t *testing.T) {
 		t.Fatalf("action = %s (%s), want a revert of a change after which restarts did not fall", act.Kind, act.Reason)
 	}
 	Applied(st, act, "r2", stepNow)
-	if !known(st.LastChange, apply.LastChange{ID: act.ID, Time: stepNow}) {
-		t.Errorf("revert ID %q is not recognised as the revert of %q", act.ID, st.LastChange.ID)
+	annotate(t, d, apply.AnnotationLastChange, apply.LastChange{ID: act.ID, Time: stepNow, Action: apply.ActionRevert, Changes: act.Changes})
+	if adopted, good, rejected := adoptLastChange(st, d, stepNow, ""); adopted != nil || good == nil || len(rejected) != 0 {
+		t.Errorf("revert ID %q is not recognised as the revert of %q (adopted %+v, rejected %+v)", act.ID, st.LastChange.ID, adopted, rejected)
 	}
 }
