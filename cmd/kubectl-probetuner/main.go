@@ -20,6 +20,9 @@ const (
 	exitFindings = 1
 	// exitUsage: bad arguments, or input that cannot be read.
 	exitUsage = 2
+	// exitFailed: status, explain or simulate could not do what was asked (the API server refused, the
+	// workload is unknown or no policy selects it).
+	exitFailed = 1
 )
 
 func main() {
@@ -35,6 +38,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "audit":
 		return runAudit(args[1:], stdin, stdout, stderr)
+	case "status":
+		return runStatus(args[1:], stdout, stderr)
+	case "explain":
+		return runExplain(args[1:], stdout, stderr)
+	case "simulate":
+		return runSimulate(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return exitOK
@@ -48,6 +57,9 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `Usage: kubectl probetuner <command> [flags]
 
 Commands:
-  audit   check the probes of workload manifests offline (kubectl probetuner audit -h)
+  audit      check the probes of workload manifests offline (kubectl probetuner audit -h)
+  status     one line per tuned container across ProbePolicies (kubectl probetuner status -h)
+  explain    the decision history of one workload: kubectl probetuner explain deploy/NAME
+  simulate   a Deployment's probes in virtual time, as written and as probe-tuner would tune them
 `)
 }
