@@ -357,6 +357,12 @@ type ObservedSignals struct {
 	// +optional
 	Crashes int32 `json:"crashes,omitempty"`
 
+	// restartsLastHour counts, by cause, the restarts whose container ended in the hour before this status was
+	// computed (to the minute); the counters above are totals over everything observed. Absent when nothing
+	// was observed (mode Off).
+	// +optional
+	RestartsLastHour *RestartCounts `json:"restartsLastHour,omitempty"`
+
 	// readyTransitionsPerHour is how often the container's Pods switch between Ready and NotReady per running
 	// hour, as a decimal string with two significant digits.
 	// +optional
@@ -365,6 +371,25 @@ type ObservedSignals struct {
 	// stuckPods counts Pods running but not Ready for far longer than the workload's normal start.
 	// +optional
 	StuckPods int32 `json:"stuckPods,omitempty"`
+}
+
+// RestartCounts counts a container's restarts by cause.
+type RestartCounts struct {
+	// liveness counts restarts caused by a failed liveness probe.
+	// +optional
+	Liveness int32 `json:"liveness,omitempty"`
+	// startup counts restarts caused by a failed startup probe.
+	// +optional
+	Startup int32 `json:"startup,omitempty"`
+	// oom counts restarts caused by the container exceeding its memory limit.
+	// +optional
+	OOM int32 `json:"oom,omitempty"`
+	// error counts restarts after the application exited with an error on its own.
+	// +optional
+	Error int32 `json:"error,omitempty"`
+	// completed counts restarts after the application exited with code 0.
+	// +optional
+	Completed int32 `json:"completed,omitempty"`
 }
 
 // ProbeSet holds the tunable fields of a container's three probes; a nil probe is absent.

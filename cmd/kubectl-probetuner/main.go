@@ -21,6 +21,9 @@ const (
 	exitFindings = 1
 	// exitUsage: bad arguments, or input that cannot be read.
 	exitUsage = 2
+	// exitFailed: status, explain or simulate could not do what was asked (the API server refused, the
+	// workload is unknown or no policy selects it).
+	exitFailed = 1
 )
 
 func main() {
@@ -38,6 +41,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runAudit(args[1:], stdin, stdout, stderr)
 	case "undo":
 		return runUndo(args[1:], stdin, stdout, stderr, time.Now())
+	case "status":
+		return runStatus(args[1:], stdout, stderr)
+	case "explain":
+		return runExplain(args[1:], stdout, stderr)
+	case "simulate":
+		return runSimulate(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return exitOK
@@ -51,7 +60,10 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `Usage: kubectl probetuner <command> [flags]
 
 Commands:
-  audit   check the probes of workload manifests offline (kubectl probetuner audit -h)
-  undo    undo probe-tuner's last change of a Deployment read from stdin (kubectl probetuner undo -h)
+  audit      check the probes of workload manifests offline (kubectl probetuner audit -h)
+  status     one line per tuned container across ProbePolicies (kubectl probetuner status -h)
+  explain    the decision history of one workload: kubectl probetuner explain deploy/NAME
+  simulate   a Deployment's probes in virtual time, as written and as probe-tuner would tune them
+  undo       undo probe-tuner's last change of a Deployment read from stdin (kubectl probetuner undo -h)
 `)
 }

@@ -310,6 +310,7 @@ func (s *State) countRestart(cs *ContainerState, rc *RevisionContainer, pc *PodC
 	}
 	cs.Restarts[cause] += restarts
 	rc.Restarts[cause] += restarts
+	cs.markRestarts(cause, restarts, t.FinishedAt, now)
 	// The run's failures say how the probe failed; when the kubelet sent no Unhealthy Event for it (it
 	// rate-limits them per pod), the revision's recent failures stand in.
 	timeouts := rc.RateLivenessTimeouts > rc.RateLivenessErrors

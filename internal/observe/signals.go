@@ -28,6 +28,9 @@ type Signals struct {
 	Restarts map[Cause]int
 	// TotalRestarts counts restarts by cause over everything observed.
 	TotalRestarts map[Cause]int
+	// RecentRestarts counts restarts by cause whose container ended in the RecentWindow (an hour) before now,
+	// to the minute.
+	RecentRestarts map[Cause]int
 	// KillsAfterReady and KillsBeforeReady split the current revision's probe kills by whether the container
 	// had been ready.
 	KillsAfterReady  int
@@ -82,7 +85,7 @@ type RevisionSummary struct {
 
 // ContainerSignals computes the signals of one container from s at time now, for the current revision.
 func ContainerSignals(s *State, container, revision string, now time.Time, cfg Config) Signals {
-	sig := Signals{Container: container, Restarts: map[Cause]int{}, TotalRestarts: map[Cause]int{}}
+	sig := Signals{Container: container, Restarts: map[Cause]int{}, TotalRestarts: map[Cause]int{}, RecentRestarts: map[Cause]int{}}
 	if cs := s.Containers[container]; cs != nil {
 		cs.Startup.decay(now, cfg.StartupHalfLife)
 		cs.Censored.decay(now, cfg.StartupHalfLife)
@@ -92,6 +95,10 @@ func ContainerSignals(s *State, container, revision string, now time.Time, cfg C
 		sig.StartupResolution = time.Duration(cs.StartupResolution * float64(time.Second))
 		for c, n := range cs.Restarts {
 			sig.TotalRestarts[c] = n
+		}
+		cs.pruneRecent(now)
+		for _, m := range cs.RecentRestarts {
+			sig.RecentRestarts[m.Cause] += m.Count
 		}
 	} else {
 		sig.Startup, sig.Censored = &Histogram{}, &Histogram{}

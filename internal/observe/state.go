@@ -43,6 +43,59 @@ type ContainerState struct {
 	Restarts map[Cause]int `json:"restarts,omitempty"`
 	// ReadyTransitions counts every Ready/NotReady switch of a running container after its first Ready.
 	ReadyTransitions int `json:"readyTransitions,omitempty"`
+	// RecentRestarts are the restarts of the last RecentWindow, one mark per cause and minute of the
+	// container's end, oldest first; older marks are dropped. At most len(Causes) x 61 marks.
+	RecentRestarts []RestartMark `json:"recentRestarts,omitempty"`
+}
+
+// RecentWindow is how far back ContainerState.RecentRestarts and Signals.RecentRestarts reach.
+const RecentWindow = time.Hour
+
+// RestartMark counts the restarts of one cause whose container ended in one minute.
+type RestartMark struct {
+	Cause Cause `json:"cause"`
+	// Minute is the start of the minute the containers ended in (UTC, truncated to the minute).
+	Minute time.Time `json:"minute"`
+	Count  int       `json:"count"`
+}
+
+// markRestarts adds n restarts of cause, ended at the given time, and drops the marks older than RecentWindow
+// before now.
+func (c *ContainerState) markRestarts(cause Cause, n int, ended, now time.Time) {
+	if ended.IsZero() || ended.After(now) {
+		ended = now
+	}
+	minute := ended.UTC().Truncate(time.Minute)
+	c.pruneRecent(now)
+	for i := len(c.RecentRestarts) - 1; i >= 0; i-- {
+		m := &c.RecentRestarts[i]
+		if m.Minute.Equal(minute) && m.Cause == cause {
+			m.Count += n
+			return
+		}
+		if m.Minute.Before(minute) {
+			break
+		}
+	}
+	c.RecentRestarts = append(c.RecentRestarts, RestartMark{Cause: cause, Minute: minute, Count: n})
+	// Terminations are seen about in order; a late one is put in its place.
+	for i := len(c.RecentRestarts) - 1; i > 0 && c.RecentRestarts[i].Minute.Before(c.RecentRestarts[i-1].Minute); i-- {
+		c.RecentRestarts[i], c.RecentRestarts[i-1] = c.RecentRestarts[i-1], c.RecentRestarts[i]
+	}
+}
+
+// pruneRecent drops the marks of minutes that ended more than RecentWindow before now.
+func (c *ContainerState) pruneRecent(now time.Time) {
+	drop := 0
+	for drop < len(c.RecentRestarts) && !c.RecentRestarts[drop].Minute.Add(time.Minute).After(now.Add(-RecentWindow)) {
+		drop++
+	}
+	if drop > 0 {
+		c.RecentRestarts = append(c.RecentRestarts[:0], c.RecentRestarts[drop:]...)
+	}
+	if len(c.RecentRestarts) == 0 {
+		c.RecentRestarts = nil
+	}
 }
 
 // RevisionState is what was observed of the pods of one pod-template revision.

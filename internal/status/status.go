@@ -161,6 +161,15 @@ func observed(sig observe.Signals) tuningv1alpha1.ObservedSignals {
 		OOMKills:      int32(sig.TotalRestarts[observe.CauseOOM]),
 		Crashes:       int32(sig.TotalRestarts[observe.CauseError]),
 	}
+	if sig.RecentRestarts != nil {
+		o.RestartsLastHour = &tuningv1alpha1.RestartCounts{
+			Liveness:  int32(sig.RecentRestarts[observe.CauseLiveness]),
+			Startup:   int32(sig.RecentRestarts[observe.CauseStartup]),
+			OOM:       int32(sig.RecentRestarts[observe.CauseOOM]),
+			Error:     int32(sig.RecentRestarts[observe.CauseError]),
+			Completed: int32(sig.RecentRestarts[observe.CauseCompleted]),
+		}
+	}
 	if sig.Startup != nil && sig.Startup.Count > 0 {
 		o.StartupSamples = int32(sig.Startup.Count)
 		o.StartupP50 = &metav1.Duration{Duration: sig.Startup.Quantile(0.5).Round(100 * time.Millisecond)}

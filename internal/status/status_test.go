@@ -492,6 +492,11 @@ func TestObserved(t *testing.T) {
 		{name: "restarts by cause", sig: observe.Signals{TotalRestarts: map[observe.Cause]int{
 			observe.CauseLiveness: 3, observe.CauseStartup: 2, observe.CauseOOM: 1, observe.CauseError: 4, observe.CauseCompleted: 9}},
 			want: tuningv1alpha1.ObservedSignals{LivenessKills: 3, StartupKills: 2, OOMKills: 1, Crashes: 4}},
+		{name: "restarts of the last hour by cause", sig: observe.Signals{RecentRestarts: map[observe.Cause]int{
+			observe.CauseLiveness: 2, observe.CauseStartup: 5, observe.CauseOOM: 1, observe.CauseError: 3, observe.CauseCompleted: 4}},
+			want: tuningv1alpha1.ObservedSignals{RestartsLastHour: &tuningv1alpha1.RestartCounts{Liveness: 2, Startup: 5, OOM: 1, Error: 3, Completed: 4}}},
+		{name: "no restart in the last hour is zero, not unknown", sig: observe.Signals{RecentRestarts: map[observe.Cause]int{}},
+			want: tuningv1alpha1.ObservedSignals{RestartsLastHour: &tuningv1alpha1.RestartCounts{}}},
 		{name: "startup quantiles", sig: observe.Signals{Startup: starts},
 			want: tuningv1alpha1.ObservedSignals{StartupSamples: 10, StartupP50: dur(10 * time.Second), StartupP99: dur(10 * time.Second)}},
 		{name: "lower bound needs censored starts", sig: observe.Signals{StartLowerBound: 42 * time.Second}, want: tuningv1alpha1.ObservedSignals{}},
@@ -523,9 +528,13 @@ func deref(o tuningv1alpha1.ObservedSignals) string {
 		}
 		return x.Duration.String()
 	}
-	return fmt.Sprintf("samples=%d p50=%s p99=%s lower=%s kills=%d/%d oom=%d crashes=%d tph=%q stuck=%d",
+	lastHour := "nil"
+	if r := o.RestartsLastHour; r != nil {
+		lastHour = fmt.Sprintf("%+v", *r)
+	}
+	return fmt.Sprintf("samples=%d p50=%s p99=%s lower=%s kills=%d/%d oom=%d crashes=%d lastHour=%s tph=%q stuck=%d",
 		o.StartupSamples, d(o.StartupP50), d(o.StartupP99), d(o.StartupLowerBound), o.LivenessKills, o.StartupKills, o.OOMKills, o.Crashes,
-		o.ReadyTransitionsPerHour, o.StuckPods)
+		lastHour, o.ReadyTransitionsPerHour, o.StuckPods)
 }
 
 func TestMergeDecisionsOrderAndBound(t *testing.T) {
