@@ -147,7 +147,7 @@ func TestStartsAreMeasuredOnlyWhenTheirCompletionIsWatched(t *testing.T) {
 			looks: []seen{
 				{at: 0, id: "c1", since: -30 * time.Minute, podSince: -20 * time.Second},
 				{at: 40 * time.Second, id: "c2", since: 35 * time.Second, restarts: 1, podSince: -20 * time.Second,
-					last: &Termination{ExitCode: 137, Reason: "Error", ContainerID: "c1", StartedAt: t0.Add(-30 * time.Minute), FinishedAt: t0.Add(34 * time.Second)},
+					last:   &Termination{ExitCode: 137, Reason: "Error", ContainerID: "c1", StartedAt: t0.Add(-30 * time.Minute), FinishedAt: t0.Add(34 * time.Second)},
 					events: []KubeletEvent{{ID: "k1", Count: 1, Pod: "web-1", Container: "app", Reason: "Killing", Message: "Container app failed liveness probe, will be restarted", Time: t0.Add(30 * time.Second)}}},
 			},
 			wantRestarts: map[Cause]int{CauseLiveness: 1},
