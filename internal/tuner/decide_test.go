@@ -257,3 +257,22 @@ func TestDesiredRevertRemovesAnAddedProbe(t *testing.T) {
 		t.Errorf("after the revert: %+v, want the startup probe gone and liveness kept", back["app"])
 	}
 }
+
+// The record of a hand edit names the field, or only the probe when the whole probe probe-tuner added was
+// removed or changed: "startup probe probe" read as a typo in the Event of a manual undo.
+func TestOverrideRecordNamesAWholeProbeOnce(t *testing.T) {
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	rec := overrideRecord("web", []probes.FieldRef{
+		{Container: "app", Probe: probes.Startup, Field: probes.WholeProbe},
+		{Container: "app", Probe: probes.Liveness, Field: probes.FailureThreshold},
+	}, at)
+	want := []string{
+		"web startup probe of container app was changed by someone else after probe-tuner set it; probe-tuner leaves it to them from now on",
+		"web liveness probe failureThreshold of container app was changed by someone else after probe-tuner set it; probe-tuner leaves it to them from now on",
+	}
+	for i, d := range rec.Decisions {
+		if d.Evidence != want[i] {
+			t.Errorf("decision %d evidence = %q, want %q", i, d.Evidence, want[i])
+		}
+	}
+}
