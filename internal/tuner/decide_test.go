@@ -172,6 +172,17 @@ func TestVerification(t *testing.T) {
 			t.Error("the change is not marked reverted")
 		}
 	})
+	t.Run("an adopted change whose before was never observed is kept, not reverted on no evidence", func(t *testing.T) {
+		// A policy re-created (or a checkpoint lost) during verification: the fresh state adopted the change
+		// from the Deployment and saw nothing of revision r1.
+		st, f := newState(6, 1)
+		st.Observation.Revisions = st.Observation.Revisions[len(st.Observation.Revisions)-1:]
+		st.LastChange.SettledAt = t0.Add(-10 * time.Minute)
+		act := Decide(st, f, s, observe.DefaultConfig(), t0)
+		if act.Kind == Revert || !st.LastChange.Verified || len(st.Blocked) != 0 {
+			t.Fatalf("action = %s (%s), verified = %v, blocked %v: want the change kept", act.Kind, act.Reason, st.LastChange.Verified, st.Blocked)
+		}
+	})
 	t.Run("a change that helped is kept", func(t *testing.T) {
 		st, f := newState(0, 0.1)
 		st.LastChange.SettledAt = t0.Add(-10 * time.Minute)
