@@ -45,6 +45,9 @@ func observedContainer(c *podstore.Container) observe.Container {
 	}
 	out.Status = &observe.ContainerStatus{Ready: c.Ready, Started: c.StartedKnown && c.Started, RestartCount: c.RestartCount,
 		ContainerID: c.ContainerID, Running: c.Running, RunningSince: c.RunningSince}
+	if c.Waiting {
+		out.Status.Waiting = c.WaitReason
+	}
 	if t := c.LastTerm; t != nil {
 		out.Status.LastTermination = &observe.Termination{ExitCode: t.ExitCode, Reason: t.Reason, ContainerID: t.ContainerID,
 			StartedAt: t.StartedAt, FinishedAt: t.FinishedAt}

@@ -16,8 +16,15 @@ type Input struct {
 }
 
 // maxGap caps the time credited between two looks at a pod, so a long pause of the observer (an operator
-// restart) is not counted as time the pod was seen ready or not.
+// restart) is not counted as time the pod was seen ready or not. It is also the longest time between two looks
+// that still counts as watching: a start is measured only when it completed between two looks at most maxGap
+// apart (see foldContainer). The operator looks at every workload at least every resync (15 s) and a few
+// seconds after each pod change, the benchmark every second while things change: both watch.
 const maxGap = 2 * time.Minute
+
+// clockSlack is how much earlier than the observer's previous look an instance may have started and still count
+// as started after it: the kubelet's timestamps have whole seconds, and the look read a cache a moment behind.
+const clockSlack = 2 * time.Second
 
 // Update folds one look at the workload into s.
 func Update(s *State, in Input, cfg Config) {
@@ -25,6 +32,7 @@ func Update(s *State, in Input, cfg Config) {
 		s.Pods = map[string]*PodState{}
 	}
 	s.RecheckAt = time.Time{}
+	previousLook := s.UpdatedAt
 	byName := make(map[string]*Pod, len(in.Pods))
 	for i := range in.Pods {
 		byName[in.Pods[i].Name] = &in.Pods[i]
@@ -38,10 +46,18 @@ func Update(s *State, in Input, cfg Config) {
 		seen[uid] = true
 		ps := s.Pods[uid]
 		if ps == nil {
-			ps = &PodState{Name: p.Name, LastSeen: in.Now, Revision: p.Revision}
+			ps = &PodState{Name: p.Name, LastSeen: in.Now, Revision: p.Revision, firstLook: true}
 			s.Pods[uid] = ps
 		}
-		s.foldPod(ps, p, in.Now, cfg)
+		// The previous look at this pod; for a pod new to the observer, the previous look at the workload: the
+		// pod was not there then (or not yet in the cache), so what it did since happened between that look and
+		// this one. Zero when the observer has never looked (a fresh state: installed, policy re-created,
+		// checkpoint lost).
+		since := ps.LastSeen
+		if ps.firstLook {
+			since, ps.firstLook = previousLook, false
+		}
+		s.foldPod(ps, p, since, in.Now, cfg)
 	}
 	for uid := range s.Pods {
 		if !seen[uid] {
@@ -75,7 +91,7 @@ func (s *State) foldEvents(events []KubeletEvent, pods map[string]*Pod, now time
 		}
 		ps := s.Pods[string(pod.UID)]
 		if ps == nil {
-			ps = &PodState{Name: pod.Name, LastSeen: now, Revision: pod.Revision}
+			ps = &PodState{Name: pod.Name, LastSeen: now, Revision: pod.Revision, firstLook: true}
 			s.Pods[string(pod.UID)] = ps
 		}
 		switch e.Reason {
@@ -143,8 +159,9 @@ func (ps *PodState) container(name string) *PodContainer {
 	return pc
 }
 
-// foldPod compares a pod's status with what was last seen of it.
-func (s *State) foldPod(ps *PodState, p *Pod, now time.Time, cfg Config) {
+// foldPod compares a pod's status with what was last seen of it; since is the observer's previous look at it
+// (zero if none).
+func (s *State) foldPod(ps *PodState, p *Pod, since, now time.Time, cfg Config) {
 	dt := now.Sub(ps.LastSeen)
 	if dt < 0 {
 		dt = 0
@@ -174,7 +191,7 @@ func (s *State) foldPod(ps *PodState, p *Pod, now time.Time, cfg Config) {
 	// gate the pod's readiness); plain init containers are not in the view at all.
 	for i := range p.Containers {
 		if c := &p.Containers[i]; c.Status != nil {
-			s.foldContainer(ps, rev, c, p, now, dt, deleting, cfg)
+			s.foldContainer(ps, rev, c, p, since, now, dt, deleting, cfg)
 		}
 	}
 }
@@ -186,7 +203,7 @@ func (s *State) recheckAt(t time.Time) {
 	}
 }
 
-func (s *State) foldContainer(ps *PodState, rev *RevisionState, c *Container, p *Pod, now time.Time, dt time.Duration, deleting bool, cfg Config) {
+func (s *State) foldContainer(ps *PodState, rev *RevisionState, c *Container, p *Pod, since, now time.Time, dt time.Duration, deleting bool, cfg Config) {
 	st := c.Status
 	pc := ps.container(c.Name)
 	cs := s.container(c.Name)
@@ -195,9 +212,13 @@ func (s *State) foldContainer(ps *PodState, rev *RevisionState, c *Container, p 
 	live, startup, readiness := c.Probes.Liveness, c.Probes.Startup, c.Probes.Readiness
 	hasLiveness := live != nil
 	hasStartup := startup != nil
+	// A container looked at before, running or not (a checkpoint of an older version marked only containers
+	// seen running). A crash-looping container spends most of its time waiting in CrashLoopBackOff and may never
+	// be seen running: its restarts still count from the second look on.
+	seen := pc.Seen || pc.ID != ""
 
 	// A termination since the last look: count it once its cause is known.
-	if t := st.LastTermination; t != nil && t.FinishedAt.After(pc.LastFinishedAt) && st.RestartCount > pc.RestartCount && pc.ID != "" {
+	if t := st.LastTermination; t != nil && t.FinishedAt.After(pc.LastFinishedAt) && st.RestartCount > pc.RestartCount && seen {
 		ev := killEvidence{kills: pc.Kills, run: pc.FailRun, everStarted: pc.StartCompleted, podGrace: podTerminationGrace(p),
 			liveness: live, startup: startup}
 		verdict := classify(t, ev, now, cfg.EventGrace)
@@ -212,18 +233,26 @@ func (s *State) foldContainer(ps *PodState, rev *RevisionState, c *Container, p 
 		pc.LastFinishedAt = t.FinishedAt
 		pc.Kills, pc.FailRun = nil, FailRun{}
 	}
-	if pc.ID == "" && st.LastTermination != nil {
+	if !seen && st.LastTermination != nil {
 		// First look at a container that restarted before it was watched: its past is not ours to count.
 		pc.LastFinishedAt = st.LastTermination.FinishedAt
 	}
 	pc.RestartCount = st.RestartCount
+	pc.Seen = true
+	pc.Waiting = st.Waiting
 
+	// watched says the observer's previous look at this pod was recent: what completed since completed between
+	// two looks close together, so the time of this look bounds it.
+	watched := !since.IsZero() && now.Sub(since) <= maxGap
 	running := st.Running
 	if running && st.ContainerID != pc.ID {
 		pc.ID = st.ContainerID
 		pc.StartedAt = st.RunningSince
-		pc.EverReady, pc.StartCompleted, pc.StartRecorded, pc.Ready = false, false, false, false
+		pc.EverReady, pc.StartCompleted, pc.StartRecorded, pc.Ready, pc.StartUnknown = false, false, false, false, false
 		pc.NotReadySince = pc.StartedAt
+		if !watched || pc.StartedAt.Before(since.Add(-clockSlack)) {
+			inheritInstance(pc, c, p)
+		}
 	}
 	pc.Running = running
 	if !running {
@@ -261,7 +290,15 @@ func (s *State) foldContainer(ps *PodState, rev *RevisionState, c *Container, p 
 		completed = true
 	}
 	if completed {
-		pc.StartCompleted = true
+		pc.StartCompleted, pc.StartUnknown = true, false
+	}
+	// A start is measured only when its completion was seen between two recent looks (watched): the
+	// instance was seen still starting at the previous look, or it started after that look (an instance
+	// first seen having started before it was inherited, see inheritInstance). After a longer gap (an
+	// operator down for a while with its checkpoint) the completion is only known to lie somewhere in the gap,
+	// and the start is not measured at all.
+	if measured && !pc.StartRecorded && !pc.StartedAt.IsZero() && !watched {
+		pc.StartRecorded = true
 	}
 	if measured && !pc.StartRecorded && !pc.StartedAt.IsZero() {
 		end := now
@@ -299,6 +336,44 @@ func (s *State) foldContainer(ps *PodState, rev *RevisionState, c *Container, p 
 	pc.Ready = st.Ready
 }
 
+// inheritInstance handles the first sight of a container instance that was already running at the observer's
+// previous look, or that the observer was not watching when it started (no recent previous look: probe-tuner
+// just installed, its policy re-created, its checkpoint lost or stale). How long its start took cannot be told:
+// the kubelet exposes no time a startup probe succeeded, and the pod's Ready transition may be a later flap
+// rather than the first Ready. Its age is no start either, so its start is never measured ("not at all"). What
+// the kubelet says now still tells whether the start completed:
+//   - with a startup probe, started is the instance's own one-way flag: started means completed; not yet
+//     started means the start is still in progress, and its completion, seen by a later look, is measured;
+//   - with a readiness probe (and no startup probe), ready means completed; not ready while the pod's Ready
+//     condition has been False since before the instance started (a one-container pod) means never ready, a
+//     start in progress whose first Ready will be seen; otherwise not ready may be a start or a flap, so
+//     whether it completed is unknown (StartUnknown) until it is ready: a kill meanwhile is counted by cause
+//     but neither as a killed start nor as a kill after ready;
+//   - with only a liveness probe, outliving the probe's budget says it completed (foldContainer's rule works
+//     from the instance's own start time);
+//   - with no probe, a running container has started.
+func inheritInstance(pc *PodContainer, c *Container, p *Pod) {
+	st := c.Status
+	pc.StartRecorded = true
+	switch {
+	case c.Probes.Startup != nil:
+		pc.StartRecorded = st.Started
+	case c.Probes.Readiness != nil && !st.Ready:
+		if !p.Ready && !p.ReadySince.IsZero() && !p.ReadySince.After(pc.StartedAt.Add(clockSlack)) && len(p.Containers) == 1 {
+			// The pod's Ready condition has been False since before this instance started, and the pod has no
+			// other container that could have held it not ready while this one was ready: the instance has
+			// never been ready, its start is in progress and its first Ready will be seen.
+			pc.StartRecorded = false
+			return
+		}
+		pc.StartUnknown = true
+		// Not ready since the pod's Ready condition last went False, if that was after this instance started.
+		if !p.Ready && p.ReadySince.After(pc.StartedAt) {
+			pc.NotReadySince = p.ReadySince
+		}
+	}
+}
+
 // countRestart records restarts of one container with their cause.
 func (s *State) countRestart(cs *ContainerState, rc *RevisionContainer, pc *PodContainer, ps *PodState, container string,
 	cause Cause, restarts int, t *Termination, now time.Time, startupHalfLife time.Duration) {
@@ -323,6 +398,9 @@ func (s *State) countRestart(cs *ContainerState, rc *RevisionContainer, pc *PodC
 	}
 	// The instance that ended is the one last seen running, unless more than one restart happened unseen.
 	sameInstance := restarts == 1 && (t.ContainerID == "" || t.ContainerID == pc.ID)
+	if sameInstance && pc.StartUnknown {
+		return // an inherited instance whose start may or may not have completed: neither a killed start nor a kill after ready
+	}
 	wasReady := sameInstance && pc.StartCompleted
 	if wasReady {
 		rc.KillsAfterReady += restarts

@@ -60,6 +60,9 @@ type ContainerStatus struct {
 	// Running says the current instance is running; RunningSince is when it started.
 	Running      bool
 	RunningSince time.Time
+	// Waiting is the reason the container waits (CrashLoopBackOff, ContainerCreating, ...), empty when it is
+	// not waiting.
+	Waiting string
 	// LastTermination is how the previous instance ended; nil when none did.
 	LastTermination *Termination
 }
@@ -147,6 +150,9 @@ func apiContainer(name string, spec *corev1.Container, sidecar bool, st *corev1.
 	c.Status = &ContainerStatus{Ready: st.Ready, Started: st.Started != nil && *st.Started, RestartCount: st.RestartCount, ContainerID: st.ContainerID}
 	if r := st.State.Running; r != nil {
 		c.Status.Running, c.Status.RunningSince = true, r.StartedAt.Time
+	}
+	if w := st.State.Waiting; w != nil {
+		c.Status.Waiting = w.Reason
 	}
 	if t := st.LastTerminationState.Terminated; t != nil {
 		c.Status.LastTermination = &Termination{ExitCode: t.ExitCode, Reason: t.Reason, ContainerID: t.ContainerID,

@@ -56,6 +56,10 @@ type Signals struct {
 	TransitionsPerHour float64
 	InServiceHours     float64
 
+	// CrashLoopBackOff counts the pods whose container was waiting in CrashLoopBackOff at the last look: the
+	// kubelet's own word that it keeps exiting, also for restarts that happened before the observer watched.
+	CrashLoopBackOff int
+
 	// NotReady lists the running pods of this container that are not ready, with how long they have been so
 	// and whether they were ever ready since their start.
 	NotReady []NotReadyPod
@@ -82,6 +86,9 @@ type RevisionSummary struct {
 	// Unavailability is the share of pod time after the first Ready spent not ready.
 	Unavailability float64
 }
+
+// WaitingCrashLoopBackOff is the kubelet's waiting reason of a container it holds back before restarting it.
+const WaitingCrashLoopBackOff = "CrashLoopBackOff"
 
 // ContainerSignals computes the signals of one container from s at time now, for the current revision.
 func ContainerSignals(s *State, container, revision string, now time.Time, cfg Config) Signals {
@@ -126,6 +133,9 @@ func ContainerSignals(s *State, container, revision string, now time.Time, cfg C
 	for _, ps := range s.Pods {
 		sig.Replicas++
 		pc := ps.Containers[container]
+		if pc != nil && pc.Waiting == WaitingCrashLoopBackOff {
+			sig.CrashLoopBackOff++
+		}
 		if pc == nil || !pc.Running || pc.Ready || pc.NotReadySince.IsZero() {
 			continue
 		}

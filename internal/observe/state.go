@@ -193,6 +193,9 @@ type PodState struct {
 	LastSeen time.Time `json:"lastSeen"`
 	// Containers tracks the pod's containers by name.
 	Containers map[string]*PodContainer `json:"containers,omitempty"`
+	// firstLook marks a pod added during the current Update (by an Event or its status): the previous look
+	// that bounds what it did is then the previous look at the workload.
+	firstLook bool
 }
 
 // PodContainer tracks one container instance of a pod.
@@ -210,8 +213,18 @@ type PodContainer struct {
 	// StartCompleted says the current instance finished starting: its startup probe succeeded, or (without
 	// one) its readiness probe did, or (with a liveness probe only) it outlived the liveness probe's budget.
 	StartCompleted bool `json:"startCompleted,omitempty"`
-	// StartRecorded says the current instance's startup duration was recorded.
+	// StartRecorded says the current instance's startup duration was recorded, or will never be: its
+	// completion was not seen between two recent looks (see inheritInstance).
 	StartRecorded bool `json:"startRecorded,omitempty"`
+	// StartUnknown says the current instance was first seen running but not ready, long after it started: it may
+	// be starting or flapping. It clears once the instance is ready.
+	StartUnknown bool `json:"startUnknown,omitempty"`
+	// Seen says the container was looked at before (running or not), so a later termination is one the
+	// observer saw happen.
+	Seen bool `json:"seen,omitempty"`
+	// Waiting is the reason the container was waiting at the last look (CrashLoopBackOff, ...), empty when it
+	// was not waiting.
+	Waiting string `json:"waiting,omitempty"`
 	// NotReadySince is when the running instance last stopped being ready (or started), zero while ready.
 	NotReadySince time.Time `json:"notReadySince,omitempty"`
 	// LastFinishedAt is the finish time of the last termination already counted.

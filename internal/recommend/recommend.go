@@ -3,7 +3,9 @@ package recommend
 import (
 	"fmt"
 	"sort"
+	"strings"
 
+	"github.com/probetuner/probe-tuner/internal/observe"
 	"github.com/probetuner/probe-tuner/internal/probes"
 )
 
@@ -43,6 +45,35 @@ func (r *containerRun) run() {
 		r.applyRule(rl)
 	}
 	r.commit()
+	r.crashLoopUnhandled()
+}
+
+// crashLoopUnhandled makes a crash loop that this step changes nothing for a warning, so that the workload never
+// reads Stable (or Paused with nothing to say) while its pods sit in CrashLoopBackOff: restarts before
+// probe-tuner watched are not counted, fields set by hand are left alone, crashes are not the probes' fault, but
+// a person must look either way.
+func (r *containerRun) crashLoopUnhandled() {
+	sig := r.c.Signals
+	if sig.CrashLoopBackOff == 0 || len(r.changes) > 0 {
+		return
+	}
+	for _, f := range r.plan.Findings {
+		if f.Container == r.c.Name && f.Severity == Warning {
+			return // already explained
+		}
+	}
+	why := "probe-tuner changes nothing for it"
+	prefix := r.c.Name + ": "
+	for _, w := range r.plan.Waiting {
+		if strings.HasPrefix(w, prefix) {
+			why += " (" + strings.TrimPrefix(w, prefix) + ")"
+			break
+		}
+	}
+	t := sig.Restarts
+	r.find(Warning, ReasonCrashLoopUnhandled, fmt.Sprintf("%d of %d pod(s) of container %s are in CrashLoopBackOff and %s; restarts seen in this revision: "+
+		"%d liveness kills, %d startup kills, %d OOM kills, %d application crashes. Look at the container's logs and its probes",
+		sig.CrashLoopBackOff, sig.Replicas, r.c.Name, why, t[observe.CauseLiveness], t[observe.CauseStartup], t[observe.CauseOOM], t[observe.CauseError]))
 }
 
 func (r *containerRun) find(sev Severity, reason, message string) {

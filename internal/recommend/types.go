@@ -60,6 +60,7 @@ const (
 	ReasonNoProbes           = "ProbesMissing"
 	ReasonIdenticalProbes    = "IdenticalLivenessAndReadiness"
 	ReasonNotAProbeProblem   = "NotAProbeProblem"
+	ReasonCrashLoopUnhandled = "CrashLoopNotTuned"
 	ReasonNeedsMoreThanBound = "StartupExceedsBudgetBound"
 	ReasonSlowHangDetection  = "LivenessExceedsTimeToDetectBound"
 )

@@ -172,6 +172,17 @@ func TestVerification(t *testing.T) {
 			t.Error("the change is not marked reverted")
 		}
 	})
+	t.Run("an adopted change whose before was never observed is kept, not reverted on no evidence", func(t *testing.T) {
+		// A policy re-created (or a checkpoint lost) during verification: the fresh state adopted the change
+		// from the Deployment and saw nothing of revision r1.
+		st, f := newState(6, 1)
+		st.Observation.Revisions = st.Observation.Revisions[len(st.Observation.Revisions)-1:]
+		st.LastChange.SettledAt = t0.Add(-10 * time.Minute)
+		act := Decide(st, f, s, observe.DefaultConfig(), t0)
+		if act.Kind == Revert || !st.LastChange.Verified || len(st.Blocked) != 0 {
+			t.Fatalf("action = %s (%s), verified = %v, blocked %v: want the change kept", act.Kind, act.Reason, st.LastChange.Verified, st.Blocked)
+		}
+	})
 	t.Run("a change that helped is kept", func(t *testing.T) {
 		st, f := newState(0, 0.1)
 		st.LastChange.SettledAt = t0.Add(-10 * time.Minute)
@@ -255,5 +266,24 @@ func TestDesiredRevertRemovesAnAddedProbe(t *testing.T) {
 	back := Desired(map[string]probes.Set{"app": applied["app"]}, revert)
 	if back["app"].Startup != nil || back["app"].Liveness == nil {
 		t.Errorf("after the revert: %+v, want the startup probe gone and liveness kept", back["app"])
+	}
+}
+
+// The record of a hand edit names the field, or only the probe when the whole probe probe-tuner added was
+// removed or changed: "startup probe probe" read as a typo in the Event of a manual undo.
+func TestOverrideRecordNamesAWholeProbeOnce(t *testing.T) {
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	rec := overrideRecord("web", []probes.FieldRef{
+		{Container: "app", Probe: probes.Startup, Field: probes.WholeProbe},
+		{Container: "app", Probe: probes.Liveness, Field: probes.FailureThreshold},
+	}, at)
+	want := []string{
+		"web startup probe of container app was changed by someone else after probe-tuner set it; probe-tuner leaves it to them from now on",
+		"web liveness probe failureThreshold of container app was changed by someone else after probe-tuner set it; probe-tuner leaves it to them from now on",
+	}
+	for i, d := range rec.Decisions {
+		if d.Evidence != want[i] {
+			t.Errorf("decision %d evidence = %q, want %q", i, d.Evidence, want[i])
+		}
 	}
 }

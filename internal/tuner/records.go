@@ -66,8 +66,12 @@ func changeRecord(kind RecordKind, workload, id string, action tuningv1alpha1.De
 func overrideRecord(workload string, refs []probes.FieldRef, at time.Time) Record {
 	rec := Record{Kind: RecordOverride, Overrides: refs, Action: tuningv1alpha1.DecisionSkipped}
 	for _, f := range refs {
-		msg := fmt.Sprintf("%s %s probe %s of container %s was changed by someone else after probe-tuner set it; probe-tuner leaves it to them from now on",
-			workload, f.Probe, f.Field, f.Container)
+		what := fmt.Sprintf("%s probe %s", f.Probe, f.Field)
+		if f.Field == probes.WholeProbe {
+			what = fmt.Sprintf("%s probe", f.Probe) // the whole probe probe-tuner added: no field name to repeat "probe"
+		}
+		msg := fmt.Sprintf("%s %s of container %s was changed by someone else after probe-tuner set it; probe-tuner leaves it to them from now on",
+			workload, what, f.Container)
 		rec.Decisions = append(rec.Decisions, tuningv1alpha1.Decision{Time: metav1.NewTime(at), Workload: workload, Container: f.Container,
 			Probe: tuningv1alpha1.ProbeKind(f.Probe), Field: string(f.Field), Action: tuningv1alpha1.DecisionSkipped, Reason: string(RecordOverride), Evidence: msg})
 	}

@@ -44,6 +44,13 @@ func verify(st *WorkloadState, f Facts, s policy.Settings, now time.Time) (Actio
 	}
 	before := observe.Summary(&st.Observation, lc.FromRevision)
 	after := observe.Summary(&st.Observation, f.Revision)
+	if before.PodHours == 0 {
+		// Nothing was observed of the revision before the change: a change adopted from the Deployment by a
+		// fresh state (a policy deleted and re-created, a checkpoint lost). Restarts after it cannot be
+		// compared with an unknown "before", so the change is kept as it is, never reverted on no evidence.
+		lc.Verified = true
+		return Action{}, false
+	}
 	rate := func(r observe.RevisionSummary) float64 { return float64(r.ProbeRestarts) / max(r.PodHours, 1.0/60) }
 	var why string
 	switch {
