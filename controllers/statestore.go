@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,6 +42,11 @@ const maxCheckpointBytes = 900 << 10
 const (
 	EventCheckpointUnreadable = "CheckpointUnreadable"
 	EventCheckpointTooLarge   = "CheckpointTooLarge"
+	// EventCheckpointInvalid says workloads' states in a readable checkpoint hold values outside their bounds
+	// and were dropped (those workloads start afresh, the others are kept).
+	EventCheckpointInvalid = "CheckpointInvalid"
+	// EventCheckpointNotWritten says the checkpoint could not be written (API error).
+	EventCheckpointNotWritten = "CheckpointNotWritten"
 )
 
 // checkpoint is the checkpoint's JSON form.
@@ -81,7 +88,7 @@ func checkpointName(policy string) string { return "probe-tuner-" + policy }
 
 // Load returns the policy's workload states, reading the checkpoint on first use. The map is the store's: the
 // caller changes the states in place.
-func (s *StateStore) Load(ctx context.Context, pol *tuningv1alpha1.ProbePolicy) (map[string]*tuner.WorkloadState, error) {
+func (s *StateStore) Load(ctx context.Context, pol *tuningv1alpha1.ProbePolicy, now time.Time) (map[string]*tuner.WorkloadState, error) {
 	key := client.ObjectKeyFromObject(pol)
 	s.mu.Lock()
 	if sp, ok := s.policies[key]; ok {
@@ -102,6 +109,9 @@ func (s *StateStore) Load(ctx context.Context, pol *tuningv1alpha1.ProbePolicy) 
 			if workloads, err = decodeCheckpoint([]byte(raw)); err != nil {
 				s.unreadable(ctx, pol, err)
 				workloads = map[string]*tuner.WorkloadState{}
+			}
+			if invalid := dropInvalid(workloads, now); len(invalid) > 0 {
+				s.invalid(ctx, pol, invalid)
 			}
 		}
 	}
@@ -125,6 +135,41 @@ func (s *StateStore) unreadable(ctx context.Context, pol *tuningv1alpha1.ProbePo
 		"%s", truncate(fmt.Sprintf("The checkpoint in ConfigMap %s cannot be read (%v). The tuning state was reset: what was observed of the "+
 			"selected workloads (starts, restarts, readiness), their last change and its verification, and the reverted changes and hand "+
 			"edits to leave alone are learned again from now, so recommendations wait for fresh evidence", checkpointName(pol.Name), err)))
+}
+
+// dropInvalid removes the states that hold values outside their bounds (see tuner.WorkloadState.Validate) and
+// returns what was wrong with each, by workload.
+func dropInvalid(workloads map[string]*tuner.WorkloadState, now time.Time) map[string]error {
+	invalid := map[string]error{}
+	for name, ws := range workloads {
+		if err := ws.Validate(now); err != nil {
+			invalid[name] = err
+			delete(workloads, name)
+		}
+	}
+	return invalid
+}
+
+// invalid logs, per workload, and records in one Warning Event that states in the policy's checkpoint were
+// refused for values outside their bounds: those workloads are observed afresh, the others keep their state.
+func (s *StateStore) invalid(ctx context.Context, pol *tuningv1alpha1.ProbePolicy, invalid map[string]error) {
+	names := make([]string, 0, len(invalid))
+	for name := range invalid {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	parts := make([]string, 0, len(names))
+	for _, name := range names {
+		ctrl.LoggerFrom(ctx).Error(invalid[name], "Checkpointed state of a workload is out of bounds; observing it afresh",
+			"probePolicy", klog.KObj(pol), "configMap", checkpointName(pol.Name), "workload", name)
+		parts = append(parts, fmt.Sprintf("%s (%v)", name, invalid[name]))
+	}
+	if s.Recorder == nil {
+		return
+	}
+	s.Recorder.Eventf(pol, nil, corev1.EventTypeWarning, EventCheckpointInvalid, "LoadCheckpoint", "%s",
+		truncate(fmt.Sprintf("The checkpoint in ConfigMap %s holds values outside their bounds for %d workloads; their tuning state was "+
+			"reset and is learned again from now, the other workloads keep theirs: %s", checkpointName(pol.Name), len(names), strings.Join(parts, "; "))))
 }
 
 // decodeCheckpoint reads a checkpoint in the versioned form, or in the unversioned form before it.

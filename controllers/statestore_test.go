@@ -109,3 +109,51 @@ func TestCheckpointTooLargeIsNotWritten(t *testing.T) {
 		t.Errorf("the oversized state was written")
 	}
 }
+
+// A readable checkpoint whose state for one workload holds absurd values (negative kills, a count of 2^31-1, a
+// weight of 1e308): that workload starts afresh, with a Warning Event naming it and what was wrong, and its
+// forged counts reach neither the status nor a decision; the other workload keeps its state.
+func TestCheckpointOutOfBoundsIsDroppedPerWorkload(t *testing.T) {
+	w := makeFakeWorldOf(t, "cache", "web")
+	cm := w.objects[len(w.objects)-1].(*corev1.ConfigMap)
+	states, err := decodeCheckpoint([]byte(cm.Data[checkpointKey]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := states["web"]
+	forged.Observation.Containers["app"].Restarts[observe.CauseLiveness] = -100
+	forged.Observation.Revisions[0].Containers["app"].KillsBeforeReady = 2147483647
+	forged.Observation.Containers["app"].Censored.Buckets[5] = 1e308
+	raw, err := encodeCheckpoint(states)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm.Data[checkpointKey] = string(raw)
+
+	var n calls
+	r, c := w.reconciler(t, countingFuncs(&n, nil, nil))
+	events := &eventLog{}
+	r.States.Recorder = events
+	if _, err := reconcileOnce(t, r); err != nil {
+		t.Fatalf("an out-of-bounds checkpoint must not fail the reconcile: %v", err)
+	}
+	got := events.with(EventCheckpointInvalid)
+	if len(got) != 1 || !strings.HasPrefix(got[0], corev1.EventTypeWarning) || !strings.Contains(got[0], "web (") ||
+		!strings.Contains(got[0], "web (observation: ") || strings.Contains(got[0], "cache (") {
+		t.Fatalf("events %v: want one Warning %s naming web and what was wrong, and not cache", events.events, EventCheckpointInvalid)
+	}
+	workloads := r.States.policies[types.NamespacedName{Namespace: "shop", Name: "caches"}].workloads
+	if cs := workloads["cache"].Observation.Containers["app"]; cs == nil || cs.Censored.Weight() == 0 {
+		t.Errorf("cache lost its valid state: %+v", workloads["cache"])
+	}
+	if ws := workloads["web"]; ws != nil && ws.Observation.Containers["app"] != nil && ws.Observation.Containers["app"].Restarts[observe.CauseLiveness] != 0 {
+		t.Errorf("web kept forged counts: %+v", ws.Observation.Containers["app"])
+	}
+	for _, s := range policyStatus(t, c).Workloads {
+		for _, cs := range s.Containers {
+			if cs.Observed.LivenessKills < 0 {
+				t.Errorf("status shows %s/%s livenessKills %d", s.Name, cs.Name, cs.Observed.LivenessKills)
+			}
+		}
+	}
+}
