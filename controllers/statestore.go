@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
+	"github.com/probetuner/probe-tuner/internal/status"
 	"github.com/probetuner/probe-tuner/internal/tuner"
 )
 
@@ -81,6 +82,8 @@ type storedPolicy struct {
 	savedAt   time.Time
 	// tooLarge says the last save was refused for its size (its Event was recorded).
 	tooLarge bool
+	// failure is why the last save did not write the checkpoint; nil when it did (or none was due yet).
+	failure *status.CheckpointFailure
 }
 
 // checkpointName is the ConfigMap name for a policy.
@@ -241,12 +244,41 @@ func (s *StateStore) Save(ctx context.Context, pol *tuningv1alpha1.ProbePolicy, 
 		WithOwnerReferences(owner).
 		WithData(map[string]string{checkpointKey: string(data)})
 	if err := s.Writer.Apply(ctx, cm, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
-		return fmt.Errorf("writing the checkpoint of ProbePolicy %s: %w", key, err)
+		s.notWritten(ctx, pol, sp, fmt.Errorf("writing the checkpoint of ProbePolicy %s: %w", key, err))
+		return nil
 	}
 	s.mu.Lock()
-	sp.savedAt, sp.tooLarge = now, false
+	sp.savedAt, sp.tooLarge, sp.failure = now, false, nil
 	s.mu.Unlock()
 	return nil
+}
+
+// Failure returns why the policy's last save did not write its checkpoint, or nil when it did.
+func (s *StateStore) Failure(key types.NamespacedName) *status.CheckpointFailure {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sp, ok := s.policies[key]; ok && sp.failure != nil {
+		f := *sp.failure
+		return &f
+	}
+	return nil
+}
+
+// notWritten logs a failed checkpoint write, keeps it for the status condition and records a Warning Event when
+// the previous save had succeeded: the state lives on in memory, and the next save (at the checkpoint interval,
+// on the policy's normal resync) tries again. The error is not returned: an error would put the policy on the
+// work queue's back-off instead of its resync.
+func (s *StateStore) notWritten(ctx context.Context, pol *tuningv1alpha1.ProbePolicy, sp *storedPolicy, err error) {
+	s.mu.Lock()
+	first := sp.failure == nil || sp.failure.Reason != EventCheckpointNotWritten
+	sp.failure = &status.CheckpointFailure{Reason: EventCheckpointNotWritten, Message: fmt.Sprintf("The checkpoint in ConfigMap %s could not be written (%v); "+
+		"the tuning state is kept in memory and the write is tried again on the next resync. An operator restart before then loses what was observed "+
+		"since the last checkpoint", checkpointName(pol.Name), err)}
+	s.mu.Unlock()
+	ctrl.LoggerFrom(ctx).Error(err, "Checkpoint not written; the tuning state is kept in memory", "probePolicy", klog.KObj(pol), "configMap", checkpointName(pol.Name))
+	if first && s.Recorder != nil {
+		s.Recorder.Eventf(pol, nil, corev1.EventTypeWarning, EventCheckpointNotWritten, "SaveCheckpoint", "%s", truncate(sp.failure.Message))
+	}
 }
 
 func (s *StateStore) limit() int {
@@ -261,6 +293,9 @@ func (s *StateStore) tooLarge(ctx context.Context, pol *tuningv1alpha1.ProbePoli
 	s.mu.Lock()
 	first := !sp.tooLarge
 	sp.tooLarge = true
+	sp.failure = &status.CheckpointFailure{Reason: EventCheckpointTooLarge, Message: fmt.Sprintf("The tuning state of %d workloads is %d KiB, over the %d KiB "+
+		"a checkpoint in ConfigMap %s may hold; it is kept in memory only, so an operator restart loses what was observed since the last checkpoint. "+
+		"Split the policy's selector across several policies", tracked, size>>10, limit>>10, checkpointName(pol.Name))}
 	s.mu.Unlock()
 	if !first {
 		return
