@@ -58,9 +58,11 @@ test: vet control-plane ## Run unit tests, integration tests against a real loca
 	$(MAKE) fuzz
 
 .PHONY: fuzz
-fuzz: ## Fuzz the recommender's invariants for FUZZ_TIME (valid probes, bounds, steps, determinism, samples), and the audit's decoding.
+fuzz: ## Fuzz the recommender's invariants for FUZZ_TIME (valid probes, bounds, steps, determinism, samples), the audit's decoding, the checkpoint decoder and the policy spec's string fields.
 	go test -run '^$$' -fuzz FuzzRecommendInvariants -fuzztime $(FUZZ_TIME) ./internal/recommend
 	go test -run '^$$' -fuzz FuzzDecodeAndAudit -fuzztime $(FUZZ_TIME) ./internal/audit
+	go test -run '^$$' -fuzz FuzzDecodeCheckpoint -fuzztime $(FUZZ_TIME) ./controllers
+	go test -run '^$$' -fuzz FuzzResolveStrings -fuzztime $(FUZZ_TIME) ./internal/policy
 
 .PHONY: test-unit
 test-unit: ## Run only the tests that need no API server.
