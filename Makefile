@@ -58,11 +58,13 @@ test: vet control-plane ## Run unit tests, integration tests against a real loca
 	$(MAKE) fuzz
 
 .PHONY: fuzz
-fuzz: ## Fuzz the recommender's invariants for FUZZ_TIME (valid probes, bounds, steps, determinism, samples), the audit's decoding, and the parsers of the last-change and previous-probes annotations.
+fuzz: ## Fuzz for FUZZ_TIME: the recommender's invariants, the audit's decoding, the last-change and previous-probes parsers, the checkpoint decoder and the policy spec's string fields.
 	go test -run '^$$' -fuzz FuzzRecommendInvariants -fuzztime $(FUZZ_TIME) ./internal/recommend
 	go test -run '^$$' -fuzz FuzzDecodeAndAudit -fuzztime $(FUZZ_TIME) ./internal/audit
 	go test -run '^$$' -fuzz FuzzParseLastChange -fuzztime $(FUZZ_TIME) ./internal/apply
 	go test -run '^$$' -fuzz FuzzParsePrevious -fuzztime $(FUZZ_TIME) ./internal/apply
+	go test -run '^$$' -fuzz FuzzDecodeCheckpoint -fuzztime $(FUZZ_TIME) ./controllers
+	go test -run '^$$' -fuzz FuzzResolveStrings -fuzztime $(FUZZ_TIME) ./internal/policy
 
 .PHONY: test-unit
 test-unit: ## Run only the tests that need no API server.

@@ -1,9 +1,13 @@
 package controllers
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // reconcileCheckpoint is the checkpoint phase: the policy's state is written when it changed in a way worth
-// keeping at once, or the last write is old. It runs only once the status holds the decisions the state
+// keeping at once, or the last write is old. A write that fails is no error (the policy keeps its resync rather
+// than the error back-off): the store keeps why, and the status shows it in the CheckpointWritten condition. It runs only once the status holds the decisions the state
 // records: an operator that dies before then finds the written change on the Deployment and adopts it, and the
 // decision is recorded after all.
 func (r *ProbePolicyReconciler) reconcileCheckpoint(ctx context.Context, sc *policyScope) error {
@@ -14,5 +18,15 @@ func (r *ProbePolicyReconciler) reconcileCheckpoint(ctx context.Context, sc *pol
 	for _, o := range sc.outcomes {
 		changed = changed || o.changed
 	}
-	return r.States.Save(ctx, sc.policy, sc.now, changed)
+	before := r.States.Failure(sc.key)
+	err := r.States.Save(ctx, sc.policy, sc.now, changed)
+	if after := r.States.Failure(sc.key); (before == nil) != (after == nil) || before != nil && after != nil && before.Reason != after.Reason {
+		// The status just patched says otherwise: show the change soon rather than at the next resync.
+		sc.requeue.within(checkpointConditionDelay)
+	}
+	return err
 }
+
+// checkpointConditionDelay is how soon the status is brought up to date after a checkpoint write started or
+// stopped failing (the status phase runs before the checkpoint phase).
+const checkpointConditionDelay = time.Second

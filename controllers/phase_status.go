@@ -18,7 +18,8 @@ import (
 // and nothing is queued, there is nothing new to show and the status is left as it is.
 func (r *ProbePolicyReconciler) reconcileStatus(ctx context.Context, sc *policyScope) error {
 	pol := sc.policy
-	in := status.Input{Previous: pol.Status, Generation: pol.Generation, Mode: sc.settings.Mode, SpecError: sc.specErr, Now: sc.now}
+	in := status.Input{Previous: pol.Status, Generation: pol.Generation, Mode: sc.settings.Mode, SpecError: sc.specErr, Now: sc.now,
+		Checkpoint: r.States.Failure(sc.key)}
 	looked := len(sc.outcomes) == 0
 	for _, o := range sc.outcomes {
 		in.Workloads = append(in.Workloads, o.summary)

@@ -53,7 +53,7 @@ func (r *ProbePolicyReconciler) newScope(ctx context.Context, pol *tuningv1alpha
 	if sc.acting, err = r.actingPolicies(ctx, pol.Namespace, sc.deployments); err != nil {
 		return nil, err
 	}
-	if sc.states, err = r.States.Load(ctx, pol); err != nil {
+	if sc.states, err = r.States.Load(ctx, pol, sc.now); err != nil {
 		return nil, err
 	}
 	sc.requeue = requeueAfter{now: sc.now}

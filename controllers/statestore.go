@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
+	"github.com/probetuner/probe-tuner/internal/status"
 	"github.com/probetuner/probe-tuner/internal/tuner"
 )
 
@@ -40,6 +43,11 @@ const maxCheckpointBytes = 900 << 10
 const (
 	EventCheckpointUnreadable = "CheckpointUnreadable"
 	EventCheckpointTooLarge   = "CheckpointTooLarge"
+	// EventCheckpointInvalid says workloads' states in a readable checkpoint hold values outside their bounds
+	// and were dropped (those workloads start afresh, the others are kept).
+	EventCheckpointInvalid = "CheckpointInvalid"
+	// EventCheckpointNotWritten says the checkpoint could not be written (API error).
+	EventCheckpointNotWritten = "CheckpointNotWritten"
 )
 
 // checkpoint is the checkpoint's JSON form.
@@ -74,6 +82,8 @@ type storedPolicy struct {
 	savedAt   time.Time
 	// tooLarge says the last save was refused for its size (its Event was recorded).
 	tooLarge bool
+	// failure is why the last save did not write the checkpoint; nil when it did (or none was due yet).
+	failure *status.CheckpointFailure
 }
 
 // checkpointName is the ConfigMap name for a policy.
@@ -81,7 +91,7 @@ func checkpointName(policy string) string { return "probe-tuner-" + policy }
 
 // Load returns the policy's workload states, reading the checkpoint on first use. The map is the store's: the
 // caller changes the states in place.
-func (s *StateStore) Load(ctx context.Context, pol *tuningv1alpha1.ProbePolicy) (map[string]*tuner.WorkloadState, error) {
+func (s *StateStore) Load(ctx context.Context, pol *tuningv1alpha1.ProbePolicy, now time.Time) (map[string]*tuner.WorkloadState, error) {
 	key := client.ObjectKeyFromObject(pol)
 	s.mu.Lock()
 	if sp, ok := s.policies[key]; ok {
@@ -102,6 +112,9 @@ func (s *StateStore) Load(ctx context.Context, pol *tuningv1alpha1.ProbePolicy) 
 			if workloads, err = decodeCheckpoint([]byte(raw)); err != nil {
 				s.unreadable(ctx, pol, err)
 				workloads = map[string]*tuner.WorkloadState{}
+			}
+			if invalid := dropInvalid(workloads, now); len(invalid) > 0 {
+				s.invalid(ctx, pol, invalid)
 			}
 		}
 	}
@@ -125,6 +138,41 @@ func (s *StateStore) unreadable(ctx context.Context, pol *tuningv1alpha1.ProbePo
 		"%s", truncate(fmt.Sprintf("The checkpoint in ConfigMap %s cannot be read (%v). The tuning state was reset: what was observed of the "+
 			"selected workloads (starts, restarts, readiness), their last change and its verification, and the reverted changes and hand "+
 			"edits to leave alone are learned again from now, so recommendations wait for fresh evidence", checkpointName(pol.Name), err)))
+}
+
+// dropInvalid removes the states that hold values outside their bounds (see tuner.WorkloadState.Validate) and
+// returns what was wrong with each, by workload.
+func dropInvalid(workloads map[string]*tuner.WorkloadState, now time.Time) map[string]error {
+	invalid := map[string]error{}
+	for name, ws := range workloads {
+		if err := ws.Validate(now); err != nil {
+			invalid[name] = err
+			delete(workloads, name)
+		}
+	}
+	return invalid
+}
+
+// invalid logs, per workload, and records in one Warning Event that states in the policy's checkpoint were
+// refused for values outside their bounds: those workloads are observed afresh, the others keep their state.
+func (s *StateStore) invalid(ctx context.Context, pol *tuningv1alpha1.ProbePolicy, invalid map[string]error) {
+	names := make([]string, 0, len(invalid))
+	for name := range invalid {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	parts := make([]string, 0, len(names))
+	for _, name := range names {
+		ctrl.LoggerFrom(ctx).Error(invalid[name], "Checkpointed state of a workload is out of bounds; observing it afresh",
+			"probePolicy", klog.KObj(pol), "configMap", checkpointName(pol.Name), "workload", name)
+		parts = append(parts, fmt.Sprintf("%s (%v)", name, invalid[name]))
+	}
+	if s.Recorder == nil {
+		return
+	}
+	s.Recorder.Eventf(pol, nil, corev1.EventTypeWarning, EventCheckpointInvalid, "LoadCheckpoint", "%s",
+		truncate(fmt.Sprintf("The checkpoint in ConfigMap %s holds values outside their bounds for %d workloads; their tuning state was "+
+			"reset and is learned again from now, the other workloads keep theirs: %s", checkpointName(pol.Name), len(names), strings.Join(parts, "; "))))
 }
 
 // decodeCheckpoint reads a checkpoint in the versioned form, or in the unversioned form before it.
@@ -196,12 +244,41 @@ func (s *StateStore) Save(ctx context.Context, pol *tuningv1alpha1.ProbePolicy, 
 		WithOwnerReferences(owner).
 		WithData(map[string]string{checkpointKey: string(data)})
 	if err := s.Writer.Apply(ctx, cm, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
-		return fmt.Errorf("writing the checkpoint of ProbePolicy %s: %w", key, err)
+		s.notWritten(ctx, pol, sp, fmt.Errorf("writing the checkpoint of ProbePolicy %s: %w", key, err))
+		return nil
 	}
 	s.mu.Lock()
-	sp.savedAt, sp.tooLarge = now, false
+	sp.savedAt, sp.tooLarge, sp.failure = now, false, nil
 	s.mu.Unlock()
 	return nil
+}
+
+// Failure returns why the policy's last save did not write its checkpoint, or nil when it did.
+func (s *StateStore) Failure(key types.NamespacedName) *status.CheckpointFailure {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sp, ok := s.policies[key]; ok && sp.failure != nil {
+		f := *sp.failure
+		return &f
+	}
+	return nil
+}
+
+// notWritten logs a failed checkpoint write, keeps it for the status condition and records a Warning Event when
+// the previous save had succeeded: the state lives on in memory, and the next save (at the checkpoint interval,
+// on the policy's normal resync) tries again. The error is not returned: an error would put the policy on the
+// work queue's back-off instead of its resync.
+func (s *StateStore) notWritten(ctx context.Context, pol *tuningv1alpha1.ProbePolicy, sp *storedPolicy, err error) {
+	s.mu.Lock()
+	first := sp.failure == nil || sp.failure.Reason != EventCheckpointNotWritten
+	sp.failure = &status.CheckpointFailure{Reason: EventCheckpointNotWritten, Message: fmt.Sprintf("The checkpoint in ConfigMap %s could not be written (%v); "+
+		"the tuning state is kept in memory and the write is tried again on the next resync. An operator restart before then loses what was observed "+
+		"since the last checkpoint", checkpointName(pol.Name), err)}
+	s.mu.Unlock()
+	ctrl.LoggerFrom(ctx).Error(err, "Checkpoint not written; the tuning state is kept in memory", "probePolicy", klog.KObj(pol), "configMap", checkpointName(pol.Name))
+	if first && s.Recorder != nil {
+		s.Recorder.Eventf(pol, nil, corev1.EventTypeWarning, EventCheckpointNotWritten, "SaveCheckpoint", "%s", truncate(sp.failure.Message))
+	}
 }
 
 func (s *StateStore) limit() int {
@@ -216,6 +293,9 @@ func (s *StateStore) tooLarge(ctx context.Context, pol *tuningv1alpha1.ProbePoli
 	s.mu.Lock()
 	first := !sp.tooLarge
 	sp.tooLarge = true
+	sp.failure = &status.CheckpointFailure{Reason: EventCheckpointTooLarge, Message: fmt.Sprintf("The tuning state of %d workloads is %d KiB, over the %d KiB "+
+		"a checkpoint in ConfigMap %s may hold; it is kept in memory only, so an operator restart loses what was observed since the last checkpoint. "+
+		"Split the policy's selector across several policies", tracked, size>>10, limit>>10, checkpointName(pol.Name))}
 	s.mu.Unlock()
 	if !first {
 		return

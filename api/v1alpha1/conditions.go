@@ -8,4 +8,7 @@ const (
 	ConditionConflict = "Conflict"
 	// ConditionAttentionRequired is True when a workload shows a pattern probe-tuner will not tune blindly.
 	ConditionAttentionRequired = "AttentionRequired"
+	// ConditionCheckpointWritten is False when the policy's tuning state could not be checkpointed (too large
+	// for a ConfigMap, or the write failed): it lives in memory only, and an operator restart loses it.
+	ConditionCheckpointWritten = "CheckpointWritten"
 )

@@ -237,8 +237,9 @@ type ProbePolicyStatus struct {
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
 	// conditions describe the policy's state: Ready (the policy is valid and its workloads are being
-	// observed), Conflict (a workload is also selected by another policy) and AttentionRequired (a workload
-	// shows a pattern probe-tuner will not tune blindly, such as correlated liveness failures).
+	// observed), Conflict (a workload is also selected by another policy), AttentionRequired (a workload
+	// shows a pattern probe-tuner will not tune blindly, such as correlated liveness failures) and
+	// CheckpointWritten (False when the tuning state could not be saved to the policy's ConfigMap).
 	// +listType=map
 	// +listMapKey=type
 	// +optional

@@ -6,6 +6,7 @@ package policy
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -34,6 +35,8 @@ const (
 	DefaultMaxStepPercent           = 100
 	DefaultVerificationWindow       = 10 * time.Minute
 	MinCooldown                     = time.Minute
+	// MinVerificationWindow is the shortest verification window, as the CRD's validation says.
+	MinVerificationWindow = 30 * time.Second
 )
 
 // Settings is a ProbePolicy's spec with every default applied and every value in a directly usable form.
@@ -153,6 +156,9 @@ func Resolve(spec tuningv1alpha1.ProbePolicySpec) (Settings, error) {
 		s.Pacing.Cooldown = pc.Cooldown.Duration
 	}
 	if pc.VerificationWindow != nil {
+		if pc.VerificationWindow.Duration < MinVerificationWindow {
+			return Settings{}, fmt.Errorf("pacing.verificationWindow %s is below the minimum of %s", pc.VerificationWindow.Duration, MinVerificationWindow)
+		}
 		s.Pacing.VerificationWindow = pc.VerificationWindow.Duration
 	}
 	return s, nil
@@ -189,7 +195,8 @@ func decimal(v *intstr.IntOrString, def float64, field string, lo, hi float64) (
 		}
 		f = parsed
 	}
-	if f < lo || f > hi {
+	// NaN compares false with every bound: it is refused by name.
+	if math.IsNaN(f) || f < lo || f > hi {
 		return 0, fmt.Errorf("%s %g is outside %g..%g", field, f, lo, hi)
 	}
 	return f, nil

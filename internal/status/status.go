@@ -71,7 +71,16 @@ type Input struct {
 	// workloads' own records (tuner.WorkloadState.ChangesApplied): status.changesApplied is set to it, never
 	// added to, so neither a hand-edited status nor a record found again after a lost checkpoint changes it.
 	ChangesApplied int64
-	Now            time.Time
+	// Checkpoint is why the policy's tuning state was last not checkpointed; nil when it was.
+	Checkpoint *CheckpointFailure
+	Now        time.Time
+}
+
+// CheckpointFailure is why a policy's tuning state could not be checkpointed.
+type CheckpointFailure struct {
+	// Reason is a CamelCase reason (CheckpointTooLarge, CheckpointNotWritten); Message says what happened and
+	// what it costs.
+	Reason, Message string
 }
 
 // Compute returns the new status.
@@ -215,6 +224,10 @@ func setConditions(st *tuningv1alpha1.ProbePolicyStatus, in Input) {
 		ready.Reason, ready.Message = "Off", fmt.Sprintf("Mode is Off: %d selected workloads are listed but neither observed nor changed", len(in.Workloads))
 	case len(in.Workloads) == 0:
 		ready.Reason, ready.Message = "NoWorkloads", "The selector matches no Deployment in this namespace"
+	case in.Checkpoint != nil:
+		ready.Status, ready.Reason = metav1.ConditionFalse, in.Checkpoint.Reason
+		ready.Message = fmt.Sprintf("Observing %d workloads in %s mode, but the tuning state is not checkpointed (see condition %s)",
+			len(in.Workloads), in.Mode, tuningv1alpha1.ConditionCheckpointWritten)
 	default:
 		ready.Reason, ready.Message = "Observing", fmt.Sprintf("Observing %d workloads in %s mode", len(in.Workloads), in.Mode)
 	}
@@ -257,6 +270,13 @@ func setConditions(st *tuningv1alpha1.ProbePolicyStatus, in Input) {
 		attention.Message = limitMessage(strings.Join(issues, " | "))
 	}
 	meta.SetStatusCondition(&st.Conditions, attention)
+
+	written := metav1.Condition{Type: tuningv1alpha1.ConditionCheckpointWritten, ObservedGeneration: gen, Status: metav1.ConditionTrue, Reason: "Written",
+		LastTransitionTime: since, Message: "The tuning state is checkpointed in the policy's ConfigMap"}
+	if in.Checkpoint != nil {
+		written.Status, written.Reason, written.Message = metav1.ConditionFalse, in.Checkpoint.Reason, limitMessage(in.Checkpoint.Message)
+	}
+	meta.SetStatusCondition(&st.Conditions, written)
 }
 
 // maxConditionMessage keeps a condition message under the API's limit of 32768 bytes.

@@ -29,6 +29,7 @@ var allConditions = []string{
 	tuningv1alpha1.ConditionReady,
 	tuningv1alpha1.ConditionConflict,
 	tuningv1alpha1.ConditionAttentionRequired,
+	tuningv1alpha1.ConditionCheckpointWritten,
 }
 
 // decision is a complete decision record; mutate the copy for a variant.

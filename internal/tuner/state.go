@@ -5,6 +5,8 @@
 package tuner
 
 import (
+	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -112,4 +114,90 @@ func (c *ChangeRecord) Tightens() bool {
 		}
 	}
 	return false
+}
+
+// Bounds of a restored WorkloadState beyond its observation's (see observe.State.Validate).
+const (
+	// maxRecordedChanges bounds the changes of one record and the blocked and frozen lists: a Deployment holds
+	// at most a few hundred containers of three probes of six fields.
+	maxRecordedChanges = 10_000
+	// maxEvidence bounds a change's evidence text and the recommendation and findings signatures.
+	maxEvidence = 64 << 10
+)
+
+// Validate reports the first value of a restored state outside its bounds, naming where it is: its observation's
+// (see observe.State.Validate), then its records': a last change dated far past now, changes of unknown probes
+// or fields or with values no probe holds, overlong IDs and texts, overlong lists. A state that stepping built
+// always passes; a checkpoint whose state fails is not to be used.
+func (st *WorkloadState) Validate(now time.Time) error {
+	if err := st.Observation.Validate(now); err != nil {
+		return fmt.Errorf("observation: %w", err)
+	}
+	if lc := st.LastChange; lc != nil {
+		switch {
+		case lc.ID == "" || len(lc.ID) > observe.MaxName:
+			return fmt.Errorf("lastChange.id is %d bytes long, want 1..%d", len(lc.ID), observe.MaxName)
+		case len(lc.FromRevision) > observe.MaxName:
+			return fmt.Errorf("lastChange.fromRevision is %d bytes long, more than %d", len(lc.FromRevision), observe.MaxName)
+		case lc.Time.After(now.Add(observe.MaxFutureSkew)):
+			return fmt.Errorf("lastChange.time %s is in the future", lc.Time.UTC().Format(time.RFC3339))
+		case lc.SettledAt.After(now.Add(observe.MaxFutureSkew)):
+			return fmt.Errorf("lastChange.settledAt %s is in the future", lc.SettledAt.UTC().Format(time.RFC3339))
+		}
+		if err := validChanges("lastChange.changes", lc.Changes); err != nil {
+			return err
+		}
+	}
+	if err := validChanges("blocked", st.Blocked); err != nil {
+		return err
+	}
+	if len(st.Frozen) > maxRecordedChanges {
+		return fmt.Errorf("frozen holds %d fields, more than %d", len(st.Frozen), maxRecordedChanges)
+	}
+	for i, f := range st.Frozen {
+		if err := validRef(f); err != nil {
+			return fmt.Errorf("frozen[%d]: %w", i, err)
+		}
+	}
+	if len(st.LastRecommendation) > maxEvidence || len(st.LastFindings) > maxEvidence {
+		return fmt.Errorf("the recommendation or findings signature is longer than %d bytes", maxEvidence)
+	}
+	return nil
+}
+
+// validChanges checks a list of recorded changes.
+func validChanges(at string, changes []probes.Change) error {
+	if len(changes) > maxRecordedChanges {
+		return fmt.Errorf("%s holds %d changes, more than %d", at, len(changes), maxRecordedChanges)
+	}
+	for i, c := range changes {
+		if err := validRef(c.Ref()); err != nil {
+			return fmt.Errorf("%s[%d]: %w", at, i, err)
+		}
+		limit := int32(math.MaxInt32)
+		if c.Field == probes.WholeProbe {
+			limit = 1
+		}
+		if c.From < 0 || c.To < 0 || c.From > limit || c.To > limit {
+			return fmt.Errorf("%s[%d] changes %s from %d to %d, outside 0..%d", at, i, c.Field, c.From, c.To, limit)
+		}
+		if len(c.Reason) > observe.MaxName || len(c.Evidence) > maxEvidence {
+			return fmt.Errorf("%s[%d]: reason or evidence too long", at, i)
+		}
+	}
+	return nil
+}
+
+// validRef checks a field reference: a container name, a known probe and a known field.
+func validRef(f probes.FieldRef) error {
+	if f.Container == "" || len(f.Container) > observe.MaxName {
+		return fmt.Errorf("container name of %d bytes, want 1..%d", len(f.Container), observe.MaxName)
+	}
+	if !slices.Contains(probes.Kinds, f.Probe) {
+		return fmt.Errorf("%q is not a probe", f.Probe)
+	}
+	if f.Field != probes.WholeProbe && !slices.Contains(probes.Fields, f.Field) {
+		return fmt.Errorf("%q is not a probe field", f.Field)
+	}
+	return nil
 }
