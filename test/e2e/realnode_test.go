@@ -90,7 +90,8 @@ spec:
 // own address instead (kube-apiserver listens there and its certificate names it).
 func deployOperatorAsPod(t *testing.T) {
 	t.Helper()
-	bin := filepath.Join(cluster.Dir, "manager-linux")
+	// Named as config/manager runs it: the image's entrypoint is /BASENAME.
+	bin := filepath.Join(cluster.Dir, "image", "manager")
 	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./cmd/manager")
 	build.Dir, build.Env = cluster.Root, append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
 	if out, err := build.CombinedOutput(); err != nil {
