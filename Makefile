@@ -55,6 +55,7 @@ FUZZ_TIME ?= 150000x
 .PHONY: test
 test: vet control-plane ## Run unit tests, integration tests against a real local kube-apiserver, and a short fuzz run.
 	KUBEBUILDER_ASSETS=$(K8S_BIN) go test $(GO_TEST_FLAGS) ./... -count=1
+	cd hack/nodeimages && go vet ./... && go test $(GO_TEST_FLAGS) ./... -count=1
 	$(MAKE) fuzz
 
 .PHONY: fuzz
