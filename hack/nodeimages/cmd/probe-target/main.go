@@ -228,11 +228,12 @@ func runCheck(args []string, stderr *os.File) int {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	probe := fs.String("probe", "liveness", "probe type: liveness, readiness or startup")
 	addr := fs.String("addr", "127.0.0.1:"+env("PORT", "8080"), "server address")
+	verbose := fs.Bool("v", false, "say why a check failed (the simulator's exec failures have empty output)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	code, msg := check(context.Background(), "http://"+*addr, *probe)
-	if msg != "" {
+	if msg != "" && (*verbose || code == 2) {
 		fmt.Fprintln(stderr, msg)
 	}
 	return code
