@@ -112,6 +112,10 @@ node-binaries: ## Build kubelet, kube-scheduler, containerd and the image tools 
 simkubelet: ## Build the simulated kubelet into bin/simkubelet.
 	go build -o $(LOCALBIN)/simkubelet ./test/harness/cmd/simkubelet
 
+.PHONY: test-fidelity
+test-fidelity: control-plane node-binaries ## Run test/fidelity/*.yaml in the simulator and on the real node (root), compare them into bin/fidelity.json (docs/fidelity.md).
+	test/fidelity/run.sh
+
 .PHONY: cluster-down
 cluster-down: ## Stop the local control plane (and a real node: restoring the host) and remove its state.
 	NODE_BIN=$(NODE_BIN) hack/cluster-down.sh
