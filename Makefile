@@ -55,6 +55,7 @@ FUZZ_TIME ?= 150000x
 .PHONY: test
 test: vet control-plane ## Run unit tests, integration tests against a real local kube-apiserver, and a short fuzz run.
 	KUBEBUILDER_ASSETS=$(K8S_BIN) go test $(GO_TEST_FLAGS) ./... -count=1
+	cd hack/nodeimages && go vet ./... && go test $(GO_TEST_FLAGS) ./... -count=1
 	$(MAKE) fuzz
 
 .PHONY: fuzz
@@ -118,6 +119,10 @@ node-binaries: ## Build kubelet, kube-scheduler, containerd and the image tools 
 .PHONY: simkubelet
 simkubelet: ## Build the simulated kubelet into bin/simkubelet.
 	go build -o $(LOCALBIN)/simkubelet ./test/harness/cmd/simkubelet
+
+.PHONY: test-fidelity
+test-fidelity: control-plane node-binaries ## Run test/fidelity/*.yaml in the simulator and on the real node (root), compare them into bin/fidelity.json (docs/fidelity.md).
+	test/fidelity/run.sh
 
 .PHONY: cluster-down
 cluster-down: ## Stop the local control plane (and a real node: restoring the host) and remove its state.

@@ -2,7 +2,7 @@
 # Builds what the real node (make cluster-up NODE=real) needs into $1 (default bin/k8s-node):
 #   kubelet and kube-scheduler from the hack/controlplane module (the same k8s.io/kubernetes version as
 #   the control plane), containerd, containerd-shim-runc-v2 and ctr from the Go module proxy, and the image tools
-#   of hack/nodeimages (ociimage, pause, probe-target).
+#   of hack/nodeimages (ociimage, pause, probe-target; probe-target with test/harness/sim/behavior).
 # A binary built from the same inputs (recorded in a stamp file) is kept: re-running is cheap.
 # None of it touches the operator's go.mod.
 set -euo pipefail
@@ -65,7 +65,8 @@ build_containerd() {
 
 build_image_tools() {
   local want name
-  want="$(fingerprint "$images")"
+  # probe-target imports the simulator's annotation parser from the operator module: its sources count too.
+  want="$(fingerprint "$images") $(cat "$root"/test/harness/sim/behavior/*.go | sha256sum | cut -d" " -f1)"
   for name in ociimage pause probe-target; do
     if fresh "$name" "$want"; then echo "  $name: up to date"; continue; fi
     # Static binaries: they run alone in their images.

@@ -125,7 +125,7 @@ func TestParseBehaviors(t *testing.T) {
 		at time.Duration
 		in bool
 	}{{0, false}, {sec(30), false}, {10 * time.Minute, true}, {10*time.Minute + sec(59), true}, {11 * time.Minute, false}, {20*time.Minute + sec(1), true}} {
-		if w.contains(tc.at) != tc.in {
+		if w.Contains(tc.at) != tc.in {
 			t.Errorf("window %+v contains(%v) = %v", w, tc.at, !tc.in)
 		}
 	}

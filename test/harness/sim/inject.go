@@ -50,12 +50,12 @@ func (w *World) InjectOutage(dependency string, at time.Time, d time.Duration) e
 // inOutage reports whether the dependency of behaviour b is down at offset t.
 func (w *World) inOutage(b *Behavior, t time.Duration) bool {
 	for _, win := range b.Outages {
-		if win.contains(t) {
+		if win.Contains(t) {
 			return true
 		}
 	}
 	for _, win := range w.outages[b.Dependency] {
-		if win.contains(t) {
+		if win.Contains(t) {
 			return true
 		}
 	}

@@ -76,7 +76,7 @@ func (c *container) run(in *instance) {
 	}
 	p.stats.Starts = append(p.stats.Starts, rs)
 
-	if d, ok := c.b.startupFor(c, now); ok {
+	if d, ok := c.b.StartupAt(c.rng, now); ok {
 		in.readyAt = now + d
 	}
 	if d, ok := c.b.HangAfter.Sample(c.rng); ok {

@@ -1,4 +1,4 @@
-package sim
+package behavior
 
 import (
 	"errors"
@@ -265,7 +265,7 @@ func parseWindow(f []string) (Window, error) {
 }
 
 func parseCheckedBy(b *Behavior, v string) error {
-	var set [numProbeTypes]bool
+	var set [NumProbeTypes]bool
 	for _, s := range strings.Split(v, ",") {
 		switch strings.TrimSpace(s) {
 		case "liveness":
