@@ -181,3 +181,8 @@ test-alerts: promtool ## Unit-test the alerts of config/prometheus with promtool
 	go run ./hack/rulefile config/prometheus/alerts.yaml > $(LOCALBIN)/prometheus/alerts.rules.yaml
 	$(PROMTOOL) check rules $(LOCALBIN)/prometheus/alerts.rules.yaml
 	$(PROMTOOL) test rules test/prometheus/*.yaml
+
+.PHONY: test-chart
+test-chart: helm ## Lint dist/chart and check what it renders for default, namespace-scoped and monitoring values.
+	$(HELM) lint $(CHART_DIR)
+	HELM=$(HELM) go test -tags chart ./test/chart/ -count=1 -v
