@@ -158,3 +158,44 @@ test-faults: control-plane build ## Run only the end-to-end fault tests (operato
 controller-gen: $(CONTROLLER_GEN) ## Install controller-gen into bin/.
 $(CONTROLLER_GEN):
 	GOBIN=$(LOCALBIN) go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_TOOLS_VERSION)
+
+##@ Chart and monitoring
+
+HELM_VERSION ?= v4.3.2
+HELM ?= $(LOCALBIN)/helm
+PROMETHEUS_VERSION ?= v0.316.0
+PROMTOOL ?= $(LOCALBIN)/promtool
+CHART_DIR ?= dist/chart
+
+.PHONY: helm
+helm: ## Build helm from the Go module proxy into bin/ (only when missing or of another version).
+	hack/build-tool.sh $(LOCALBIN) helm helm.sh/helm/v4/cmd/helm $(HELM_VERSION)
+
+.PHONY: promtool
+promtool: ## Build promtool from the Go module proxy into bin/ (only when missing or of another version).
+	hack/build-tool.sh $(LOCALBIN) promtool github.com/prometheus/prometheus/cmd/promtool $(PROMETHEUS_VERSION)
+
+.PHONY: chart
+chart: manifests ## Copy into dist/chart/files what the chart takes from config/ (CRD, manager rules, alerts).
+	mkdir -p $(CHART_DIR)/files/crd $(CHART_DIR)/files/rbac $(CHART_DIR)/files/prometheus
+	cp config/crd/bases/tuning.probetuner.io_probepolicies.yaml $(CHART_DIR)/files/crd/
+	cp config/rbac/role.yaml $(CHART_DIR)/files/rbac/role.yaml
+	cp config/prometheus/alerts.yaml $(CHART_DIR)/files/prometheus/alerts.yaml
+
+.PHONY: verify-chart
+verify-chart: chart helm ## Fail when dist/chart disagrees with config/, or helm lint fails.
+	@git diff --exit-code -- $(CHART_DIR) && test -z "$$(git status --porcelain -- $(CHART_DIR))" || { echo "dist/chart is stale: run 'make chart' and commit"; exit 1; }
+	$(HELM) lint $(CHART_DIR)
+
+.PHONY: test-alerts
+test-alerts: promtool ## Unit-test the alerts of config/prometheus with promtool (test/prometheus).
+	mkdir -p $(LOCALBIN)/prometheus
+	# promtool reads a plain rule file: the PrometheusRule's spec.
+	go run ./hack/rulefile config/prometheus/alerts.yaml > $(LOCALBIN)/prometheus/alerts.rules.yaml
+	$(PROMTOOL) check rules $(LOCALBIN)/prometheus/alerts.rules.yaml
+	$(PROMTOOL) test rules test/prometheus/*.yaml
+
+.PHONY: test-chart
+test-chart: helm ## Lint dist/chart and check what it renders for default, namespace-scoped and monitoring values.
+	$(HELM) lint $(CHART_DIR)
+	HELM=$(HELM) go test -tags chart ./test/chart/ -count=1 -v

@@ -23,8 +23,17 @@ const (
 // ProbePolicies all but their managed fields.
 // Pods and the kubelet's Events are not in this cache at all: the pod store (internal/podstore) keeps compact
 // records of them, which is what keeps memory per watched pod small.
-func CacheOptions() cache.Options {
+// With namespaces, the cache watches only those (a namespace-scoped install); without, every namespace.
+func CacheOptions(namespaces ...string) cache.Options {
+	var byNS map[string]cache.Config
+	for _, ns := range namespaces {
+		if byNS == nil {
+			byNS = map[string]cache.Config{}
+		}
+		byNS[ns] = cache.Config{}
+	}
 	return cache.Options{
+		DefaultNamespaces: byNS,
 		ByObject: map[client.Object]cache.ByObject{
 			&appsv1.ReplicaSet{}:          {Transform: slimReplicaSet},
 			&appsv1.Deployment{}:          {Transform: slimDeployment},

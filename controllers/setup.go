@@ -38,6 +38,9 @@ type Options struct {
 	SkipNameValidation bool
 	// ObserveConfig tunes observation; observe.DefaultConfig() when zero.
 	ObserveConfig observe.Config
+	// Namespaces are the namespaces the pod store watches (a namespace-scoped install); every namespace when
+	// empty. The manager's cache must be given the same (CacheOptions).
+	Namespaces []string
 }
 
 // SetupWithManager registers the cache indexes and every probe-tuner controller with mgr. The manager's cache
@@ -59,7 +62,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("creating the pod store's client: %w", err)
 	}
-	pods, err := podstore.New(clientset)
+	pods, err := podstore.New(clientset, opts.Namespaces...)
 	if err != nil {
 		return err
 	}

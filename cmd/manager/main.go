@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -36,6 +37,7 @@ type options struct {
 	pprofAddr               string
 	kubeAPIQPS              float64
 	kubeAPIBurst            int
+	watchNamespaces         string
 }
 
 func main() {
@@ -60,6 +62,9 @@ func main() {
 		"Serve Go's /debug/pprof profiles on this address (plain HTTP; keep it on 127.0.0.1); empty disables them.")
 	flag.Float64Var(&opts.kubeAPIQPS, "kube-api-qps", 50, "Sustained requests per second to the API server.")
 	flag.IntVar(&opts.kubeAPIBurst, "kube-api-burst", 100, "Requests the client may send in a burst above --kube-api-qps.")
+	flag.StringVar(&opts.watchNamespaces, "watch-namespaces", "",
+		"Comma-separated namespaces to watch (ProbePolicies, Deployments, Pods, Events); empty watches every namespace. "+
+			"A namespace-scoped install grants Roles only in these namespaces.")
 	zapOpts := zap.Options{Development: false}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -87,6 +92,7 @@ func run(opts options) error {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
 
+	namespaces := splitNamespaces(opts.watchNamespaces)
 	cfg := ctrl.GetConfigOrDie()
 	cfg.QPS, cfg.Burst = float32(opts.kubeAPIQPS), opts.kubeAPIBurst
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
@@ -98,14 +104,14 @@ func run(opts options) error {
 		LeaderElectionID:              opts.leaderElectionID,
 		LeaderElectionNamespace:       opts.leaderElectionNS,
 		LeaderElectionReleaseOnCancel: true,
-		Cache:                         controllers.CacheOptions(),
+		Cache:                         controllers.CacheOptions(namespaces...),
 		Client:                        client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.ConfigMap{}}}},
 	})
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)
 	}
 
-	if err := controllers.SetupWithManager(mgr, controllers.Options{MaxConcurrentReconciles: opts.maxConcurrentReconciles}); err != nil {
+	if err := controllers.SetupWithManager(mgr, controllers.Options{MaxConcurrentReconciles: opts.maxConcurrentReconciles, Namespaces: namespaces}); err != nil {
 		return fmt.Errorf("setting up the controllers: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
@@ -120,9 +126,25 @@ func run(opts options) error {
 	}
 
 	setupLog.Info("starting the manager", "metrics", opts.metricsAddr, "metricsSecure", opts.metricsSecure,
-		"leaderElection", opts.leaderElect)
+		"leaderElection", opts.leaderElect, "watchNamespaces", namespaces)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		return fmt.Errorf("running the manager: %w", err)
 	}
 	return nil
+}
+
+// splitNamespaces parses --watch-namespaces: names separated by commas, blanks and duplicates dropped, nil for
+// every namespace.
+func splitNamespaces(v string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, ns := range strings.Split(v, ",") {
+		ns = strings.TrimSpace(ns)
+		if ns == "" || seen[ns] {
+			continue
+		}
+		seen[ns] = true
+		out = append(out, ns)
+	}
+	return out
 }

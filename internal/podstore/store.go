@@ -29,40 +29,73 @@ var EventReasons = []string{"Killing", "Unhealthy"}
 
 // Store holds the records and the informers that keep them current.
 type Store struct {
-	pods   cache.SharedIndexInformer
+	// pods has one informer per watched namespace, keyed by namespace; the key "" (metav1.NamespaceAll) when
+	// every namespace is watched.
+	pods   map[string]cache.SharedIndexInformer
 	events []cache.SharedIndexInformer
 }
 
-// New returns a Store watching, in every namespace, the pods that carry a pod-template-hash (those of
-// Deployments) and the kubelet's Events of EventReasons about pods. Nothing is watched before Start.
-func New(cs kubernetes.Interface) (*Store, error) {
+// New returns a Store watching the pods that carry a pod-template-hash (those of Deployments) and the kubelet's
+// Events of EventReasons about pods, in the given namespaces, or in every namespace when none is given (a
+// namespace-scoped install has no right to list pods cluster-wide). Nothing is watched before Start.
+func New(cs kubernetes.Interface, namespaces ...string) (*Store, error) {
 	hasHash, err := labels.NewRequirement(appsv1.DefaultDeploymentUniqueLabelKey, selection.Exists, nil)
 	if err != nil {
 		return nil, fmt.Errorf("building the pod selector: %w", err)
 	}
 	podSelector := labels.NewSelector().Add(*hasHash).String()
+	if len(namespaces) == 0 {
+		namespaces = []string{metav1.NamespaceAll}
+	}
 	rest := cs.CoreV1().RESTClient()
-	s := &Store{pods: newInformer(
-		cache.NewFilteredListWatchFromClient(rest, "pods", metav1.NamespaceAll, func(o *metav1.ListOptions) { o.LabelSelector = podSelector }),
-		&corev1.Pod{}, FromPod, cache.Indexers{indexByDeployment: podDeploymentIndex})}
-	for _, reason := range EventReasons {
-		selector := fields.AndSelectors(fields.OneTermEqualSelector("involvedObject.kind", "Pod"), fields.OneTermEqualSelector("source", "kubelet"),
-			fields.OneTermEqualSelector("reason", reason)).String()
-		s.events = append(s.events, newInformer(
-			cache.NewFilteredListWatchFromClient(rest, "events", metav1.NamespaceAll, func(o *metav1.ListOptions) { o.FieldSelector = selector }),
-			&corev1.Event{}, FromEvent, cache.Indexers{indexByPod: eventPodIndex}))
+	s := &Store{pods: map[string]cache.SharedIndexInformer{}}
+	for _, ns := range namespaces {
+		if _, dup := s.pods[ns]; dup {
+			continue
+		}
+		s.pods[ns] = newInformer(
+			cache.NewFilteredListWatchFromClient(rest, "pods", ns, func(o *metav1.ListOptions) { o.LabelSelector = podSelector }),
+			&corev1.Pod{}, FromPod, cache.Indexers{indexByDeployment: podDeploymentIndex})
+		for _, reason := range EventReasons {
+			selector := fields.AndSelectors(fields.OneTermEqualSelector("involvedObject.kind", "Pod"), fields.OneTermEqualSelector("source", "kubelet"),
+				fields.OneTermEqualSelector("reason", reason)).String()
+			s.events = append(s.events, newInformer(
+				cache.NewFilteredListWatchFromClient(rest, "events", ns, func(o *metav1.ListOptions) { o.FieldSelector = selector }),
+				&corev1.Event{}, FromEvent, cache.Indexers{indexByPod: eventPodIndex}))
+		}
 	}
 	return s, nil
+}
+
+// podIndexer is the indexer of the pod informer that watches namespace, or nil when none does.
+func (s *Store) podIndexer(namespace string) cache.Indexer {
+	if inf, ok := s.pods[namespace]; ok {
+		return inf.GetIndexer()
+	}
+	if inf, ok := s.pods[metav1.NamespaceAll]; ok {
+		return inf.GetIndexer()
+	}
+	return nil
+}
+
+// Namespaces returns the namespaces the store watches, sorted; [""] when it watches every namespace.
+func (s *Store) Namespaces() []string {
+	out := make([]string, 0, len(s.pods))
+	for ns := range s.pods {
+		out = append(out, ns)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // NewStatic returns a Store holding the given pods and Events and watching nothing: for tests of the code that
 // reads it.
 func NewStatic(pods []*corev1.Pod, events []*corev1.Event) *Store {
-	s := &Store{pods: newInformer(nil, &corev1.Pod{}, FromPod, cache.Indexers{indexByDeployment: podDeploymentIndex}),
+	s := &Store{pods: map[string]cache.SharedIndexInformer{metav1.NamespaceAll: newInformer(nil, &corev1.Pod{}, FromPod, cache.Indexers{indexByDeployment: podDeploymentIndex})},
 		events: []cache.SharedIndexInformer{newInformer(nil, &corev1.Event{}, FromEvent, cache.Indexers{indexByPod: eventPodIndex})}}
 	for _, p := range pods {
 		r, _ := FromPod(p)
-		_ = s.pods.GetIndexer().Add(r)
+		_ = s.pods[metav1.NamespaceAll].GetIndexer().Add(r)
 	}
 	for _, e := range events {
 		r, _ := FromEvent(e)
@@ -108,7 +141,7 @@ type Handlers struct {
 // Start registers the handlers and runs the informers until ctx ends. Call it once.
 func (s *Store) Start(ctx context.Context, h Handlers) error {
 	if h.PodChanged != nil {
-		if _, err := s.pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		podHandler := cache.ResourceEventHandlerFuncs{
 			AddFunc: func(obj any) { callPod(h.PodChanged, obj, true) },
 			UpdateFunc: func(old, cur any) {
 				if !reflect.DeepEqual(old, cur) {
@@ -118,8 +151,11 @@ func (s *Store) Start(ctx context.Context, h Handlers) error {
 				}
 			},
 			DeleteFunc: func(obj any) { callPod(h.PodChanged, obj, true) },
-		}); err != nil {
-			return fmt.Errorf("watching pods: %w", err)
+		}
+		for _, inf := range s.podInformers() {
+			if _, err := inf.AddEventHandler(podHandler); err != nil {
+				return fmt.Errorf("watching pods: %w", err)
+			}
 		}
 	}
 	if h.Killing != nil {
@@ -167,8 +203,17 @@ func callKilling(f func(*Event), obj any) {
 	}
 }
 
+// podInformers returns the pod informers in the order of their namespaces.
+func (s *Store) podInformers() []cache.SharedIndexInformer {
+	var out []cache.SharedIndexInformer
+	for _, ns := range s.Namespaces() {
+		out = append(out, s.pods[ns])
+	}
+	return out
+}
+
 func (s *Store) informers() []cache.SharedIndexInformer {
-	return append([]cache.SharedIndexInformer{s.pods}, s.events...)
+	return append(s.podInformers(), s.events...)
 }
 
 // WaitForSync waits until every informer has listed what it watches.
@@ -186,7 +231,11 @@ func (s *Store) WaitForSync(ctx context.Context) error {
 // PodsOf returns the records of the pods of a Deployment, sorted by name. They are the store's own: read them,
 // never change them.
 func (s *Store) PodsOf(namespace, deployment string) ([]*Pod, error) {
-	objs, err := s.pods.GetIndexer().ByIndex(indexByDeployment, namespace+"/"+deployment)
+	idx := s.podIndexer(namespace)
+	if idx == nil {
+		return nil, nil
+	}
+	objs, err := idx.ByIndex(indexByDeployment, namespace+"/"+deployment)
 	if err != nil {
 		return nil, fmt.Errorf("listing the pods of Deployment %s/%s: %w", namespace, deployment, err)
 	}
@@ -200,7 +249,11 @@ func (s *Store) PodsOf(namespace, deployment string) ([]*Pod, error) {
 
 // DeploymentOfPod returns the name of the Deployment owning a pod, or "" when the pod is not known.
 func (s *Store) DeploymentOfPod(namespace, pod string) string {
-	obj, ok, err := s.pods.GetIndexer().GetByKey(namespace + "/" + pod)
+	idx := s.podIndexer(namespace)
+	if idx == nil {
+		return ""
+	}
+	obj, ok, err := idx.GetByKey(namespace + "/" + pod)
 	if err != nil || !ok {
 		return ""
 	}
