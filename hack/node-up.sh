@@ -148,7 +148,8 @@ cat >"$CNI_CONF/10-probe-tuner.conflist" <<EOF
       "ipam": {
         "type": "host-local",
         "dataDir": "$LOCAL_DIR/cni/ipam",
-        "ranges": [[{"subnet": "$NODE_SUBNET"}]]
+        "ranges": [[{"subnet": "$NODE_SUBNET"}]],
+        "routes": [{"dst": "$NODE_IP/32"}]
       }
     },
     {"type": "portmap", "capabilities": {"portMappings": true}},
