@@ -54,10 +54,22 @@ func TestFidelity(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range rows {
-		if len(r.Mismatch) > 0 {
-			t.Logf("%s: %s", r.Name, strings.Join(r.Mismatch, "; "))
+		if len(r.Mismatch) == 0 {
+			continue
 		}
+		why, known := knownDifferences[r.Name]
+		if known {
+			t.Logf("%s (known: %s): %s", r.Name, why, strings.Join(r.Mismatch, "; "))
+			continue
+		}
+		t.Errorf("%s: the simulator and the real kubelet differ: %s", r.Name, strings.Join(r.Mismatch, "; "))
 	}
+}
+
+// knownDifferences are the Deployments whose difference docs/fidelity.md states; any other difference fails.
+var knownDifferences = map[string]string{
+	"fid-grpc":          "probe-target serves no gRPC health service, so the real kubelet's gRPC probe fails where the simulator's app answers SERVING",
+	"fid-liveness-hang": "open, not yet explained: the real kubelet's first kill came about 4 s after the simulator's (tolerance 3 s)",
 }
 
 // compare states the tolerances: exit code and reason equal, restarts within 1, the first kill within 3 s, each
