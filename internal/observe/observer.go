@@ -13,11 +13,25 @@ type Input struct {
 	Events   []KubeletEvent
 	Revision string
 	Now      time.Time
+	// WatchedSince, when set, says the caller has watched the workload's pods without a break since then: every
+	// change to them since led to a look. The time between two looks after it is credited in full to what the
+	// first look saw; before it (or when it is zero) at most maxGap is.
+	WatchedSince time.Time
 }
 
-// maxGap caps the time credited between two looks at a pod, so a long pause of the observer (an operator
-// restart) is not counted as time the pod was seen ready or not.
+// maxGap caps the time credited between two looks at a pod that the caller did not watch throughout, so a long
+// pause of the observer (an operator restart) is not counted as time the pod was seen ready or not.
 const maxGap = 2 * time.Minute
+
+// credited is the time between a pod's last look and now that counts as spent as that look saw it: all of it
+// when the pod was watched throughout, at most maxGap otherwise.
+func credited(lastSeen, now, watchedSince time.Time) time.Duration {
+	dt := max(now.Sub(lastSeen), 0)
+	if watchedSince.IsZero() || lastSeen.Before(watchedSince) {
+		dt = min(dt, maxGap)
+	}
+	return dt
+}
 
 // Update folds one look at the workload into s.
 func Update(s *State, in Input, cfg Config) {
@@ -41,7 +55,7 @@ func Update(s *State, in Input, cfg Config) {
 			ps = &PodState{Name: p.Name, LastSeen: in.Now, Revision: p.Revision}
 			s.Pods[uid] = ps
 		}
-		s.foldPod(ps, p, in.Now, cfg)
+		s.foldPod(ps, p, in.Now, credited(ps.LastSeen, in.Now, in.WatchedSince), cfg)
 	}
 	for uid := range s.Pods {
 		if !seen[uid] {
@@ -143,13 +157,9 @@ func (ps *PodState) container(name string) *PodContainer {
 	return pc
 }
 
-// foldPod compares a pod's status with what was last seen of it.
-func (s *State) foldPod(ps *PodState, p *Pod, now time.Time, cfg Config) {
-	dt := now.Sub(ps.LastSeen)
-	if dt < 0 {
-		dt = 0
-	}
-	dt = min(dt, maxGap)
+// foldPod compares a pod's status with what was last seen of it; dt is the time since then credited to what was
+// seen.
+func (s *State) foldPod(ps *PodState, p *Pod, now time.Time, dt time.Duration, cfg Config) {
 	ps.LastSeen = now
 	rev := s.revision(ps.Revision, now)
 	deleting := p.Deleting

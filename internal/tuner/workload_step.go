@@ -44,12 +44,17 @@ type Outcome struct {
 	Changed bool
 	// RecheckAt, when set, is when observation wants another look (see observe.State.RecheckAt).
 	RecheckAt time.Time
+	// NextLook is when the workload must be looked at again if nothing about it changes before (see NextLook);
+	// Written moves it earlier for the change it records.
+	NextLook time.Time
 	// Ignored are problems on the Deployment that the look went past (an unreadable last-change annotation), for
 	// the caller to log.
 	Ignored []error
 
 	// at is the time of the look: the write and its records carry it.
 	at time.Time
+	// pacing is the policy's pacing, for the moments of a change Written records.
+	pacing policy.PacingSettings
 }
 
 // StepWorkload folds one look at a workload into its state and decides: it observes, respects the hand edits of
@@ -59,7 +64,7 @@ type Outcome struct {
 func StepWorkload(st *WorkloadState, look WorkloadLook, s policy.Settings, cfg observe.Config) (Outcome, error) {
 	observe.Update(&st.Observation, look.Observe, cfg)
 	d, now := look.Deployment, look.Observe.Now
-	out := Outcome{at: now}
+	out := Outcome{at: now, pacing: s.Pacing}
 	check, err := checkDeployment(st, d)
 	if err != nil {
 		return out, err
@@ -88,6 +93,7 @@ func StepWorkload(st *WorkloadState, look WorkloadLook, s policy.Settings, cfg o
 		out.Changed = true
 	}
 	out.RecheckAt = st.Observation.RecheckAt
+	out.NextLook = NextLook(st, look, out.Facts, s, cfg)
 	return out, nil
 }
 
@@ -129,6 +135,11 @@ func Written(st *WorkloadState, out *Outcome) {
 	out.Applied += len(act.Changes)
 	out.Changed = true
 	out.Write = false
+	if !out.NextLook.IsZero() {
+		d := dueAfter{now: out.at, at: out.NextLook}
+		d.change(st.LastChange, out.pacing)
+		out.NextLook = d.at
+	}
 }
 
 // Decisions returns the status decisions of all the records, in order.
