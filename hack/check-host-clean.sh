@@ -16,9 +16,10 @@ snapshot() {
   local s p
   for s in "${NODE_SYSCTLS[@]}"; do echo "sysctl $s=$(sysctl -n "$s")"; done
   for s in iptables ip6tables; do
-    if command -v "$s-save" >/dev/null; then
-      echo "$s KUBE/CNI lines: $("$s-save" 2>/dev/null | grep -cE 'KUBE-|CNI-' || true)"
-    fi
+    # Without the tool (node-up installs it) there are no rules of ours: 0, so that the install is no difference.
+    n=0
+    if command -v "$s-save" >/dev/null; then n=$("$s-save" 2>/dev/null | grep -cE 'KUBE-|CNI-' || true); fi
+    echo "$s KUBE/CNI lines: $n"
   done
   echo "kubepods cgroups: $(find /sys/fs/cgroup -maxdepth 3 -name kubepods 2>/dev/null | sort | tr '\n' ' ')"
   echo "links: $(ip -o link show | awk -F': ' '{sub(/@.*/, "", $2); print $2}' | sort | tr '\n' ' ')"
