@@ -226,7 +226,16 @@ spec:
 			"--serviceaccount", operatorNS+":scraper")
 		allowed := strings.TrimSpace(kubectl(t, "-n", operatorNS, "create", "token", "scraper"))
 		denied := strings.TrimSpace(kubectl(t, "-n", operatorNS, "create", "token", "stranger"))
-		ip := ready[0].Status.PodIP
+		// The leader's: only the replica that runs the controllers exports their metrics.
+		ip := ""
+		for _, p := range ready {
+			if p.Name == leader {
+				ip = p.Status.PodIP
+			}
+		}
+		if ip == "" {
+			t.Fatalf("no Ready manager pod is the leader (%q)", leader)
+		}
 		eventually(t, time.Minute, func() error {
 			code, body, err := scrape(ip, allowed)
 			if err != nil {
