@@ -1,0 +1,73 @@
+//go:build fidelity
+
+package fidelity
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"testing"
+)
+
+// readRealFlapping reads a `kubectl get pods --watch -o json` stream (FIDELITY_REAL_WATCH) and says, per app
+// label, whether the pod's Ready condition dropped at least twice while the same container kept running: readiness
+// flapping, as opposed to the drops that come with a container's exit.
+func readRealFlapping(t *testing.T, path string) map[string]bool {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	type observed struct {
+		containerID string
+		running     bool
+		ready       bool
+	}
+	last := map[string]observed{}
+	drops := map[string]int{}
+	dec := json.NewDecoder(f)
+	for {
+		var pod struct {
+			Metadata struct {
+				Labels map[string]string `json:"labels"`
+			} `json:"metadata"`
+			Status struct {
+				Conditions []struct {
+					Type, Status string
+				} `json:"conditions"`
+				ContainerStatuses []struct {
+					ContainerID string         `json:"containerID"`
+					State       map[string]any `json:"state"`
+				} `json:"containerStatuses"`
+			} `json:"status"`
+		}
+		if err := dec.Decode(&pod); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			// The watch is killed at the end of the run and may stop inside an object.
+			t.Logf("%s: %v (the rest is ignored)", path, err)
+			break
+		}
+		app := pod.Metadata.Labels["app"]
+		var now observed
+		for _, c := range pod.Status.Conditions {
+			if c.Type == "Ready" {
+				now.ready = c.Status == "True"
+			}
+		}
+		if cs := pod.Status.ContainerStatuses; len(cs) > 0 {
+			_, now.running = cs[0].State["running"]
+			now.containerID = cs[0].ContainerID
+		}
+		if before, ok := last[app]; ok && before.ready && !now.ready && now.running && now.containerID == before.containerID {
+			drops[app]++
+		}
+		last[app] = now
+	}
+	flapping := map[string]bool{}
+	for app, n := range drops {
+		flapping[app] = n >= 2
+	}
+	return flapping
+}
