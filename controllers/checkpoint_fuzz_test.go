@@ -4,7 +4,11 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
 	"github.com/probetuner/probe-tuner/internal/observe"
+	"github.com/probetuner/probe-tuner/internal/status"
 	"github.com/probetuner/probe-tuner/internal/tuner"
 )
 
@@ -17,7 +21,8 @@ func FuzzDecodeCheckpoint(f *testing.F) {
 		Containers: map[string]*observe.ContainerState{"app": {Censored: killedStarts(4, 30*time.Second), Restarts: map[observe.Cause]int{observe.CauseLiveness: 4}}},
 		Revisions: []*observe.RevisionState{{Hash: "h1", FirstSeen: testNow.Add(-time.Hour),
 			Containers: map[string]*observe.RevisionContainer{"app": {Restarts: map[observe.Cause]int{observe.CauseLiveness: 4}, KillsBeforeReady: 4}}}},
-	}}})
+	}}}, []tuningv1alpha1.Decision{{ID: "d-1", Time: metav1.NewTime(testNow.Add(-time.Minute)), Workload: "cache", Container: "app",
+		Probe: tuningv1alpha1.ProbeStartup, Field: "probe", To: "120x5s", Action: tuningv1alpha1.DecisionApplied, Reason: "StartupKilledBeforeReady"}})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -26,15 +31,26 @@ func FuzzDecodeCheckpoint(f *testing.F) {
 		`{"version":1,"workloads":{"cache":{"observation":{"containers":{"app":{"restarts":{"liveness":-100},"censored":{"b":{"5":1e308},"n":1}}}}}}}`,
 		`{"version":1,"workloads":{"web":{"observation":{"revisions":[{"hash":"h1","firstSeen":"2026-06-01T09:00:00Z","containers":{"app":{"killsBeforeReady":2147483647}}}]}}}}`,
 		`{"version":1,"workloads":{"a":{"observation":{"updatedAt":"2099-01-01T00:00:00Z"},"lastChange":{"id":"d-1","time":"2099-01-01T00:00:00Z","changes":[]}}}}`,
+		`{"version":2,"workloads":{},"decisions":[{"time":"2099-01-01T00:00:00Z","workload":"w","container":"c","probe":"liveness","field":"f","to":"1","action":"Applied","reason":"R"},{"time":"2026-06-01T09:00:00Z","workload":"w","container":"c","probe":"bogus","field":"f","to":"1","action":"Deleted","reason":"R"}]}`,
 		`{"cache":{"observation":{}},"version":{"observation":{}}}`, `{"version":7}`, `{not json`, `null`, `{"version":1,"workloads":{"x":null}}`,
 	} {
 		f.Add(seed)
 	}
 	cfg := observe.DefaultConfig()
 	f.Fuzz(func(t *testing.T, raw string) {
-		workloads, err := decodeCheckpoint([]byte(raw))
+		cp, err := decodeCheckpoint([]byte(raw))
 		if err != nil {
 			return
+		}
+		workloads := cp.Workloads
+		decisions := validDecisions(cp.Decisions, testNow)
+		if len(decisions) > status.MaxDecisions {
+			t.Fatalf("%d decisions kept, over %d", len(decisions), status.MaxDecisions)
+		}
+		for _, d := range decisions {
+			if d.Time.After(testNow.Add(maxClockSkew)) || d.Time.IsZero() {
+				t.Fatalf("decision dated %v kept", d.Time)
+			}
 		}
 		dropInvalid(workloads, testNow)
 		for name, ws := range workloads {
@@ -67,13 +83,13 @@ func FuzzDecodeCheckpoint(f *testing.F) {
 				}
 			}
 		}
-		again, err := encodeCheckpoint(workloads)
+		again, err := encodeCheckpoint(workloads, decisions)
 		if err != nil {
 			t.Fatalf("a kept state does not encode: %v", err)
 		}
 		back, err := decodeCheckpoint(again)
-		if err != nil || len(back) != len(workloads) {
-			t.Fatalf("a kept state does not decode again: %v (%d of %d)", err, len(back), len(workloads))
+		if err != nil || len(back.Workloads) != len(workloads) || len(validDecisions(back.Decisions, testNow)) != len(decisions) {
+			t.Fatalf("a kept state does not decode again: %v (%d of %d workloads)", err, len(back.Workloads), len(workloads))
 		}
 	})
 }

@@ -14,7 +14,7 @@ func (r *ProbePolicyReconciler) reconcileCheckpoint(ctx context.Context, sc *pol
 	if sc.skipCheckpoint {
 		return nil
 	}
-	changed := false
+	changed := sc.historyChanged
 	for _, o := range sc.outcomes {
 		changed = changed || o.changed
 	}

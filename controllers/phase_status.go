@@ -27,12 +27,19 @@ func (r *ProbePolicyReconciler) reconcileStatus(ctx context.Context, sc *policyS
 		looked = looked || o.looked
 	}
 	in.ChangesApplied = sc.changesApplied()
+	history, own := r.States.History(sc.key)
+	if !own {
+		// The checkpoint was written by a release that kept no history in it: the status is taken as it once.
+		history = pol.Status.Decisions
+	}
+	in.History = history
 	in.NewDecision = r.pending.Add(sc.key, in.NewDecision)
 	if !looked && len(in.NewDecision) == 0 {
 		sc.skipCheckpoint = true
 		return nil
 	}
-	if err := r.patchStatus(ctx, pol, status.Compute(in)); err != nil {
+	st := status.Compute(in)
+	if err := r.patchStatus(ctx, pol, st); err != nil {
 		sc.skipCheckpoint = true
 		if apierrors.IsConflict(err) {
 			// The cached policy is older than the status written last: try again soon on a fresh copy, with the
@@ -43,6 +50,8 @@ func (r *ProbePolicyReconciler) reconcileStatus(ctx context.Context, sc *policyS
 		return err
 	}
 	r.pending.Clear(sc.key)
+	r.States.SetHistory(sc.key, st.Decisions)
+	sc.historyChanged = len(in.NewDecision) > 0 || !own
 	return nil
 }
 

@@ -43,10 +43,10 @@ func makeFakeWorldOf(t *testing.T, names ...string) *fakeWorld {
 		if err != nil {
 			t.Fatal(err)
 		}
-		states[name] = cp["cache"]
+		states[name] = cp.Workloads["cache"]
 		w.objects = append(w.objects, d, rs)
 	}
-	raw, err := encodeCheckpoint(states)
+	raw, err := encodeCheckpoint(states, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,6 +39,8 @@ type policyScope struct {
 	requeue requeueAfter
 	// skipCheckpoint says the status does not hold this reconcile's decisions: the checkpoint waits.
 	skipCheckpoint bool
+	// historyChanged says the status patched a decision history the checkpoint does not hold yet: it is written now.
+	historyChanged bool
 }
 
 // newScope gathers the policy's settings, its Deployments, the policies acting on them and their states. An

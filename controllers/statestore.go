@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -27,9 +28,10 @@ import (
 // checkpointKey is the ConfigMap data key holding the JSON state.
 const checkpointKey = "state.json"
 
-// checkpointVersion is the version of the checkpoint's JSON form written now: {"version":1,"workloads":{...}}.
-// The unversioned form before it (the workloads map alone) is still read.
-const checkpointVersion = 1
+// checkpointVersion is the version of the checkpoint's JSON form written now:
+// {"version":2,"workloads":{...},"decisions":[...]}. Version 1 (no decision history) and the unversioned form
+// before it (the workloads map alone) are still read; a newer version is refused with an Event.
+const checkpointVersion = 2
 
 // checkpointInterval bounds how often an unchanged-but-observing policy's state is written: an operator restart
 // loses at most this much observation.
@@ -56,6 +58,11 @@ type checkpoint struct {
 	Version int `json:"version"`
 	// Workloads holds each tracked workload's state, by Deployment name.
 	Workloads map[string]*tuner.WorkloadState `json:"workloads"`
+	// Decisions is the policy's decision history, newest first, at most status.MaxDecisions (version 2 on). The
+	// status shows it; it is never read back from the status, which anyone with status access can edit.
+	Decisions []tuningv1alpha1.Decision `json:"decisions"`
+	// history says Decisions was in the checkpoint: a checkpoint written before version 2 has none.
+	history bool
 }
 
 // StateStore keeps each policy's workload states in memory and persists them, versioned, in a ConfigMap named
@@ -79,6 +86,11 @@ type StateStore struct {
 // storedPolicy is what the store holds of one policy.
 type storedPolicy struct {
 	workloads map[string]*tuner.WorkloadState
+	// decisions is the decision history; historyKnown says it is probe-tuner's own (from a version 2 checkpoint,
+	// no checkpoint at all, or a status patched since), not yet to be taken from a status written by a release
+	// that kept no history in its checkpoint.
+	decisions    []tuningv1alpha1.Decision
+	historyKnown bool
 	savedAt   time.Time
 	// tooLarge says the last save was refused for its size (its Event was recorded).
 	tooLarge bool
@@ -100,7 +112,8 @@ func (s *StateStore) Load(ctx context.Context, pol *tuningv1alpha1.ProbePolicy, 
 	}
 	s.mu.Unlock()
 
-	workloads := map[string]*tuner.WorkloadState{}
+	// No checkpoint, or one that cannot be read, starts an empty history of probe-tuner's own.
+	cp := checkpoint{Workloads: map[string]*tuner.WorkloadState{}, history: true}
 	var cm corev1.ConfigMap
 	err := s.Reader.Get(ctx, types.NamespacedName{Namespace: pol.Namespace, Name: checkpointName(pol.Name)}, &cm)
 	switch {
@@ -109,13 +122,16 @@ func (s *StateStore) Load(ctx context.Context, pol *tuningv1alpha1.ProbePolicy, 
 		return nil, fmt.Errorf("reading the checkpoint of ProbePolicy %s: %w", key, err)
 	default:
 		if raw := cm.Data[checkpointKey]; raw != "" {
-			if workloads, err = decodeCheckpoint([]byte(raw)); err != nil {
+			decoded, err := decodeCheckpoint([]byte(raw))
+			if err != nil {
 				s.unreadable(ctx, pol, err)
-				workloads = map[string]*tuner.WorkloadState{}
+			} else {
+				cp = decoded
 			}
-			if invalid := dropInvalid(workloads, now); len(invalid) > 0 {
+			if invalid := dropInvalid(cp.Workloads, now); len(invalid) > 0 {
 				s.invalid(ctx, pol, invalid)
 			}
+			cp.Decisions = validDecisions(cp.Decisions, now)
 		}
 	}
 	s.mu.Lock()
@@ -123,8 +139,55 @@ func (s *StateStore) Load(ctx context.Context, pol *tuningv1alpha1.ProbePolicy, 
 	if s.policies == nil {
 		s.policies = map[types.NamespacedName]*storedPolicy{}
 	}
-	s.policies[key] = &storedPolicy{workloads: workloads}
-	return workloads, nil
+	s.policies[key] = &storedPolicy{workloads: cp.Workloads, decisions: cp.Decisions, historyKnown: cp.history}
+	return cp.Workloads, nil
+}
+
+// History returns the policy's decision history, newest first, and whether it is probe-tuner's own; it is not
+// when the policy was not loaded or its checkpoint predates the history (then the caller starts from the
+// status, once).
+func (s *StateStore) History(key types.NamespacedName) ([]tuningv1alpha1.Decision, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sp, ok := s.policies[key]
+	if !ok || !sp.historyKnown {
+		return nil, false
+	}
+	return slices.Clone(sp.decisions), true
+}
+
+// SetHistory keeps the decision history the status now shows; the next save checkpoints it.
+func (s *StateStore) SetHistory(key types.NamespacedName, decisions []tuningv1alpha1.Decision) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sp, ok := s.policies[key]; ok {
+		sp.decisions, sp.historyKnown = slices.Clone(decisions), true
+	}
+}
+
+// maxClockSkew is how far ahead of this replica's clock a checkpointed decision may be dated: another replica
+// may have made it.
+const maxClockSkew = 5 * time.Minute
+
+// validDecisions keeps at most status.MaxDecisions entries of a checkpointed history that are well formed: a
+// known action and probe, a time not after now, names within the API's limits.
+func validDecisions(in []tuningv1alpha1.Decision, now time.Time) []tuningv1alpha1.Decision {
+	var out []tuningv1alpha1.Decision
+	for _, d := range in {
+		if len(out) == status.MaxDecisions {
+			break
+		}
+		switch {
+		case d.Time.IsZero(), d.Time.Time.After(now.Add(maxClockSkew)),
+			!slices.Contains([]tuningv1alpha1.DecisionAction{tuningv1alpha1.DecisionApplied, tuningv1alpha1.DecisionRecommended,
+				tuningv1alpha1.DecisionReverted, tuningv1alpha1.DecisionSkipped}, d.Action),
+			!slices.Contains([]tuningv1alpha1.ProbeKind{tuningv1alpha1.ProbeStartup, tuningv1alpha1.ProbeLiveness, tuningv1alpha1.ProbeReadiness}, d.Probe),
+			len(d.Workload) > 253, len(d.Container) > 63, len(d.Evidence) > 4096, len(d.ID) > 128:
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 // unreadable logs and records that the policy's checkpoint could not be read and its state starts afresh.
@@ -175,30 +238,36 @@ func (s *StateStore) invalid(ctx context.Context, pol *tuningv1alpha1.ProbePolic
 			"reset and is learned again from now, the other workloads keep theirs: %s", checkpointName(pol.Name), len(names), strings.Join(parts, "; "))))
 }
 
-// decodeCheckpoint reads a checkpoint in the versioned form, or in the unversioned form before it.
-func decodeCheckpoint(raw []byte) (map[string]*tuner.WorkloadState, error) {
+// decodeCheckpoint reads a checkpoint in a versioned form, or in the unversioned form before them.
+func decodeCheckpoint(raw []byte) (checkpoint, error) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &top); err != nil {
-		return nil, fmt.Errorf("not a JSON object: %w", err)
+		return checkpoint{}, fmt.Errorf("not a JSON object: %w", err)
 	}
-	// In the versioned form "version" is a number; in the old one every value is a workload's state, an object
+	// In the versioned forms "version" is a number; in the old one every value is a workload's state, an object
 	// (a Deployment may well be named "version").
 	v, versioned := top["version"]
 	if versioned && len(v) > 0 && v[0] != '{' {
 		var cp checkpoint
 		if err := json.Unmarshal(raw, &cp); err != nil {
-			return nil, fmt.Errorf("version %s: %w", v, err)
+			return checkpoint{}, fmt.Errorf("version %s: %w", v, err)
 		}
-		if cp.Version != checkpointVersion {
-			return nil, fmt.Errorf("version %d is not %d, the one this probe-tuner reads (written by another release?)", cp.Version, checkpointVersion)
+		switch cp.Version {
+		case 1:
+			cp.Decisions = nil
+		case checkpointVersion:
+			cp.history = true
+		default:
+			return checkpoint{}, fmt.Errorf("version %d is neither 1 nor %d, the ones this probe-tuner reads (written by a newer release?)", cp.Version, checkpointVersion)
 		}
-		return nonNil(cp.Workloads), nil
+		cp.Workloads = nonNil(cp.Workloads)
+		return cp, nil
 	}
 	var legacy map[string]*tuner.WorkloadState
 	if err := json.Unmarshal(raw, &legacy); err != nil {
-		return nil, fmt.Errorf("unversioned: %w", err)
+		return checkpoint{}, fmt.Errorf("unversioned: %w", err)
 	}
-	return nonNil(legacy), nil
+	return checkpoint{Workloads: nonNil(legacy)}, nil
 }
 
 // nonNil returns the states without nil entries ("name": null), as an empty map when there are none.
@@ -212,9 +281,12 @@ func nonNil(in map[string]*tuner.WorkloadState) map[string]*tuner.WorkloadState 
 	return out
 }
 
-// encodeCheckpoint writes the states in the versioned form.
-func encodeCheckpoint(workloads map[string]*tuner.WorkloadState) ([]byte, error) {
-	return json.Marshal(checkpoint{Version: checkpointVersion, Workloads: workloads})
+// encodeCheckpoint writes the states and the decision history in the current version.
+func encodeCheckpoint(workloads map[string]*tuner.WorkloadState, decisions []tuningv1alpha1.Decision) ([]byte, error) {
+	if decisions == nil {
+		decisions = []tuningv1alpha1.Decision{}
+	}
+	return json.Marshal(checkpoint{Version: checkpointVersion, Workloads: workloads, Decisions: decisions})
 }
 
 // Save writes the policy's state when force is set or the last write is older than the checkpoint interval. A
@@ -227,7 +299,7 @@ func (s *StateStore) Save(ctx context.Context, pol *tuningv1alpha1.ProbePolicy, 
 		s.mu.Unlock()
 		return nil
 	}
-	data, err := encodeCheckpoint(sp.workloads)
+	data, err := encodeCheckpoint(sp.workloads, sp.decisions)
 	tracked := len(sp.workloads)
 	s.mu.Unlock()
 	if err != nil {

@@ -49,7 +49,7 @@ func TestCorruptCheckpointIsEventedAndStartsAfresh(t *testing.T) {
 	if err := c.Get(context.Background(), client.ObjectKey{Namespace: "shop", Name: checkpointName("caches")}, &cm); err != nil {
 		t.Fatal(err)
 	}
-	if raw := cm.Data[checkpointKey]; !strings.HasPrefix(raw, `{"version":1,`) {
+	if raw := cm.Data[checkpointKey]; !strings.HasPrefix(raw, `{"version":2,`) {
 		t.Errorf("checkpoint after the reset = %.80s..., want the versioned form", raw)
 	} else if _, err := decodeCheckpoint([]byte(raw)); err != nil {
 		t.Error(err)
@@ -62,15 +62,16 @@ func TestCheckpointFormats(t *testing.T) {
 		"cache":   {LastChange: &tuner.ChangeRecord{ID: "d-1", Time: at, FromRevision: "h1"}, LastFindings: "app/StuckNotReady"},
 		"version": {Observation: observe.State{Containers: map[string]*observe.ContainerState{"app": {ReadyTransitions: 3}}}},
 	}
-	raw, err := encodeCheckpoint(states)
+	raw, err := encodeCheckpoint(states, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(string(raw), `{"version":1,"workloads":{`) {
+	if !strings.HasPrefix(string(raw), `{"version":2,"workloads":{`) {
 		t.Fatalf("encoded %s: want the versioned form", raw)
 	}
-	check := func(name string, got map[string]*tuner.WorkloadState, err error) {
+	check := func(name string, cp checkpoint, err error) {
 		t.Helper()
+		got := cp.Workloads
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -87,6 +88,15 @@ func TestCheckpointFormats(t *testing.T) {
 		`"version":{"observation":{"containers":{"app":{"readyTransitions":3}}}}}`
 	got, err = decodeCheckpoint([]byte(legacy))
 	check("legacy", got, err)
+	if got.history {
+		t.Error("an unversioned checkpoint decoded as holding the decision history")
+	}
+	v1 := `{"version":1,"workloads":` + legacy + `}`
+	got, err = decodeCheckpoint([]byte(v1))
+	check("version 1", got, err)
+	if got.history {
+		t.Error("a version 1 checkpoint decoded as holding the decision history")
+	}
 
 	for name, bad := range map[string]string{"not JSON": `{"cache":`, "unknown version": `{"version":7,"workloads":{}}`, "not an object": `[1]`} {
 		if _, err := decodeCheckpoint([]byte(bad)); err == nil {
@@ -128,15 +138,16 @@ func TestCheckpointTooLargeIsNotWritten(t *testing.T) {
 func TestCheckpointOutOfBoundsIsDroppedPerWorkload(t *testing.T) {
 	w := makeFakeWorldOf(t, "cache", "web")
 	cm := w.objects[len(w.objects)-1].(*corev1.ConfigMap)
-	states, err := decodeCheckpoint([]byte(cm.Data[checkpointKey]))
+	cp, err := decodeCheckpoint([]byte(cm.Data[checkpointKey]))
 	if err != nil {
 		t.Fatal(err)
 	}
+	states := cp.Workloads
 	forged := states["web"]
 	forged.Observation.Containers["app"].Restarts[observe.CauseLiveness] = -100
 	forged.Observation.Revisions[0].Containers["app"].KillsBeforeReady = 2147483647
 	forged.Observation.Containers["app"].Censored.Buckets[5] = 1e308
-	raw, err := encodeCheckpoint(states)
+	raw, err := encodeCheckpoint(states, cp.Decisions)
 	if err != nil {
 		t.Fatal(err)
 	}

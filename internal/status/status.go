@@ -5,6 +5,7 @@ package status
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -67,6 +68,9 @@ type Input struct {
 	SpecError   error
 	Workloads   []Workload
 	NewDecision []tuningv1alpha1.Decision
+	// History is the decision history kept by probe-tuner (its checkpoint), newest first. The status' own
+	// decisions are not read: a hand-edited status must not be shown back as probe-tuner's history.
+	History []tuningv1alpha1.Decision
 	// ChangesApplied is the number of probe changes the policy has written to its workloads, summed from the
 	// workloads' own records (tuner.WorkloadState.ChangesApplied): status.changesApplied is set to it, never
 	// added to, so neither a hand-edited status nor a record found again after a lost checkpoint changes it.
@@ -90,7 +94,7 @@ func Compute(in Input) tuningv1alpha1.ProbePolicyStatus {
 	st.WorkloadCount = int32(len(in.Workloads))
 	st.ChangesApplied = int32(min(max(in.ChangesApplied, 0), math.MaxInt32))
 
-	st.Decisions = mergeDecisions(in.NewDecision, st.Decisions)
+	st.Decisions = mergeDecisions(in.NewDecision, in.History)
 	if len(st.Decisions) > 0 {
 		d := st.Decisions[0]
 		if d.Field == string(probes.WholeProbe) {
@@ -216,6 +220,7 @@ func setConditions(st *tuningv1alpha1.ProbePolicyStatus, in Input) {
 	gen := in.Generation
 	// The transition time is the reconcile's clock, used only when a condition's status changes.
 	since := metav1.NewTime(in.Now)
+	st.Conditions = ownConditions(st.Conditions)
 	ready := metav1.Condition{Type: tuningv1alpha1.ConditionReady, ObservedGeneration: gen, Status: metav1.ConditionTrue, LastTransitionTime: since}
 	switch {
 	case in.SpecError != nil:
@@ -277,6 +282,22 @@ func setConditions(st *tuningv1alpha1.ProbePolicyStatus, in Input) {
 		written.Status, written.Reason, written.Message = metav1.ConditionFalse, in.Checkpoint.Reason, limitMessage(in.Checkpoint.Message)
 	}
 	meta.SetStatusCondition(&st.Conditions, written)
+}
+
+// conditionTypes are the conditions probe-tuner sets; it owns the status, so no other is kept.
+var conditionTypes = []string{tuningv1alpha1.ConditionReady, tuningv1alpha1.ConditionConflict, tuningv1alpha1.ConditionAttentionRequired,
+	tuningv1alpha1.ConditionCheckpointWritten}
+
+// ownConditions keeps the first condition of each type probe-tuner sets, for its transition time, and drops any
+// other (added by hand, or a repeat).
+func ownConditions(in []metav1.Condition) []metav1.Condition {
+	var out []metav1.Condition
+	for _, c := range in {
+		if slices.Contains(conditionTypes, c.Type) && meta.FindStatusCondition(out, c.Type) == nil {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // maxConditionMessage keeps a condition message under the API's limit of 32768 bytes.

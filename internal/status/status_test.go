@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -396,7 +397,7 @@ func TestComputeLastDecision(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			st := Compute(Input{Previous: tuningv1alpha1.ProbePolicyStatus{Decisions: tc.previous}, Mode: tuningv1alpha1.ModeAuto, NewDecision: tc.newer, Now: t0.Add(time.Hour)})
+			st := Compute(Input{History: tc.previous, Mode: tuningv1alpha1.ModeAuto, NewDecision: tc.newer, Now: t0.Add(time.Hour)})
 			if tc.count != 0 && len(st.Decisions) != tc.count {
 				t.Errorf("kept %d decisions, want %d: %s", len(st.Decisions), tc.count, describe(st.Decisions))
 			}
@@ -413,6 +414,44 @@ func TestComputeLastDecision(t *testing.T) {
 				t.Errorf("lastDecisionTime %v is not the first decision's time %v", st.LastDecisionTime, st.Decisions[0].Time)
 			}
 		})
+	}
+}
+
+// A status edited by hand (kubectl patch --subresource=status) is not shown back as probe-tuner's: the decisions
+// come from the history probe-tuner keeps, lastDecision from them, changesApplied from the workloads' records,
+// and a condition probe-tuner does not set (or a repeat of one it does) is dropped, while the transition time of
+// an unchanged condition is kept.
+func TestComputeIgnoresAHandEditedStatus(t *testing.T) {
+	t0 := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	readySince := metav1.NewTime(t0.Add(-24 * time.Hour))
+	var bogus []tuningv1alpha1.Decision
+	for i := range MaxDecisions {
+		d := decision(fmt.Sprintf("bogus-%d", i), t0.Add(time.Duration(i)*time.Minute))
+		bogus = append(bogus, d)
+	}
+	edited := tuningv1alpha1.ProbePolicyStatus{ChangesApplied: -5, Decisions: bogus, LastDecision: "Applied bogus", Conditions: []metav1.Condition{
+		{Type: tuningv1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: "Observing", LastTransitionTime: readySince},
+		{Type: "Hacked", Status: metav1.ConditionTrue, Reason: "ByHand", LastTransitionTime: readySince},
+		{Type: tuningv1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: "Repeat", LastTransitionTime: readySince},
+	}}
+	real := decision("web", t0.Add(-time.Hour))
+	st := Compute(Input{Previous: edited, Mode: tuningv1alpha1.ModeAuto, Workloads: []Workload{workload("web")}, History: []tuningv1alpha1.Decision{real},
+		ChangesApplied: 1, Now: t0})
+	if len(st.Decisions) != 1 || st.Decisions[0].Workload != "web" {
+		t.Errorf("decisions %+v: want only the one in the history", st.Decisions)
+	}
+	if !strings.HasPrefix(st.LastDecision, "Applied web/") || st.ChangesApplied != 1 {
+		t.Errorf("lastDecision %q, changesApplied %d: want them from the history and the records", st.LastDecision, st.ChangesApplied)
+	}
+	var types []string
+	for _, c := range st.Conditions {
+		types = append(types, c.Type)
+	}
+	if slices.Contains(types, "Hacked") || len(types) != len(conditionTypes) {
+		t.Errorf("conditions %v: want exactly %v", types, conditionTypes)
+	}
+	if c := meta.FindStatusCondition(st.Conditions, tuningv1alpha1.ConditionReady); c == nil || !c.LastTransitionTime.Equal(&readySince) {
+		t.Errorf("Ready %+v: want its transition time kept (%v)", c, readySince)
 	}
 }
 
