@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 
@@ -34,6 +35,10 @@ func (r *ProbePolicyReconciler) reconcileWorkloads(ctx context.Context, sc *poli
 // not the one acting on it.
 func (r *ProbePolicyReconciler) workload(ctx context.Context, sc *policyScope, d *appsv1.Deployment) (workloadOutcome, error) {
 	summary := func(state tuningv1alpha1.WorkloadState, msg string) workloadOutcome {
+		if ws := sc.states[d.Name]; ws != nil {
+			// Not looked at now: its pods are not watched until it is stepped again.
+			ws.WatchedSince = time.Time{}
+		}
 		return workloadOutcome{looked: true, summary: status.Workload{Name: d.Name, State: state, Message: msg}}
 	}
 	switch acting := sc.acting[d.Name]; {

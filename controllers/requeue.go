@@ -25,16 +25,20 @@ func (q *requeueAfter) within(d time.Duration) {
 	}
 }
 
-// workload asks for what a workload's outcome needs: soon after a lost race, and a little past the moment
-// observation wants another look (so that the look then finds the matter settled).
+// workload asks for what a workload's outcome needs: soon after a lost race, and at the workload's next look
+// (tuner.NextLook: the earliest moment something about it changes with time alone, a little past it so that
+// the look then finds it passed, and at most tuner.SafetyLookInterval away).
 func (q *requeueAfter) workload(w workloadOutcome) {
 	if w.retry {
 		q.within(retryAfterLostRace)
 	}
-	if !w.recheckAt.IsZero() {
-		q.within(max(w.recheckAt.Sub(q.now), 0) + 100*time.Millisecond)
+	if !w.nextLook.IsZero() {
+		q.within(max(w.nextLook.Sub(q.now), minRequeue))
 	}
 }
+
+// minRequeue is the least wait asked for a next look that is already due.
+const minRequeue = 10 * time.Millisecond
 
 // result is the reconcile's result.
 func (q *requeueAfter) result() ctrl.Result { return ctrl.Result{RequeueAfter: q.after} }

@@ -27,8 +27,9 @@ type workloadOutcome struct {
 	changed bool
 	// retry says a write lost a race and the workload should be looked at again soon.
 	retry bool
-	// recheckAt, when set, is when observation wants another look (see observe.State.RecheckAt).
-	recheckAt time.Time
+	// nextLook, when set, is when the workload must be looked at again if nothing about it changes before (see
+	// tuner.NextLook).
+	nextLook time.Time
 }
 
 // reconcileWorkload runs one tuning step for a Deployment: gather its pods, the kubelet's Events and the
@@ -53,7 +54,12 @@ func (r *ProbePolicyReconciler) reconcileWorkload(ctx context.Context, pol *tuni
 	}
 
 	before := snapshotCounts(&ws.Observation)
-	look := tuner.WorkloadLook{Observe: observe.Input{Pods: observedPods(pods), Events: observedEvents(events), Revision: revision, Now: now},
+	if ws.WatchedSince.IsZero() {
+		// From this look on, every change to the workload's pods brings a look (see kubeletSource).
+		ws.WatchedSince = now
+	}
+	look := tuner.WorkloadLook{Observe: observe.Input{Pods: observedPods(pods), Events: observedEvents(events), Revision: revision, Now: now,
+		WatchedSince: ws.WatchedSince},
 		Deployment: d, RolloutInProgress: rolling, Policy: pol.Name}
 	step, err := tuner.StepWorkload(ws, look, s, r.ObserveConfig)
 	r.recordObservationMetrics(d, &ws.Observation, before)
@@ -72,7 +78,7 @@ func (r *ProbePolicyReconciler) reconcileWorkload(ctx context.Context, pol *tuni
 	out.changed = step.Changed
 	out.retry = written.Result == status.WriteLostRace
 	out.summary = summarise(d, ws, step.Action, step.Facts, written, r.ObserveConfig, now)
-	out.recheckAt = step.RecheckAt
+	out.nextLook = step.NextLook
 	return out, written.Err
 }
 

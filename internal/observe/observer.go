@@ -13,18 +13,37 @@ type Input struct {
 	Events   []KubeletEvent
 	Revision string
 	Now      time.Time
+	// WatchedSince, when set, says the caller has watched the workload's pods without a break since then: every
+	// change to them since led to a look. The time between two looks after it is credited in full to what the
+	// first look saw; before it (or when it is zero) at most maxGap is.
+	WatchedSince time.Time
 }
 
-// maxGap caps the time credited between two looks at a pod, so a long pause of the observer (an operator
-// restart) is not counted as time the pod was seen ready or not. It is also the longest time between two looks
-// that still counts as watching: a start is measured only when it completed between two looks at most maxGap
-// apart (see foldContainer). The operator looks at every workload at least every resync (15 s) and a few
-// seconds after each pod change, the benchmark every second while things change: both watch.
+// maxGap caps the time credited between two looks at a pod that the caller did not watch throughout, so a long
+// pause of the observer (an operator restart) is not counted as time the pod was seen ready or not. It is also
+// the longest time between two such looks that still counts as watching: a start is measured only when it
+// completed between two looks at most maxGap apart, or while the caller watched throughout (see foldContainer).
 const maxGap = 2 * time.Minute
 
 // clockSlack is how much earlier than the observer's previous look an instance may have started and still count
 // as started after it: the kubelet's timestamps have whole seconds, and the look read a cache a moment behind.
 const clockSlack = 2 * time.Second
+
+// credited is the time between a pod's last look and now that counts as spent as that look saw it: all of it
+// when the pod was watched throughout, at most maxGap otherwise.
+func credited(lastSeen, now, watchedSince time.Time) time.Duration {
+	dt := max(now.Sub(lastSeen), 0)
+	if !watchedThroughout(lastSeen, watchedSince) {
+		dt = min(dt, maxGap)
+	}
+	return dt
+}
+
+// watchedThroughout says a look at since was followed by a look at every change until now: the caller has watched
+// without a break since watchedSince, and since is not before it.
+func watchedThroughout(since, watchedSince time.Time) bool {
+	return !watchedSince.IsZero() && !since.IsZero() && !since.Before(watchedSince)
+}
 
 // Update folds one look at the workload into s.
 func Update(s *State, in Input, cfg Config) {
@@ -57,7 +76,7 @@ func Update(s *State, in Input, cfg Config) {
 		if ps.firstLook {
 			since, ps.firstLook = previousLook, false
 		}
-		s.foldPod(ps, p, since, in.Now, cfg)
+		s.foldPod(ps, p, since, in.Now, in.WatchedSince, credited(ps.LastSeen, in.Now, in.WatchedSince), cfg)
 	}
 	for uid := range s.Pods {
 		if !seen[uid] {
@@ -160,13 +179,12 @@ func (ps *PodState) container(name string) *PodContainer {
 }
 
 // foldPod compares a pod's status with what was last seen of it; since is the observer's previous look at it
-// (zero if none).
-func (s *State) foldPod(ps *PodState, p *Pod, since, now time.Time, cfg Config) {
-	dt := now.Sub(ps.LastSeen)
-	if dt < 0 {
-		dt = 0
-	}
-	dt = min(dt, maxGap)
+// (zero if none), watchedSince the caller's (observe.Input.WatchedSince), and dt the time since the last look
+// credited to what was seen.
+func (s *State) foldPod(ps *PodState, p *Pod, since, now, watchedSince time.Time, dt time.Duration, cfg Config) {
+	// watched says what completed since the previous look at this pod completed between two looks close together,
+	// or while every change was looked at: the time of this look bounds it.
+	watched := !since.IsZero() && (now.Sub(since) <= maxGap || watchedThroughout(since, watchedSince))
 	ps.LastSeen = now
 	rev := s.revision(ps.Revision, now)
 	deleting := p.Deleting
@@ -191,7 +209,7 @@ func (s *State) foldPod(ps *PodState, p *Pod, since, now time.Time, cfg Config) 
 	// gate the pod's readiness); plain init containers are not in the view at all.
 	for i := range p.Containers {
 		if c := &p.Containers[i]; c.Status != nil {
-			s.foldContainer(ps, rev, c, p, since, now, dt, deleting, cfg)
+			s.foldContainer(ps, rev, c, p, since, now, dt, watched, deleting, cfg)
 		}
 	}
 }
@@ -203,7 +221,7 @@ func (s *State) recheckAt(t time.Time) {
 	}
 }
 
-func (s *State) foldContainer(ps *PodState, rev *RevisionState, c *Container, p *Pod, since, now time.Time, dt time.Duration, deleting bool, cfg Config) {
+func (s *State) foldContainer(ps *PodState, rev *RevisionState, c *Container, p *Pod, since, now time.Time, dt time.Duration, watched, deleting bool, cfg Config) {
 	st := c.Status
 	pc := ps.container(c.Name)
 	cs := s.container(c.Name)
@@ -241,9 +259,6 @@ func (s *State) foldContainer(ps *PodState, rev *RevisionState, c *Container, p 
 	pc.Seen = true
 	pc.Waiting = st.Waiting
 
-	// watched says the observer's previous look at this pod was recent: what completed since completed between
-	// two looks close together, so the time of this look bounds it.
-	watched := !since.IsZero() && now.Sub(since) <= maxGap
 	running := st.Running
 	if running && st.ContainerID != pc.ID {
 		pc.ID = st.ContainerID

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/probetuner/probe-tuner/internal/observe"
+	"github.com/probetuner/probe-tuner/internal/policy"
 	"github.com/probetuner/probe-tuner/internal/probes"
 )
 
@@ -119,12 +120,22 @@ func readinessHold(v probes.Values) time.Duration {
 // workload's p99 start, or, with no completed start yet, the policy's largest startup budget.
 func (r *containerRun) stuckThreshold() (time.Duration, string) {
 	sig := r.c.Signals
+	threshold := StuckThreshold(sig.Startup, r.in.Settings)
 	if sig.Startup != nil && sig.Startup.Count > 0 {
-		p99 := sig.Startup.Quantile(0.99)
-		return max(3*p99, minStuckThreshold), fmt.Sprintf("the workload's normal start (p99 %s)", p99.Round(100*time.Millisecond))
+		return threshold, fmt.Sprintf("the workload's normal start (p99 %s)", sig.Startup.Quantile(0.99).Round(100*time.Millisecond))
 	}
 	bound := time.Duration(r.in.Settings.Startup.MaxBudgetSeconds) * time.Second
-	return max(bound, minStuckThreshold), fmt.Sprintf("the policy's startup bound of %s (no start has completed yet)", bound)
+	return threshold, fmt.Sprintf("the policy's startup bound of %s (no start has completed yet)", bound)
+}
+
+// StuckThreshold is how long a running pod of a container whose completed starts are startup may stay not ready,
+// never having been ready, before the stuckNotReady finding counts it as stuck: three times the p99 start, or,
+// with no completed start yet, the policy's largest startup budget; never under a minute.
+func StuckThreshold(startup *observe.Histogram, s policy.Settings) time.Duration {
+	if startup != nil && startup.Count > 0 {
+		return max(3*startup.Quantile(0.99), minStuckThreshold)
+	}
+	return max(time.Duration(s.Startup.MaxBudgetSeconds)*time.Second, minStuckThreshold)
 }
 
 // notAProbeProblem explains restarts that probes did not cause and tuning cannot help.

@@ -41,6 +41,11 @@ type WorkloadState struct {
 	// Warned holds, per annotation, a digest of the bad value last reported, so that a value is reported once
 	// and not on every look; a good value (or none) clears it.
 	Warned map[string]string `json:"warned,omitempty"`
+
+	// WatchedSince is when the caller began looking at the workload without a break (every change to its pods
+	// since led to a look), zero when it did not; it goes with each look as observe.Input.WatchedSince. It is
+	// the caller's and not checkpointed: a restarted operator has not watched what happened while it was away.
+	WatchedSince time.Time `json:"-"`
 }
 
 // block adds changes to Blocked, each once: a revert decided again because its write lost a race or failed

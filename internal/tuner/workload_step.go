@@ -44,6 +44,9 @@ type Outcome struct {
 	Changed bool
 	// RecheckAt, when set, is when observation wants another look (see observe.State.RecheckAt).
 	RecheckAt time.Time
+	// NextLook is when the workload must be looked at again if nothing about it changes before (see NextLook);
+	// Written moves it earlier for the change it records.
+	NextLook time.Time
 	// Rejected are probe-tuner's annotations on the Deployment that the look refused to use (a last-change or
 	// previous-probes record that is not this Deployment's, an unknown pause value), for the caller to report.
 	Rejected []Rejection
@@ -53,6 +56,8 @@ type Outcome struct {
 	// policy names the policy looking, and pending is the record PrepareWrite built, which Written takes.
 	policy  string
 	pending *apply.LastChange
+	// pacing is the policy's pacing, for the moments of a change Written records.
+	pacing policy.PacingSettings
 }
 
 // StepWorkload folds one look at a workload into its state and decides: it observes, respects the hand edits of
@@ -62,7 +67,7 @@ type Outcome struct {
 func StepWorkload(st *WorkloadState, look WorkloadLook, s policy.Settings, cfg observe.Config) (Outcome, error) {
 	observe.Update(&st.Observation, look.Observe, cfg)
 	d, now := look.Deployment, look.Observe.Now
-	out := Outcome{at: now, policy: look.Policy}
+	out := Outcome{at: now, policy: look.Policy, pacing: s.Pacing}
 	check, err := checkDeployment(st, d, now, look.Policy)
 	if err != nil {
 		return out, err
@@ -91,6 +96,7 @@ func StepWorkload(st *WorkloadState, look WorkloadLook, s policy.Settings, cfg o
 		out.Changed = true
 	}
 	out.RecheckAt = st.Observation.RecheckAt
+	out.NextLook = NextLook(st, look, out.Facts, s, cfg)
 	return out, nil
 }
 
@@ -141,6 +147,11 @@ func Written(st *WorkloadState, out *Outcome) {
 	out.Records = append(out.Records, changeRecord(kind, out.Facts.Name, act.ID, act.Kind.DecisionAction(), act.Changes, out.at))
 	out.Changed = true
 	out.Write = false
+	if !out.NextLook.IsZero() {
+		d := dueAfter{now: out.at, at: out.NextLook}
+		d.change(st.LastChange, out.pacing)
+		out.NextLook = d.at
+	}
 }
 
 // Decisions returns the status decisions of all the records, in order.

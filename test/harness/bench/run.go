@@ -23,8 +23,6 @@ import (
 var Epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 const (
-	// resyncInterval is how often the operator looks at a workload when nothing changes (controllers' requeue).
-	resyncInterval = 15 * time.Second
 	// coalesce is the least time between two watch-driven looks: changes within it are handled together, as a
 	// workqueue merges the events of one key.
 	coalesce = time.Second
@@ -112,12 +110,14 @@ type runner struct {
 	eventSeq      int
 	dirty         bool
 	lastReconcile time.Time
-	lastAct       tuner.Action
-	lastTrace     string
-	changes       []Change
-	rollouts      int
-	lastChange    time.Time
-	rolloutTimes  []time.Time
+	// nextLook is when the last look asked to be looked at again if nothing changes (tuner.NextLook).
+	nextLook     time.Time
+	lastAct      tuner.Action
+	lastTrace    string
+	changes      []Change
+	rollouts     int
+	lastChange   time.Time
+	rolloutTimes []time.Time
 
 	// Accounting.
 	ready       int
@@ -159,7 +159,7 @@ func runScenario(sc *Scenario, opt runOptions) (*runResult, error) {
 	if err := r.f.sync(Epoch); err != nil {
 		return nil, err
 	}
-	r.lastReconcile = Epoch.Add(-resyncInterval)
+	r.lastReconcile, r.nextLook = Epoch.Add(-coalesce), Epoch
 	for now := Epoch; now.Before(r.end); {
 		next := r.end
 		if len(timed) > 0 {
@@ -182,7 +182,9 @@ func runScenario(sc *Scenario, opt runOptions) (*runResult, error) {
 		}
 		if r.opt.tune {
 			since := now.Sub(r.lastReconcile)
-			if (r.dirty && since >= coalesce) || since >= resyncInterval {
+			// A change brings a look (as the operator's watches do), and so does the moment the last look said
+			// it must be looked at again if nothing changes (the operator's requeue: tuner.NextLook).
+			if (r.dirty && since >= coalesce) || !now.Before(r.nextLook) {
 				if err := r.reconcile(now); err != nil {
 					return nil, err
 				}
@@ -363,7 +365,8 @@ func (r *runner) reconcile(now time.Time) error {
 	r.dirty = false
 	r.lastReconcile = now
 
-	look := tuner.WorkloadLook{Observe: observe.Input{Pods: observe.FromAPIPods(pods), Events: events, Revision: r.f.hash, Now: now},
+	// The benchmark looks at every change of the pods from the start: all the time between two looks counts.
+	look := tuner.WorkloadLook{Observe: observe.Input{Pods: observe.FromAPIPods(pods), Events: events, Revision: r.f.hash, Now: now, WatchedSince: Epoch},
 		Deployment: r.f.d, RolloutInProgress: r.f.rollingOut()}
 	var recorded Look
 	if r.opt.look != nil {
@@ -376,6 +379,7 @@ func (r *runner) reconcile(now time.Time) error {
 	r.lastAct = step.Action
 	r.traceAction(step.Action, now)
 	wrote, err := r.write(&step)
+	r.nextLook = step.NextLook
 	if r.opt.look != nil {
 		recorded.Outcome = step
 		r.opt.look(recorded)
