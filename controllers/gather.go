@@ -3,69 +3,47 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"sort"
 
 	appsv1 "k8s.io/api/apps/v1"
-	"k8s.io/apimachinery/pkg/labels"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
 )
 
-// selectedDeployments lists the Deployments in the policy's namespace that its selector matches, by name.
+// selectedDeployments returns the Deployments in the policy's namespace that its selector matches, by name, as
+// the cache holds them: the index names them, so that no selector is matched here.
 func (r *ProbePolicyReconciler) selectedDeployments(ctx context.Context, pol *tuningv1alpha1.ProbePolicy) ([]appsv1.Deployment, error) {
-	selector, err := r.selectors.of(pol)
+	names, err := r.index.selected(pol.Namespace, pol.Name)
 	if err != nil {
 		return nil, fmt.Errorf("reading the selector of ProbePolicy %s/%s: %w", pol.Namespace, pol.Name, err)
 	}
-	var list appsv1.DeploymentList
-	if err := r.List(ctx, &list, client.InNamespace(pol.Namespace), client.MatchingLabelsSelector{Selector: selector}); err != nil {
-		return nil, fmt.Errorf("listing the Deployments of ProbePolicy %s/%s: %w", pol.Namespace, pol.Name, err)
+	out := make([]appsv1.Deployment, 0, len(names))
+	for _, name := range names {
+		var d appsv1.Deployment
+		if err := r.Get(ctx, types.NamespacedName{Namespace: pol.Namespace, Name: name}, &d); err != nil {
+			if apierrors.IsNotFound(err) {
+				continue // deleted since the index saw it: its delete event follows
+			}
+			return nil, fmt.Errorf("reading Deployment %s/%s of ProbePolicy %s: %w", pol.Namespace, name, pol.Name, err)
+		}
+		out = append(out, d)
 	}
-	sort.Slice(list.Items, func(i, j int) bool { return list.Items[i].Name < list.Items[j].Name })
-	return list.Items, nil
+	return out, nil
 }
 
 // actingPolicies returns, for each of the given Deployments, the policy that acts on it: of all the policies in
-// the namespace selecting it, the oldest (by creation, then name). The others report a conflict and stay out.
-func (r *ProbePolicyReconciler) actingPolicies(ctx context.Context, ns string, deployments []appsv1.Deployment) (map[string]string, error) {
-	var policies tuningv1alpha1.ProbePolicyList
-	// Read-only: the cached objects themselves, not copies. The slice is sorted, not its elements changed.
-	if err := r.List(ctx, &policies, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
-		return nil, fmt.Errorf("listing the ProbePolicies of namespace %s: %w", ns, err)
-	}
-	sort.Slice(policies.Items, func(i, j int) bool {
-		a, b := policies.Items[i], policies.Items[j]
-		if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
-			return a.CreationTimestamp.Before(&b.CreationTimestamp)
-		}
-		return a.Name < b.Name
-	})
-	// Selectors parsed once per policy, not once per policy and Deployment.
-	type candidate struct {
-		name     string
-		selector labels.Selector
-	}
-	var candidates []candidate
-	for i := range policies.Items {
-		p := &policies.Items[i]
-		if p.DeletionTimestamp != nil {
-			continue
-		}
-		if selector, err := r.selectors.of(p); err == nil {
-			candidates = append(candidates, candidate{p.Name, selector})
-		}
-	}
-	acting := map[string]string{}
+// the namespace selecting it, the oldest (by creation, then name) not being deleted. The others report a
+// conflict and stay out.
+func (r *ProbePolicyReconciler) actingPolicies(ns string, deployments []appsv1.Deployment) map[string]string {
+	acting := make(map[string]string, len(deployments))
 	for _, d := range deployments {
-		for _, c := range candidates {
-			if c.selector.Matches(labels.Set(d.Labels)) {
-				acting[d.Name] = c.name
-				break
-			}
+		if name := r.index.acting(ns, d.Name); name != "" {
+			acting[d.Name] = name
 		}
 	}
-	return acting, nil
+	return acting
 }
 
 // currentRevision returns the pod-template-hash of the Deployment's current ReplicaSet, and whether the

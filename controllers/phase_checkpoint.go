@@ -24,6 +24,9 @@ func (r *ProbePolicyReconciler) reconcileCheckpoint(ctx context.Context, sc *pol
 		// The status just patched says otherwise: show the change soon rather than at the next resync.
 		sc.requeue.within(checkpointConditionDelay)
 	}
+	if due := r.States.SaveDue(sc.key); !due.IsZero() {
+		sc.requeue.within(max(due.Sub(sc.now), minRequeue))
+	}
 	return err
 }
 

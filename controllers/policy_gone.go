@@ -14,5 +14,5 @@ func (r *ProbePolicyReconciler) policyGone(key types.NamespacedName) {
 	}
 	r.pending.Clear(key)
 	metrics.ForgetPolicy(key.Namespace, key.Name)
-	r.selectors.forget(key)
+	r.index.deletePolicy(key)
 }

@@ -2,7 +2,6 @@ package controllers
 
 import (
 	"context"
-	"time"
 
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/utils/clock"
@@ -24,10 +23,6 @@ import (
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;create;patch
 
-// resyncInterval is how often a policy with workloads is looked at even when nothing changes: time alone
-// makes pods stuck, cooldowns end and verification windows close.
-const resyncInterval = 15 * time.Second
-
 // ProbePolicyReconciler observes the workloads each ProbePolicy selects and tunes their probes.
 type ProbePolicyReconciler struct {
 	client.Client
@@ -45,8 +40,9 @@ type ProbePolicyReconciler struct {
 	ObserveConfig observe.Config
 
 	// pending holds the decisions not yet in a policy's status.
-	pending   pendingQueue
-	selectors selectorCache
+	pending pendingQueue
+	// index maps Deployments to the policies selecting them.
+	index policyIndex
 }
 
 // Reconcile gathers the policy and its Deployments into a scope, then runs the phases on it: one tuning step per

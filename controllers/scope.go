@@ -49,18 +49,24 @@ func (r *ProbePolicyReconciler) newScope(ctx context.Context, pol *tuningv1alpha
 	sc := &policyScope{policy: pol, key: types.NamespacedName{Namespace: pol.Namespace, Name: pol.Name}, now: r.Clock.Now()}
 	sc.settings, sc.specErr = policy.Resolve(pol.Spec)
 	var err error
+	if !r.index.fed {
+		if err := r.index.syncNamespace(ctx, r.Client, pol.Namespace); err != nil {
+			return nil, err
+		}
+	}
+	r.index.refreshPolicy(pol)
 	if sc.deployments, err = r.selectedDeployments(ctx, pol); err != nil {
 		return nil, err
 	}
-	if sc.acting, err = r.actingPolicies(ctx, pol.Namespace, sc.deployments); err != nil {
-		return nil, err
-	}
+	sc.acting = r.actingPolicies(pol.Namespace, sc.deployments)
 	if sc.states, err = r.States.Load(ctx, pol, sc.now); err != nil {
 		return nil, err
 	}
 	sc.requeue = requeueAfter{now: sc.now}
 	if len(sc.deployments) > 0 && sc.settings.Mode != tuningv1alpha1.ModeOff {
-		sc.requeue.within(resyncInterval)
+		// The safety look: each workload stepped asks for its own next look (at most this far away); the others
+		// (in conflict, or under an invalid spec) are summarised again at least this often.
+		sc.requeue.within(tuner.SafetyLookInterval)
 	}
 	return sc, nil
 }

@@ -8,7 +8,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
@@ -83,12 +82,17 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 }
 
 // SetupWithManager watches ProbePolicies, the Deployments they may select, and (through the pod store) those
-// Deployments' pods and the kubelet's Killing Events about them.
+// Deployments' pods and the kubelet's Killing Events about them. The Deployment and ProbePolicy events also keep
+// the policy index current; the workers start only once every handler has seen the objects listed at start, so
+// the index is complete before the first reconcile.
 func (r *ProbePolicyReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
+	r.index.fed = true
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&tuningv1alpha1.ProbePolicy{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&tuningv1alpha1.ProbePolicy{}, policyIndexHandler{index: &r.index}).
 		Watches(&appsv1.Deployment{}, batchedMapHandler{mapFn: r.policiesForDeployment, delay: podBatchDelay,
-			urgent: deploymentChanged, urgentDelay: restartBatchDelay}).
+			urgent: deploymentChanged, urgentDelay: restartBatchDelay,
+			gone: func(obj client.Object) { r.index.deleteDeployment(obj.GetNamespace(), obj.GetName()) }}).
 		WatchesRawSource(kubeletSource{store: r.Pods, r: r}).
 		WithOptions(opts).
 		Named("probepolicy").
@@ -96,29 +100,9 @@ func (r *ProbePolicyReconciler) SetupWithManager(mgr ctrl.Manager, opts controll
 }
 
 // policiesForDeployment maps a Deployment to the policies in its namespace whose selector matches it, and to the
-// policies that still track it (so a Deployment that stops matching is released).
-func (r *ProbePolicyReconciler) policiesForDeployment(ctx context.Context, obj client.Object) []reconcile.Request {
-	var policies tuningv1alpha1.ProbePolicyList
-	// Read-only, and on every Deployment and pod change: the cached objects themselves, not copies.
-	if err := r.List(ctx, &policies, client.InNamespace(obj.GetNamespace()), client.UnsafeDisableDeepCopy); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "listing ProbePolicies for a Deployment event", "namespace", obj.GetNamespace())
-		return nil
-	}
-	var requests []reconcile.Request
-	for i := range policies.Items {
-		p := &policies.Items[i]
-		if r.selectors.matches(p, obj.GetLabels()) || tracks(p, obj.GetName()) {
-			requests = append(requests, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: p.Namespace, Name: p.Name}})
-		}
-	}
-	return requests
-}
-
-func tracks(p *tuningv1alpha1.ProbePolicy, name string) bool {
-	for _, w := range p.Status.Workloads {
-		if w.Name == name {
-			return true
-		}
-	}
-	return false
+// policies that still track it (so a Deployment that stops matching is released), through the index; its labels
+// go into the index first (matched against the selectors only when they changed).
+func (r *ProbePolicyReconciler) policiesForDeployment(_ context.Context, obj client.Object) []reconcile.Request {
+	r.index.setDeployment(obj.GetNamespace(), obj.GetName(), obj.GetLabels())
+	return r.index.requests(obj.GetNamespace(), obj.GetName())
 }

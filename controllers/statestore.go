@@ -92,6 +92,10 @@ type storedPolicy struct {
 	decisions    []tuningv1alpha1.Decision
 	historyKnown bool
 	savedAt   time.Time
+	// deferred says the last save was not due yet and wrote nothing: what changed since the last write waits.
+	deferred bool
+	// triedAt is when a write was last tried.
+	triedAt time.Time
 	// tooLarge says the last save was refused for its size (its Event was recorded).
 	tooLarge bool
 	// failure is why the last save did not write the checkpoint; nil when it did (or none was due yet).
@@ -295,10 +299,16 @@ func (s *StateStore) Save(ctx context.Context, pol *tuningv1alpha1.ProbePolicy, 
 	key := client.ObjectKeyFromObject(pol)
 	s.mu.Lock()
 	sp, ok := s.policies[key]
-	if !ok || (!force && now.Sub(sp.savedAt) < checkpointInterval) {
+	if !ok {
 		s.mu.Unlock()
 		return nil
 	}
+	if !force && now.Sub(sp.savedAt) < checkpointInterval {
+		sp.deferred = true
+		s.mu.Unlock()
+		return nil
+	}
+	sp.deferred, sp.triedAt = false, now
 	data, err := encodeCheckpoint(sp.workloads, sp.decisions)
 	tracked := len(sp.workloads)
 	s.mu.Unlock()
@@ -323,6 +333,25 @@ func (s *StateStore) Save(ctx context.Context, pol *tuningv1alpha1.ProbePolicy, 
 	sp.savedAt, sp.tooLarge, sp.failure = now, false, nil
 	s.mu.Unlock()
 	return nil
+}
+
+// SaveDue returns when the policy's state should be saved again although nothing forces it: at the checkpoint
+// interval after the last write when the last save was deferred, after the last try when it failed, and zero when
+// the checkpoint is up to date.
+// Looks at a workload can be minutes apart; without this, what a deferred save held back would wait for them.
+func (s *StateStore) SaveDue(key types.NamespacedName) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sp, ok := s.policies[key]
+	switch {
+	case !ok:
+		return time.Time{}
+	case sp.failure != nil:
+		return sp.triedAt.Add(checkpointInterval)
+	case sp.deferred:
+		return sp.savedAt.Add(checkpointInterval)
+	}
+	return time.Time{}
 }
 
 // Failure returns why the policy's last save did not write its checkpoint, or nil when it did.

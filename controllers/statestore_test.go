@@ -204,8 +204,8 @@ func TestCheckpointWriteFailureIsShownAndKeepsTheResync(t *testing.T) {
 		if err != nil {
 			t.Fatalf("reconcile %d: a checkpoint that cannot be written must not fail the reconcile (back-off replaces the resync): %v", i, err)
 		}
-		if res.RequeueAfter <= 0 || res.RequeueAfter > resyncInterval {
-			t.Errorf("reconcile %d: requeue after %s, want at most the %s resync", i, res.RequeueAfter, resyncInterval)
+		if res.RequeueAfter <= 0 || res.RequeueAfter > checkpointInterval {
+			t.Errorf("reconcile %d: requeue after %s, want at most the %s checkpoint interval: the write is tried again", i, res.RequeueAfter, checkpointInterval)
 		}
 	}
 	if got := events.with(EventCheckpointNotWritten); len(got) != 1 || !strings.HasPrefix(got[0], corev1.EventTypeWarning) || !strings.Contains(got[0], "limit is 1048576") {

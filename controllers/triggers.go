@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
+	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
 	"github.com/probetuner/probe-tuner/internal/podstore"
 )
 
@@ -73,6 +74,8 @@ type batchedMapHandler struct {
 	delay       time.Duration
 	urgent      func(old, cur client.Object) bool
 	urgentDelay time.Duration
+	// gone, when set, is told about a deleted object once its requests are enqueued.
+	gone func(client.Object)
 }
 
 var _ handler.EventHandler = batchedMapHandler{}
@@ -97,6 +100,9 @@ func (h batchedMapHandler) Update(ctx context.Context, e event.UpdateEvent, q wo
 
 func (h batchedMapHandler) Delete(ctx context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 	h.add(ctx, e.Object, h.urgentDelay, q)
+	if h.gone != nil {
+		h.gone(e.Object)
+	}
 }
 
 func (h batchedMapHandler) Generic(ctx context.Context, e event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
@@ -110,11 +116,57 @@ func deploymentChanged(old, cur client.Object) bool {
 		!maps.Equal(old.GetAnnotations(), cur.GetAnnotations())
 }
 
-// policiesForDeploymentName maps a Deployment, by name, to its policies.
+// policiesForDeploymentName maps a Deployment, by name, to its policies: through the index, which knows every
+// Deployment once the watches have started; one it does not know yet (its pod's event came first) is read from
+// the cache.
 func (r *ProbePolicyReconciler) policiesForDeploymentName(ctx context.Context, namespace, name string) []reconcile.Request {
+	if r.index.knows(namespace, name) {
+		return r.index.requests(namespace, name)
+	}
 	var d appsv1.Deployment
 	if err := r.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, &d); err != nil {
 		return nil
 	}
 	return r.policiesForDeployment(ctx, &d)
+}
+
+// policyIndexHandler keeps the policy index current from the ProbePolicy events, status updates included (they
+// say which workloads a policy still tracks). When a policy starts or stops selecting Deployments, or its
+// deletion or age changes which policy acts on them, the other policies selecting them are enqueued: one of
+// them may act now, or stop acting.
+type policyIndexHandler struct {
+	index *policyIndex
+}
+
+var _ handler.EventHandler = policyIndexHandler{}
+
+func (h policyIndexHandler) set(obj client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	if p, ok := obj.(*tuningv1alpha1.ProbePolicy); ok {
+		h.others(p.Namespace, p.Name, h.index.setPolicy(p), q)
+	}
+}
+
+// others enqueues the policies other than the named one that select or track the given Deployments.
+func (h policyIndexHandler) others(ns, policy string, deployments []string, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	for _, d := range deployments {
+		for _, req := range h.index.requestsExcept(ns, d, policy) {
+			q.AddAfter(req, restartBatchDelay)
+		}
+	}
+}
+
+func (h policyIndexHandler) Create(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	h.set(e.Object, q)
+}
+
+func (h policyIndexHandler) Update(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	h.set(e.ObjectNew, q)
+}
+
+func (h policyIndexHandler) Delete(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	key := types.NamespacedName{Namespace: e.Object.GetNamespace(), Name: e.Object.GetName()}
+	h.others(key.Namespace, key.Name, h.index.deletePolicy(key), q)
+}
+
+func (h policyIndexHandler) Generic(context.Context, event.GenericEvent, workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 }
