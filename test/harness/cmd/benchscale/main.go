@@ -587,7 +587,7 @@ func measureMarginal(ctx context.Context, c client.Client, ns string, r *result,
 			return err
 		}
 	}
-	time.Sleep(45 * time.Second) // two resyncs: every policy has looked at its Deployments since
+	time.Sleep(45 * time.Second) // each removed pod's delete event brought its policy's look; let them all land
 	op2, floor2 := math.Inf(1), math.Inf(1)
 	for range 3 {
 		op2, floor2 = min(op2, liveHeap(opPprof)), min(floor2, liveHeap(floorPprof))
