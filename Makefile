@@ -56,7 +56,12 @@ FUZZ_TIME ?= 150000x
 test: vet control-plane ## Run unit tests, integration tests against a real local kube-apiserver, and a short fuzz run.
 	KUBEBUILDER_ASSETS=$(K8S_BIN) go test $(GO_TEST_FLAGS) ./... -count=1
 	cd hack/nodeimages && go vet ./... && go test $(GO_TEST_FLAGS) ./... -count=1
+	$(MAKE) test-dashboard
 	$(MAKE) fuzz
+
+.PHONY: test-dashboard
+test-dashboard: ## Check every query of config/grafana's dashboard against the metrics the operator exports (test/dashboard, its own module).
+	cd test/dashboard && go vet ./... && go test $(GO_TEST_FLAGS) ./... -count=1
 
 .PHONY: fuzz
 fuzz: ## Fuzz for FUZZ_TIME: the recommender's invariants, the audit's decoding, the last-change and previous-probes parsers, the checkpoint decoder and the policy spec's string fields.
