@@ -77,8 +77,8 @@ test-unit: ## Run only the tests that need no API server.
 	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v -E '/test/(e2e|integration|simkubelet)$$|/harness/localcluster$$') -count=1
 
 .PHONY: test-e2e
-test-e2e: control-plane build ## Run the end-to-end tests on a local control plane with the simulated kubelet.
-	KUBEBUILDER_ASSETS=$(K8S_BIN) go test -tags e2e ./test/e2e/... -count=1 -v -timeout 20m
+test-e2e: control-plane build helm ## Run the end-to-end tests on a local control plane with the simulated kubelet (and a helm install of dist/chart).
+	KUBEBUILDER_ASSETS=$(K8S_BIN) HELM=$(HELM) go test -tags e2e ./test/e2e/... -count=1 -v -timeout 20m
 
 .PHONY: test-e2e-real
 test-e2e-real: control-plane node-binaries ## Run the end-to-end tests on a real node (root; containerd and a real kubelet, the operator as pods from config/default).
