@@ -179,6 +179,7 @@ func TestRealNodeOperatorAsPod(t *testing.T) {
 		return nil
 	})
 	ready, _ := managerPods(t, c)
+	applyStories(t)
 
 	t.Run("restricted Pod Security is enforced", func(t *testing.T) {
 		ns := get[corev1.Namespace](t, c, "", operatorNS)
@@ -306,6 +307,7 @@ spec:
 			return fmt.Errorf("no ProbeRecommended Event about a startup probe on %s; %s", rec, workloadStatus(getPolicy(t, c, ns, rec), rec))
 		})
 	})
+	t.Run("the other stories", func(t *testing.T) { checkStories(t, c) })
 	if t.Failed() {
 		for _, p := range ready {
 			t.Logf("manager pod %s log:\n%s", p.Name, kubectlNoFail(t, "-n", operatorNS, "logs", p.Name, "--tail", "30"))
