@@ -57,11 +57,23 @@ test: vet control-plane ## Run unit tests, integration tests against a real loca
 	KUBEBUILDER_ASSETS=$(K8S_BIN) go test $(GO_TEST_FLAGS) ./... -count=1
 	cd hack/nodeimages && go vet ./... && go test $(GO_TEST_FLAGS) ./... -count=1
 	$(MAKE) test-dashboard
+	$(MAKE) test-peers
 	$(MAKE) fuzz
 
 .PHONY: test-dashboard
 test-dashboard: ## Check every query of config/grafana's dashboard against the metrics the operator exports (test/dashboard, its own module).
 	cd test/dashboard && go vet ./... && go test $(GO_TEST_FLAGS) ./... -count=1
+
+KUBE_SCORE_VERSION ?= v1.20.0
+KUBE_SCORE ?= $(LOCALBIN)/kube-score
+
+.PHONY: kube-score
+kube-score: ## Build kube-score from the Go module proxy into bin/ (only when missing or of another version).
+	hack/build-tool.sh $(LOCALBIN) kube-score github.com/zegl/kube-score/cmd/kube-score $(KUBE_SCORE_VERSION)
+
+.PHONY: test-peers
+test-peers: kube-score ## Run kube-score's probe checks beside the audit on test/audit; check the README's side-by-side table.
+	KUBE_SCORE=$(KUBE_SCORE) go test -tags peers $(GO_TEST_FLAGS) ./test/peers -count=1
 
 .PHONY: fuzz
 fuzz: ## Fuzz for FUZZ_TIME: the recommender's invariants, the audit's decoding, the last-change and previous-probes parsers, the checkpoint decoder and the policy spec's string fields.
