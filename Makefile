@@ -193,11 +193,12 @@ promtool: ## Build promtool from the Go module proxy into bin/ (only when missin
 	hack/build-tool.sh $(LOCALBIN) promtool github.com/prometheus/prometheus/cmd/promtool $(PROMETHEUS_VERSION)
 
 .PHONY: chart
-chart: manifests ## Copy into dist/chart/files what the chart takes from config/ (CRD, manager rules, alerts).
-	mkdir -p $(CHART_DIR)/files/crd $(CHART_DIR)/files/rbac $(CHART_DIR)/files/prometheus
+chart: manifests ## Copy into dist/chart/files what the chart takes from config/ (CRD, manager rules, alerts, dashboard).
+	mkdir -p $(CHART_DIR)/files/crd $(CHART_DIR)/files/rbac $(CHART_DIR)/files/prometheus $(CHART_DIR)/files/grafana
 	cp config/crd/bases/tuning.probetuner.io_probepolicies.yaml $(CHART_DIR)/files/crd/
 	cp config/rbac/role.yaml $(CHART_DIR)/files/rbac/role.yaml
 	cp config/prometheus/alerts.yaml $(CHART_DIR)/files/prometheus/alerts.yaml
+	cp config/grafana/probe-tuner-dashboard.json $(CHART_DIR)/files/grafana/probe-tuner-dashboard.json
 
 .PHONY: verify-chart
 verify-chart: chart helm ## Fail when dist/chart disagrees with config/, or helm lint fails.

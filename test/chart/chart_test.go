@@ -147,6 +147,29 @@ func TestNamespaceScoped(t *testing.T) {
 	}
 }
 
+func TestDashboardConfigMap(t *testing.T) {
+	if n := len(byKind(render(t), "ConfigMap")); n != 0 {
+		t.Errorf("default values render %d ConfigMaps, want none", n)
+	}
+	objs := render(t, "--set", "grafanaDashboard.enable=true", "--set", "grafanaDashboard.namespace=monitoring")
+	cms := byKind(objs, "ConfigMap")
+	if len(cms) != 1 {
+		t.Fatalf("%d ConfigMaps, want 1", len(cms))
+	}
+	cm := cms[0]
+	if cm.GetNamespace() != "monitoring" || cm.GetLabels()["grafana_dashboard"] != "1" {
+		t.Errorf("dashboard ConfigMap in %q with labels %v, want namespace monitoring and grafana_dashboard=1", cm.GetNamespace(), cm.GetLabels())
+	}
+	got, _, _ := unstructured.NestedString(cm.Object, "data", "probe-tuner-dashboard.json")
+	want, err := os.ReadFile(filepath.Join("..", "..", "config", "grafana", "probe-tuner-dashboard.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != strings.TrimRight(string(want), "\n") {
+		t.Error("the chart's dashboard differs from config/grafana/probe-tuner-dashboard.json")
+	}
+}
+
 func TestMonitoringOn(t *testing.T) {
 	objs := render(t, "--set", "prometheus.serviceMonitor.enable=true", "--set", "prometheus.prometheusRule.enable=true")
 	if n := len(byKind(objs, "ServiceMonitor")); n != 1 {
