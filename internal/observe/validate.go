@@ -37,26 +37,14 @@ var earliest = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 func (s *State) Validate(now time.Time) error {
 	v := validator{now: now}
 	v.time("updatedAt", s.UpdatedAt)
-	v.entries("containers", len(s.Containers))
-	for _, name := range sortedKeys(s.Containers) {
-		v.name("container name", name)
-		if c := s.Containers[name]; c != nil {
-			c.validate(&v, "containers["+name+"]")
-		}
-	}
+	validateEach(&v, "containers", "container name", s.Containers)
 	v.entries("revisions", len(s.Revisions))
 	for i, r := range s.Revisions {
 		if r != nil {
 			r.validate(&v, fmt.Sprintf("revisions[%d]", i))
 		}
 	}
-	v.entries("pods", len(s.Pods))
-	for _, uid := range sortedKeys(s.Pods) {
-		v.name("pod uid", uid)
-		if p := s.Pods[uid]; p != nil {
-			p.validate(&v, "pods["+uid+"]")
-		}
-	}
+	validateEach(&v, "pods", "pod uid", s.Pods)
 	v.entries("events", len(s.Events))
 	for _, key := range sortedKeys(s.Events) {
 		e := s.Events[key]
@@ -72,6 +60,21 @@ func (s *State) Validate(now time.Time) error {
 		v.time(at+".at", k.At)
 	}
 	return v.err
+}
+
+// validateEach checks a restored map of states: its size, each key (what keyKind names) and each non-nil state,
+// in key order so that the first error is always the same one.
+func validateEach[T any, P interface {
+	*T
+	validate(*validator, string)
+}](v *validator, field, keyKind string, m map[string]*T) {
+	v.entries(field, len(m))
+	for _, key := range sortedKeys(m) {
+		v.name(keyKind, key)
+		if state := m[key]; state != nil {
+			P(state).validate(v, field+"["+key+"]")
+		}
+	}
 }
 
 func (c *ContainerState) validate(v *validator, at string) {
