@@ -19,18 +19,7 @@ stamp() {
 }
 
 build() {
-  local name=$1 target=$2 want
-  want="$(stamp) $k8s_version"
-  if [[ -x "$out/$name" && -f "$out/.$name.stamp" && "$(cat "$out/.$name.stamp")" == "$want" ]]; then
-    echo "  $name: up to date ($out/$name)"
-    return
-  fi
-  echo "  $name: building $target (a cold build takes several minutes on 2 cores)..."
-  local start=$SECONDS
-  (cd "$mod" && go build -trimpath -ldflags "$ldflags" -o "$out/$name.tmp" "$target")
-  mv "$out/$name.tmp" "$out/$name"
-  echo "$want" >"$out/.$name.stamp"
-  echo "  $name: built in $((SECONDS - start))s"
+  stamped_go_build "$out" "$1" "$(stamp) $k8s_version" "$mod" "$2" "$ldflags" "a cold build takes several minutes on 2 cores"
 }
 
 echo "Building the local control plane ($k8s_version) into $out"

@@ -32,15 +32,7 @@ fresh() {
 }
 
 build_k8s() {
-  local name=$1 target=$2 want
-  want="$(fingerprint "$mod") $k8s_version"
-  if fresh "$name" "$want"; then echo "  $name: up to date ($out/$name)"; return; fi
-  echo "  $name: building $target (about 1 min with a warm build cache, several cold)..."
-  local start=$SECONDS
-  (cd "$mod" && go build -trimpath -ldflags "$ldflags" -o "$out/$name.tmp" "$target")
-  mv "$out/$name.tmp" "$out/$name"
-  echo "$want" >"$out/.$name.stamp"
-  echo "  $name: built in $((SECONDS - start))s"
+  stamped_go_build "$out" "$1" "$(fingerprint "$mod") $k8s_version" "$mod" "$2" "$ldflags" "about 1 min with a warm build cache, several cold"
 }
 
 build_containerd() {

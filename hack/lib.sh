@@ -124,3 +124,20 @@ node_import_image() {
     return 1
   }
 }
+
+# stamped_go_build OUT NAME WANT MODULE TARGET LDFLAGS NOTE builds the Go package TARGET of the module in MODULE
+# into OUT/NAME, unless OUT/NAME exists with a stamp that says WANT (a fingerprint of what it is built from); NOTE
+# says how long a build takes.
+stamped_go_build() {
+  local out=$1 name=$2 want=$3 mod=$4 target=$5 ldflags=$6 note=$7
+  if [[ -x "$out/$name" && -f "$out/.$name.stamp" && "$(cat "$out/.$name.stamp")" == "$want" ]]; then
+    echo "  $name: up to date ($out/$name)"
+    return
+  fi
+  echo "  $name: building $target ($note)..."
+  local start=$SECONDS
+  (cd "$mod" && go build -trimpath -ldflags "$ldflags" -o "$out/$name.tmp" "$target")
+  mv "$out/$name.tmp" "$out/$name"
+  echo "$want" >"$out/.$name.stamp"
+  echo "  $name: built in $((SECONDS - start))s"
+}
