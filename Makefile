@@ -150,8 +150,8 @@ install: manifests ## Install the CRD into the cluster KUBECONFIG points at.
 	$(KUBECTL) apply -k config/crd
 
 .PHONY: demo
-demo: ## Run probe-tuner on a local control plane with demo workloads, narrated; Ctrl-C stops everything.
-	hack/demo.sh
+demo: ## Run probe-tuner on a local control plane with demo workloads, narrated; Ctrl-C stops everything (NODE=real: real containers, as root).
+	NODE=$(NODE) NODE_BIN=$(NODE_BIN) hack/demo.sh
 
 .PHONY: bench-quality
 bench-quality: ## Score the tuning in virtual time (baseline, tuned, oracle) on the public suite, then on 330 generated scenarios (seed 1).
@@ -166,8 +166,8 @@ bench-scale: control-plane ## Measure memory, CPU and latency at scale on the lo
 	KUBEBUILDER_ASSETS=$(K8S_BIN) go run ./test/harness/cmd/benchscale $(if $(SCALE),-n $(SCALE),) $(if $(WINDOW),-window $(WINDOW),)
 
 .PHONY: test-faults
-test-faults: control-plane build ## Run only the end-to-end fault tests (operator kills, leader election, API server outage, conflicts, odd objects).
-	KUBEBUILDER_ASSETS=$(K8S_BIN) go test -tags e2e,faults ./test/e2e/ -run 'TestFault' -count=1 -v -timeout 30m
+test-faults: control-plane build ## Run only the end-to-end fault tests (operator kills, leader election, API server outage, conflicts, selection, odd workloads, bad objects, throttling, shutdown).
+	KUBEBUILDER_ASSETS=$(K8S_BIN) go test -tags e2e,faults ./test/e2e/ -run 'TestFault' -count=1 -v -timeout 45m
 
 ##@ Tools
 
