@@ -2,6 +2,8 @@
 # make demo: builds what is missing, starts the local control plane and the simulated kubelet, installs the CRD,
 # starts probe-tuner, deploys the demo workloads (config/demo) and narrates what probe-tuner observes and decides.
 # It runs until Ctrl-C, which stops everything it started. DEMO_ONESHOT=1 stops after the summary (CI uses it).
+# NODE=real (as root) runs the same workloads as real containers: containerd, runc and a real kubelet, each pod
+# the probe-target image behaving as its sim.probetuner.io annotations say (docs/real-node.md).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,6 +14,9 @@ cd "$root"
 # Background jobs get their own process groups, so that cleanup can stop each job with all its processes.
 set -m
 
+NODE=${NODE:-sim}
+NODE_BIN=${NODE_BIN:-$root/bin/k8s-node}
+export NODE NODE_BIN
 DEMO_TIMEOUT=${DEMO_TIMEOUT:-600}
 METRICS=127.0.0.1:${DEMO_METRICS_PORT:-8080}
 HEALTH=127.0.0.1:${DEMO_HEALTH_PORT:-8081}
@@ -47,8 +52,22 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-say "Building probe-tuner: the manager and the simulated kubelet"
-go build -o bin/ ./cmd/manager ./test/harness/cmd/simkubelet
+case "$NODE" in
+sim)
+  say "Building probe-tuner: the manager and the simulated kubelet"
+  go build -o bin/ ./cmd/manager ./test/harness/cmd/simkubelet
+  ;;
+real)
+  say "Building probe-tuner's manager"
+  go build -o bin/ ./cmd/manager
+  say "Building the real node (kubelet, kube-scheduler, containerd, the probe-target and pause images) if missing"
+  "$root/hack/build-node.sh" "$NODE_BIN"
+  ;;
+*)
+  echo "NODE=$NODE: want sim (the simulated kubelet, the default) or real" >&2
+  exit 2
+  ;;
+esac
 say "Building the local control plane (etcd, kube-apiserver, kube-controller-manager, kubectl) if missing"
 "$root/hack/build-controlplane.sh" "$K8S_BIN"
 
@@ -56,7 +75,11 @@ if running kube-apiserver 2>/dev/null; then
   say "Restarting the local control plane from scratch"
   "$root/hack/cluster-down.sh"
 fi
-say "Starting the local control plane and the simulated kubelet on 127.0.0.1"
+if [[ "$NODE" == real ]]; then
+  say "Starting the local control plane on 127.0.0.1 and a real node (containerd, runc, kubelet)"
+else
+  say "Starting the local control plane and the simulated kubelet on 127.0.0.1"
+fi
 "$root/hack/cluster-up.sh"
 
 say "Installing the ProbePolicy CRD"
@@ -74,8 +97,38 @@ for _ in $(seq 1 60); do
 done
 curl -fsS "http://$HEALTH/readyz" >/dev/null || { echo "probe-tuner did not become ready; see $LOCAL_DIR/logs/manager.log" >&2; exit 1; }
 
+# for_real_node prints a demo manifest with each Deployment's container turned into probe-target: its image
+# (imported by cluster-up, never pulled), its sim.probetuner.io annotations mounted where it reads them, and one
+# epoch for all pods so that a shared dependency's outages hit every replica at once.
+for_real_node() {
+  local file=$1 c=/spec/template/spec/containers/0 p=/spec/template/spec
+  if ! grep -q '^kind: Deployment' "$file"; then
+    cat "$file"
+    return
+  fi
+  k patch --local -f "$file" --type json -o yaml -p "[
+ {\"op\": \"replace\", \"path\": \"$c/image\", \"value\": \"localhost/probe-target:latest\"},
+ {\"op\": \"add\", \"path\": \"$c/imagePullPolicy\", \"value\": \"Never\"},
+ {\"op\": \"add\", \"path\": \"$c/env\", \"value\": [{\"name\": \"SIM_EPOCH\", \"value\": \"$epoch\"}]},
+ {\"op\": \"add\", \"path\": \"$c/volumeMounts\", \"value\": [{\"name\": \"podinfo\", \"mountPath\": \"/etc/probe-target\"}]},
+ {\"op\": \"add\", \"path\": \"$p/volumes\", \"value\": [{\"name\": \"podinfo\", \"downwardAPI\": {\"items\": [{\"path\": \"annotations\", \"fieldRef\": {\"fieldPath\": \"metadata.annotations\"}}]}}]},
+ {\"op\": \"add\", \"path\": \"$p/dnsPolicy\", \"value\": \"Default\"},
+ {\"op\": \"add\", \"path\": \"$p/automountServiceAccountToken\", \"value\": false},
+ {\"op\": \"add\", \"path\": \"$p/terminationGracePeriodSeconds\", \"value\": 5}
+]"
+}
+
 say "Deploying the demo workloads and two ProbePolicies into namespace demo"
-k apply -f config/demo/ | sed 's/^/    /'
+if [[ "$NODE" == real ]]; then
+  epoch=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  for f in config/demo/*.yaml; do
+    for_real_node "$f"
+    echo "---"
+  done | k apply -f - | sed 's/^/    /'
+  note "(each container runs localhost/probe-target, behaving as its sim.probetuner.io annotations say)"
+else
+  k apply -f config/demo/ | sed 's/^/    /'
+fi
 cat <<'EOF'
 
     cache-loader    loads its cache for ~40 s under a 3 x 10 s liveness window: crash loop      (Auto)
