@@ -39,6 +39,14 @@ func (r *ProbePolicyReconciler) reconcileStatus(ctx context.Context, sc *policyS
 		return nil
 	}
 	st := status.Compute(in)
+	if len(in.NewDecision) == 0 {
+		if wait := status.PatchWait(pol.Status, st, r.statusPatched.last(sc.key), sc.now); wait > 0 {
+			// Only observed figures moved, and the status was patched a moment ago: they are shown at the next
+			// refresh, which this requeue brings even when nothing else happens.
+			sc.requeue.within(wait)
+			return nil
+		}
+	}
 	if err := r.patchStatus(ctx, pol, st); err != nil {
 		sc.skipCheckpoint = true
 		if apierrors.IsConflict(err) {
@@ -50,6 +58,7 @@ func (r *ProbePolicyReconciler) reconcileStatus(ctx context.Context, sc *policyS
 		return err
 	}
 	r.pending.Clear(sc.key)
+	r.statusPatched.patched(sc.key, sc.now)
 	r.States.SetHistory(sc.key, st.Decisions)
 	sc.historyChanged = len(in.NewDecision) > 0 || !own
 	return nil

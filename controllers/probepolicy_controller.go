@@ -43,6 +43,8 @@ type ProbePolicyReconciler struct {
 	pending pendingQueue
 	// index maps Deployments to the policies selecting them.
 	index policyIndex
+	// statusPatched is when each policy's status was last patched.
+	statusPatched statusPatches
 }
 
 // Reconcile gathers the policy and its Deployments into a scope, then runs the phases on it: one tuning step per

@@ -91,7 +91,7 @@ type storedPolicy struct {
 	// that kept no history in its checkpoint.
 	decisions    []tuningv1alpha1.Decision
 	historyKnown bool
-	savedAt   time.Time
+	savedAt      time.Time
 	// deferred says the last save was not due yet and wrote nothing: what changed since the last write waits.
 	deferred bool
 	// triedAt is when a write was last tried.

@@ -27,7 +27,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+	// The same client setting as the operator's default (--kube-api-compression=false): the floor pays for what
+	// caching pods costs, not for decompressing them.
+	cfg := ctrl.GetConfigOrDie()
+	cfg.DisableCompression = true
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 s,
 		Metrics:                metricsserver.Options{BindAddress: *metricsAddr},
 		HealthProbeBindAddress: "0",
