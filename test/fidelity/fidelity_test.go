@@ -86,9 +86,7 @@ func TestFidelity(t *testing.T) {
 }
 
 // knownDifferences are the Deployments whose difference docs/fidelity.md states; any other difference fails.
-var knownDifferences = map[string]string{
-	"fid-grpc": "probe-target serves no gRPC health service, so the real kubelet's gRPC probe fails where the simulator's app answers SERVING",
-}
+var knownDifferences = map[string]string{}
 
 // compare states the tolerances: exit code and reason equal, restarts within 1, the first kill within 3 s of pod
 // creation and within 1 s of the killing probe's first failure, each of Killing/Unhealthy/BackOff present on both

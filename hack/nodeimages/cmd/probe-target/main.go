@@ -3,13 +3,16 @@
 // (ANNOTATIONS_FILE, default /etc/probe-target/annotations) and parsed by the simulator's own parser
 // (test/harness/sim/behavior). Per-container keys apply to the container named by PROBE_TARGET_CONTAINER (or --container).
 //
-//	probe-target [serve]                  the app: HTTP on PORT (8080), TCP on TCP_PORT (8081)
+//	probe-target [serve]                  the app: HTTP on PORT (8080), TCP on TCP_PORT (8081), gRPC health on
+//	                                      GRPC_PORT (8082)
 //	probe-target check --probe liveness   an exec probe: asks the server over loopback, exits 0 or 1
 //	probe-target dependency               a shared dependency server (DEPENDENCY_OUTAGE windows, POST /outage)
 //
 // The app listens only once its startup time has passed (probes before that see "connection refused", as in the
 // simulator); /healthz, /ready and /startup answer liveness, readiness and startup checks with the drawn latency,
-// 503 at the failure rate, while shutting down and during a dependency outage of the types that check it. After
+// 503 at the failure rate, while shutting down and during a dependency outage of the types that check it; the
+// gRPC health service answers the same way (SERVING or NOT_SERVING) for the services liveness (also the empty
+// name), readiness and startup (grpc.go). After
 // hang-after every HTTP check blocks and the TCP listener stops accepting (closed with hang-blocks-tcp);
 // crash-after exits with crash-exit-code; oom-after allocates memory until the container's memory limit kills
 // it; on SIGTERM it exits with shutdown-exit-code after the drawn shutdown time (ignoring SIGTERM for "never").
@@ -84,6 +87,7 @@ func serve(args []string) error {
 	container := fs.String("container", env("PROBE_TARGET_CONTAINER", "server"), "container name for <container>.sim.probetuner.io/<key>")
 	port := fs.String("port", env("PORT", "8080"), "HTTP port")
 	tcpPort := fs.String("tcp-port", env("TCP_PORT", "8081"), "TCP port (empty: none)")
+	grpcPort := fs.String("grpc-port", env("GRPC_PORT", "8082"), "gRPC health port (empty: none)")
 	depURL := fs.String("dependency-url", env("DEPENDENCY_URL", ""), "URL of the shared dependency server (empty: none)")
 	epochS := fs.String("epoch", env("SIM_EPOCH", ""), "RFC 3339 time the dependency-outage windows count from (default: the process start)")
 	if err := fs.Parse(args); err != nil {
@@ -142,6 +146,10 @@ func serve(args []string) error {
 			return err
 		}
 		go serveTCP(ln, a, time.Sleep)
+	}
+	if *grpcPort != "" {
+		g := grpcServer(a, ":"+*grpcPort)
+		go func() { log.Printf("probe-target: gRPC health server: %v", g.ListenAndServe()) }()
 	}
 	srv := &http.Server{Addr: ":" + *port, Handler: a.handler(), ReadHeaderTimeout: 5 * time.Second}
 	log.Printf("probe-target: serving HTTP on :%s", *port)
