@@ -165,6 +165,12 @@ bench-quality: ## Score the tuning in virtual time (baseline, tuned, oracle) on 
 bench-scale: control-plane ## Measure memory, CPU and latency at scale on the local control plane (SCALE=N Deployments, default 1000).
 	KUBEBUILDER_ASSETS=$(K8S_BIN) go run ./test/harness/cmd/benchscale $(if $(SCALE),-n $(SCALE),) $(if $(WINDOW),-window $(WINDOW),)
 
+SOAK ?= 60m
+
+.PHONY: soak
+soak: control-plane ## Soak the operator for SOAK (default 60m) under 1,000 Deployments with churn; fails on heap or goroutine growth or stale metric series (bin/soak.json).
+	KUBEBUILDER_ASSETS=$(K8S_BIN) go run ./test/harness/cmd/benchscale -soak $(SOAK) $(if $(SCALE),-n $(SCALE),)
+
 .PHONY: test-faults
 test-faults: control-plane build ## Run only the end-to-end fault tests (operator kills, leader election, API server outage, conflicts, selection, odd workloads, bad objects, throttling, shutdown).
 	KUBEBUILDER_ASSETS=$(K8S_BIN) go test -tags e2e,faults ./test/e2e/ -run 'TestFault' -count=1 -v -timeout 45m

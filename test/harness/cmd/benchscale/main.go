@@ -1,4 +1,5 @@
-// Command benchscale is probe-tuner's scale benchmark (make bench-scale). It starts a local control plane with
+// Command benchscale is probe-tuner's scale benchmark (make bench-scale) and, with -soak, its soak (make soak,
+// soak.go). It starts a local control plane with
 // the simulated kubelet, runs N Deployments of 5 pods across N/10 ProbePolicies (5% crash-looping, created once
 // the others run; 5% flapping readiness; the rest healthy), runs the operator and, side by side, a bare
 // controller-runtime manager caching the same pods unfiltered (hack/cachefloor, the floor), and measures memory
@@ -8,6 +9,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -80,9 +82,16 @@ type result struct {
 func main() {
 	n := flag.Int("n", envInt("SCALE", 1000), "Deployments (5 pods each); default $SCALE or 1000.")
 	window := flag.Duration("window", 3*time.Minute, "Measurement window once the pods run.")
-	out := flag.String("o", "bin/bench-scale.json", "Result file.")
+	out := flag.String("o", "", "Result file (default bin/bench-scale.json, or bin/soak.json with -soak).")
+	soak := flag.Duration("soak", 0, "Run the soak for this long instead of the benchmark (make soak).")
 	flag.Parse()
-	if err := run(*n, *window, *out); err != nil {
+	var err error
+	if *soak > 0 {
+		err = runSoak(*n, *soak, cmp.Or(*out, "bin/soak.json"))
+	} else {
+		err = run(*n, *window, cmp.Or(*out, "bin/bench-scale.json"))
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchscale:", err)
 		os.Exit(1)
 	}
@@ -128,27 +137,13 @@ func run(n int, window time.Duration, outPath string) error {
 	if err != nil {
 		return err
 	}
-	kubectl := func(args ...string) error {
-		cmd := exec.Command(filepath.Join(cl.Root, "bin", "k8s", "kubectl"), append([]string{"--kubeconfig", cl.Kubeconfig}, args...)...)
-		cmd.Dir = cl.Root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("kubectl %v: %w\n%s", args, err, out)
-		}
-		return nil
-	}
-	if err := kubectl("apply", "-k", "config/crd"); err != nil {
+	if err := installCRD(cl); err != nil {
 		return err
 	}
-	if err := kubectl("wait", "--for", "condition=Established", "--timeout", "60s", "crd/probepolicies.tuning.probetuner.io"); err != nil {
-		return err
-	}
-
 	bin := filepath.Join(cl.Dir, "bin")
 	for name, pkg := range map[string]string{"manager": "./cmd/manager", "cachefloor": "./hack/cachefloor"} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(bin, name), pkg)
-		cmd.Dir = cl.Root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("building %s: %w\n%s", pkg, err, out)
+		if err := goBuild(cl, filepath.Join(bin, name), pkg); err != nil {
+			return err
 		}
 	}
 	opMetrics, floorMetrics, opPprof, floorPprof := freeAddr(), freeAddr(), freeAddr(), freeAddr()
@@ -396,6 +391,32 @@ func run(n int, window time.Duration, outPath string) error {
 	row("reconcile p99 (s)", f3(r.ReconcileP99Seconds), "-", "< 1")
 	row("API requests per decision", f1(r.APIRequestsPerDecision), "-", "")
 	fmt.Printf("\nwritten to %s\n", outPath)
+	return nil
+}
+
+// installCRD applies the ProbePolicy CRD and waits until it is served.
+func installCRD(cl *localcluster.Cluster) error {
+	kubectl := func(args ...string) error {
+		cmd := exec.Command(filepath.Join(cl.Root, "bin", "k8s", "kubectl"), append([]string{"--kubeconfig", cl.Kubeconfig}, args...)...)
+		cmd.Dir = cl.Root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("kubectl %v: %w\n%s", args, err, out)
+		}
+		return nil
+	}
+	if err := kubectl("apply", "-k", "config/crd"); err != nil {
+		return err
+	}
+	return kubectl("wait", "--for", "condition=Established", "--timeout", "60s", "crd/probepolicies.tuning.probetuner.io")
+}
+
+// goBuild builds the package of the operator's module into out.
+func goBuild(cl *localcluster.Cluster, out, pkg string) error {
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Dir = cl.Root
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("building %s: %w\n%s", pkg, err, b)
+	}
 	return nil
 }
 
