@@ -97,10 +97,17 @@ func (h *Histogram) Quantile(q float64) time.Duration {
 	}
 	keys := h.keys()
 	total := h.Weight()
+	if !(total > 0) {
+		// Only buckets whose weight decayed to nothing (or a restored checkpoint's zeros): no quantile to tell.
+		return 0
+	}
 	target := q * total
 	var cum float64
 	for _, b := range keys {
 		w := h.Buckets[b]
+		if !(w > 0) {
+			continue
+		}
 		if cum+w >= target {
 			lower := 0.0
 			if b > 0 {
