@@ -119,27 +119,13 @@ func freeAddr() string {
 
 func run(n int, window time.Duration, outPath string) error {
 	pods := n * replicas
-	nodes := max(2, pods/100)
 	simMetrics := freeAddr()
-	logf("starting the local cluster: %d nodes for %d Deployments / %d pods", nodes, n, pods)
-	cl, err := localcluster.New(localcluster.Options{SimKubelet: localcluster.SimKubeletProcess, Nodes: nodes,
-		SimKubeletFlags: []string{"--kube-api-qps=300", "--kube-api-burst=400", "--metrics-bind-address=" + simMetrics}, Logf: logf})
+	logf("the benchmark: %d Deployments / %d pods", n, pods)
+	cl, c, err := startCluster(n, "--metrics-bind-address="+simMetrics)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err := cl.Stop(); err != nil {
-			logf("stopping the cluster: %v", err)
-		}
-	}()
-	cl.Config.QPS, cl.Config.Burst = 200, 400
-	c, err := client.New(cl.Config, client.Options{Scheme: scheme.New()})
-	if err != nil {
-		return err
-	}
-	if err := installCRD(cl); err != nil {
-		return err
-	}
+	defer stopCluster(cl)
 	bin := filepath.Join(cl.Dir, "bin")
 	for name, pkg := range map[string]string{"manager": "./cmd/manager", "cachefloor": "./hack/cachefloor"} {
 		if err := goBuild(cl, filepath.Join(bin, name), pkg); err != nil {
@@ -392,6 +378,35 @@ func run(n int, window time.Duration, outPath string) error {
 	row("API requests per decision", f1(r.APIRequestsPerDecision), "-", "")
 	fmt.Printf("\nwritten to %s\n", outPath)
 	return nil
+}
+
+// startCluster starts the local control plane with the simulated kubelet's nodes for n Deployments (a node per
+// 100 pods), with the simulated kubelet's limits raised for the load and the extra flags, installs the
+// ProbePolicy CRD and returns a client with raised limits too.
+func startCluster(n int, simKubeletFlags ...string) (*localcluster.Cluster, client.Client, error) {
+	nodes := max(2, n*replicas/100)
+	logf("starting the local cluster: %d nodes", nodes)
+	cl, err := localcluster.New(localcluster.Options{SimKubelet: localcluster.SimKubeletProcess, Nodes: nodes,
+		SimKubeletFlags: append([]string{"--kube-api-qps=300", "--kube-api-burst=400"}, simKubeletFlags...), Logf: logf})
+	if err != nil {
+		return nil, nil, err
+	}
+	cl.Config.QPS, cl.Config.Burst = 200, 400
+	c, err := client.New(cl.Config, client.Options{Scheme: scheme.New()})
+	if err == nil {
+		err = installCRD(cl)
+	}
+	if err != nil {
+		stopCluster(cl)
+		return nil, nil, err
+	}
+	return cl, c, nil
+}
+
+func stopCluster(cl *localcluster.Cluster) {
+	if err := cl.Stop(); err != nil {
+		logf("stopping the cluster: %v", err)
+	}
 }
 
 // installCRD applies the ProbePolicy CRD and waits until it is served.

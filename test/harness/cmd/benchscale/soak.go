@@ -19,8 +19,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
-	"github.com/probetuner/probe-tuner/internal/scheme"
-	"github.com/probetuner/probe-tuner/test/harness/localcluster"
 )
 
 // The soak's limits: the live heap after a forced collection may grow at most soakHeapGrowth over the judged
@@ -85,27 +83,12 @@ type soakWorld struct {
 // minute and fails when either grows over the judged part of the run, or when a metric series of a deleted
 // workload or policy remains.
 func runSoak(n int, d time.Duration, outPath string) error {
-	pods := n * replicas
-	nodes := max(2, pods/100)
-	logf("soak: starting the local cluster: %d nodes for %d Deployments / %d pods, %v of churn", nodes, n, pods, d)
-	cl, err := localcluster.New(localcluster.Options{SimKubelet: localcluster.SimKubeletProcess, Nodes: nodes,
-		SimKubeletFlags: []string{"--kube-api-qps=300", "--kube-api-burst=400"}, Logf: logf})
+	logf("soak: %d Deployments / %d pods, %v of churn", n, n*replicas, d)
+	cl, c, err := startCluster(n)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err := cl.Stop(); err != nil {
-			logf("stopping the cluster: %v", err)
-		}
-	}()
-	cl.Config.QPS, cl.Config.Burst = 200, 400
-	c, err := client.New(cl.Config, client.Options{Scheme: scheme.New()})
-	if err != nil {
-		return err
-	}
-	if err := installCRD(cl); err != nil {
-		return err
-	}
+	defer stopCluster(cl)
 	bin := filepath.Join(cl.Dir, "bin", "manager")
 	if err := goBuild(cl, bin, "./cmd/manager"); err != nil {
 		return err
