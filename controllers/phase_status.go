@@ -47,7 +47,8 @@ func (r *ProbePolicyReconciler) reconcileStatus(ctx context.Context, sc *policyS
 			return nil
 		}
 	}
-	if err := r.patchStatus(ctx, pol, st); err != nil {
+	patched, err := r.patchStatus(ctx, pol, st)
+	if err != nil {
 		sc.skipCheckpoint = true
 		if apierrors.IsConflict(err) {
 			// The cached policy is older than the status written last: try again soon on a fresh copy, with the
@@ -58,23 +59,26 @@ func (r *ProbePolicyReconciler) reconcileStatus(ctx context.Context, sc *policyS
 		return err
 	}
 	r.pending.Clear(sc.key)
-	r.statusPatched.patched(sc.key, sc.now)
+	if patched {
+		r.statusPatched.patched(sc.key, sc.now)
+	}
 	r.States.SetHistory(sc.key, st.Decisions)
 	sc.historyChanged = len(in.NewDecision) > 0 || !own
 	return nil
 }
 
-// patchStatus writes the status when it changed, with a merge patch guarded by the object's resourceVersion.
-func (r *ProbePolicyReconciler) patchStatus(ctx context.Context, pol *tuningv1alpha1.ProbePolicy, st tuningv1alpha1.ProbePolicyStatus) error {
+// patchStatus writes the status when it changed, with a merge patch guarded by the object's resourceVersion,
+// and says whether it wrote.
+func (r *ProbePolicyReconciler) patchStatus(ctx context.Context, pol *tuningv1alpha1.ProbePolicy, st tuningv1alpha1.ProbePolicyStatus) (bool, error) {
 	if equality.Semantic.DeepEqual(st, pol.Status) {
-		return nil
+		return false, nil
 	}
 	patch := client.MergeFromWithOptions(pol.DeepCopy(), client.MergeFromWithOptimisticLock{})
 	pol.Status = st
 	if err := r.Status().Patch(ctx, pol, patch); err != nil {
-		return fmt.Errorf("patching the status of ProbePolicy %s/%s: %w", pol.Namespace, pol.Name, err)
+		return false, fmt.Errorf("patching the status of ProbePolicy %s/%s: %w", pol.Namespace, pol.Name, err)
 	}
-	return nil
+	return true, nil
 }
 
 // changesApplied sums the changes the policy wrote to the Deployments it selects, from their states: each state
