@@ -90,7 +90,7 @@ var knownDifferences = map[string]string{}
 
 // compare states the tolerances: exit code and reason equal, restarts within 1, the first kill within 3 s of pod
 // creation and within 1 s of the killing probe's first failure, each of Killing/Unhealthy/BackOff present on both
-// sides or on neither, Ready equal.
+// sides or on neither, the same distinct Unhealthy and Killing messages, Ready equal.
 func compare(s, r summary) []string {
 	var m []string
 	if (s.ExitCode == nil) != (r.ExitCode == nil) || (s.ExitCode != nil && *s.ExitCode != *r.ExitCode) || s.Reason != r.Reason {
@@ -112,6 +112,10 @@ func compare(s, r summary) []string {
 	}
 	if s.Flapping != r.Flapping {
 		m = append(m, fmt.Sprintf("readiness flapping sim %v, real %v", s.Flapping, r.Flapping))
+	}
+	// The Event texts: the same distinct Unhealthy and Killing messages on both sides (pod IPs masked).
+	if sm, rm := slices.Sorted(slices.Values(s.Messages)), slices.Sorted(slices.Values(r.Messages)); !slices.Equal(sm, rm) {
+		m = append(m, fmt.Sprintf("Event messages sim %q, real %q", sm, rm))
 	}
 	if s.Ready != r.Ready && !s.Flapping {
 		m = append(m, fmt.Sprintf("ready sim %v, real %v", s.Ready, r.Ready))
