@@ -223,27 +223,10 @@ func run(n int, window time.Duration, outPath string) error {
 
 	// Wait for most pods to run.
 	steady := (n - len(crashing)) * replicas
-	deadline := time.Now().Add(10 * time.Minute)
-	for {
-		var list corev1.PodList
-		if err := c.List(ctx, &list, client.InNamespace(ns)); err != nil {
-			return err
-		}
-		running := 0
-		for _, p := range list.Items {
-			if p.Status.Phase == corev1.PodRunning {
-				running++
-			}
-		}
-		if running >= steady*95/100 {
-			logf("%d of %d pods running after %s", running, steady, time.Since(created).Round(time.Second))
-			break
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("only %d of %d pods running after 10 minutes", running, steady)
-		}
-		time.Sleep(5 * time.Second)
+	if err := waitRunning(ctx, c, ns, steady*95/100, 10*time.Minute); err != nil {
+		return err
 	}
+	logf("%d pods should run: most do, %s after their Deployments were created", steady, time.Since(created).Round(time.Second))
 	for _, d := range crashing {
 		if err := c.Create(ctx, d); err != nil {
 			return fmt.Errorf("creating %s: %w", d.Name, err)
@@ -765,4 +748,29 @@ func median(v []float64) float64 {
 	s := append([]float64(nil), v...)
 	sort.Float64s(s)
 	return s[len(s)/2]
+}
+
+// waitRunning waits until at least want pods of the namespace run.
+func waitRunning(ctx context.Context, c client.Client, ns string, want int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		var pods corev1.PodList
+		if err := c.List(ctx, &pods, client.InNamespace(ns)); err != nil {
+			return err
+		}
+		running := 0
+		for _, p := range pods.Items {
+			if p.Status.Phase == corev1.PodRunning {
+				running++
+			}
+		}
+		if running >= want {
+			logf("%d pods running", running)
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("only %d of %d pods running after %v", running, want, timeout)
+		}
+		time.Sleep(5 * time.Second)
+	}
 }

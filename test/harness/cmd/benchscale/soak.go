@@ -368,28 +368,3 @@ func printSoak(r soakResult) {
 		fmt.Println("soak: FAILED:", f)
 	}
 }
-
-// waitRunning waits until at least want pods of the namespace run.
-func waitRunning(ctx context.Context, c client.Client, ns string, want int, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		var pods corev1.PodList
-		if err := c.List(ctx, &pods, client.InNamespace(ns)); err != nil {
-			return err
-		}
-		running := 0
-		for _, p := range pods.Items {
-			if p.Status.Phase == corev1.PodRunning {
-				running++
-			}
-		}
-		if running >= want {
-			logf("soak: %d pods running", running)
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("only %d of %d pods running after %v", running, want, timeout)
-		}
-		time.Sleep(5 * time.Second)
-	}
-}
