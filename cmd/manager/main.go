@@ -16,11 +16,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/probetuner/probe-tuner/controllers"
 	"github.com/probetuner/probe-tuner/internal/health"
+	"github.com/probetuner/probe-tuner/internal/metricsauth"
 	"github.com/probetuner/probe-tuner/internal/scheme"
 )
 
@@ -94,7 +94,7 @@ func run(opts options) error {
 		TLSOpts:       tlsOpts,
 	}
 	if opts.metricsSecure {
-		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+		metricsOpts.FilterProvider = metricsauth.Provider
 	}
 
 	namespaces := splitNamespaces(opts.watchNamespaces)
