@@ -137,12 +137,7 @@ func reconcileLook(t *testing.T, sc *bench.Scenario, l bench.Look, ws *tuner.Wor
 
 	var n calls
 	c := fake.NewClientBuilder().WithScheme(scheme.New()).WithObjects(d, rs).
-		WithIndex(&appsv1.ReplicaSet{}, indexRSDeployment, func(o client.Object) []string {
-			if ref := controllerRef(o.GetOwnerReferences()); ref != nil {
-				return []string{ref.Name}
-			}
-			return nil
-		}).
+		WithIndex(&appsv1.ReplicaSet{}, indexRSDeployment, replicaSetDeployment).
 		WithInterceptorFuncs(countingFuncs(&n, nil, nil)).Build()
 	r := &ProbePolicyReconciler{Client: c, APIReader: c, Pods: podStore(d, l.Pods, in), Clock: clocktesting.NewFakeClock(in.Observe.Now),
 		Recorder: discardRecorder{}, ObserveConfig: observe.DefaultConfig()}

@@ -35,7 +35,7 @@ func CacheOptions(namespaces ...string) cache.Options {
 	return cache.Options{
 		DefaultNamespaces: byNS,
 		ByObject: map[client.Object]cache.ByObject{
-			&appsv1.ReplicaSet{}:          {Transform: slimReplicaSet},
+			replicaSetMetadata():          {Transform: slimReplicaSet},
 			&appsv1.Deployment{}:          {Transform: slimDeployment},
 			&tuningv1alpha1.ProbePolicy{}: {Transform: dropManagedFields},
 		},
@@ -51,13 +51,25 @@ func dropManagedFields(obj any) (any, error) {
 	return obj, nil
 }
 
+// replicaSetMetadata is a ReplicaSet's metadata alone: the cache watches ReplicaSets through the metadata API,
+// because every pod becoming ready or not changes its ReplicaSet's status, and decoding each such update whole (its
+// pod template with it) cost more than decoding the pods themselves.
+func replicaSetMetadata() *metav1.PartialObjectMetadata {
+	return &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "apps/v1", Kind: "ReplicaSet"}}
+}
+
+// replicaSetMetadataList lists what replicaSetMetadata caches.
+func replicaSetMetadataList() *metav1.PartialObjectMetadataList {
+	return &metav1.PartialObjectMetadataList{TypeMeta: metav1.TypeMeta{APIVersion: "apps/v1", Kind: "ReplicaSetList"}}
+}
+
 // slimReplicaSet keeps what tells a Deployment's current revision: owner, template hash and revision.
 func slimReplicaSet(obj any) (any, error) {
-	rs, ok := obj.(*appsv1.ReplicaSet)
+	rs, ok := obj.(*metav1.PartialObjectMetadata)
 	if !ok {
 		return obj, nil
 	}
-	out := &appsv1.ReplicaSet{}
+	out := &metav1.PartialObjectMetadata{TypeMeta: rs.TypeMeta}
 	out.Name, out.Namespace, out.UID, out.ResourceVersion, out.CreationTimestamp = rs.Name, rs.Namespace, rs.UID, rs.ResourceVersion, rs.CreationTimestamp
 	if h, ok := rs.Labels[appsv1.DefaultDeploymentUniqueLabelKey]; ok {
 		out.Labels = map[string]string{appsv1.DefaultDeploymentUniqueLabelKey: h}
@@ -68,8 +80,6 @@ func slimReplicaSet(obj any) (any, error) {
 	if ref := controllerRef(rs.OwnerReferences); ref != nil {
 		out.OwnerReferences = []metav1.OwnerReference{*ref}
 	}
-	out.Spec.Replicas = rs.Spec.Replicas
-	out.Status.Replicas = rs.Status.Replicas
 	return out, nil
 }
 
@@ -106,13 +116,17 @@ func slimDeployment(obj any) (any, error) {
 // SetupIndexes registers the cache indexes the controllers query.
 func SetupIndexes(indexer client.FieldIndexer) error {
 	ctx := context.Background()
-	if err := indexer.IndexField(ctx, &appsv1.ReplicaSet{}, indexRSDeployment, func(o client.Object) []string {
-		if ref := controllerRef(o.GetOwnerReferences()); ref != nil && ref.Kind == "Deployment" {
-			return []string{ref.Name}
-		}
-		return nil
-	}); err != nil {
+	if err := indexer.IndexField(ctx, replicaSetMetadata(), indexRSDeployment, replicaSetDeployment); err != nil {
 		return fmt.Errorf("indexing replicasets by deployment: %w", err)
+	}
+	return nil
+}
+
+// replicaSetDeployment is the index function of indexRSDeployment: the name of the Deployment controlling the
+// ReplicaSet.
+func replicaSetDeployment(o client.Object) []string {
+	if ref := controllerRef(o.GetOwnerReferences()); ref != nil && ref.Kind == "Deployment" {
+		return []string{ref.Name}
 	}
 	return nil
 }

@@ -49,8 +49,8 @@ func (r *ProbePolicyReconciler) actingPolicies(ns string, deployments []appsv1.D
 // currentRevision returns the pod-template-hash of the Deployment's current ReplicaSet, and whether the
 // Deployment is still rolling out.
 func (r *ProbePolicyReconciler) currentRevision(ctx context.Context, d *appsv1.Deployment) (string, bool, error) {
-	var sets appsv1.ReplicaSetList
-	if err := r.List(ctx, &sets, client.InNamespace(d.Namespace), client.MatchingFields{indexRSDeployment: d.Name}); err != nil {
+	sets := replicaSetMetadataList()
+	if err := r.List(ctx, sets, client.InNamespace(d.Namespace), client.MatchingFields{indexRSDeployment: d.Name}); err != nil {
 		return "", false, fmt.Errorf("listing the ReplicaSets of Deployment %s/%s: %w", d.Namespace, d.Name, err)
 	}
 	want := d.Annotations[revisionAnnotation]

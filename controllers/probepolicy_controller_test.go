@@ -96,12 +96,7 @@ func (w *fakeWorld) reconciler(t *testing.T, funcs interceptor.Funcs) (*ProbePol
 	c := fake.NewClientBuilder().WithScheme(scheme.New()).
 		WithObjects(w.objects...).
 		WithStatusSubresource(&tuningv1alpha1.ProbePolicy{}, &appsv1.Deployment{}).
-		WithIndex(&appsv1.ReplicaSet{}, indexRSDeployment, func(o client.Object) []string {
-			if ref := controllerRef(o.GetOwnerReferences()); ref != nil {
-				return []string{ref.Name}
-			}
-			return nil
-		}).
+		WithIndex(&appsv1.ReplicaSet{}, indexRSDeployment, replicaSetDeployment).
 		WithInterceptorFuncs(funcs).
 		Build()
 	return &ProbePolicyReconciler{
@@ -239,7 +234,7 @@ func TestReconcileListErrorWritesNothing(t *testing.T) {
 	var n calls
 	funcs := countingFuncs(&n, nil, nil)
 	funcs.List = func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
-		if _, ok := list.(*appsv1.ReplicaSetList); ok {
+		if l, ok := list.(*metav1.PartialObjectMetadataList); ok && l.Kind == "ReplicaSetList" {
 			return apierrors.NewServiceUnavailable("the API server is restarting")
 		}
 		return c.List(ctx, list, opts...)
