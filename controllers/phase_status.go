@@ -6,7 +6,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
 	"github.com/probetuner/probe-tuner/internal/status"
@@ -67,16 +66,16 @@ func (r *ProbePolicyReconciler) reconcileStatus(ctx context.Context, sc *policyS
 	return nil
 }
 
-// patchStatus writes the status when it changed, with a merge patch guarded by the object's resourceVersion,
-// and says whether it wrote.
+// patchStatus writes the status when it changed and says whether it wrote. The status is probe-tuner's alone and
+// computed whole, so it is written whole (an update of the status subresource, guarded by the resourceVersion the
+// status was computed from): no merge patch to compute from two copies, which cost more than the write itself.
 func (r *ProbePolicyReconciler) patchStatus(ctx context.Context, pol *tuningv1alpha1.ProbePolicy, st tuningv1alpha1.ProbePolicyStatus) (bool, error) {
 	if equality.Semantic.DeepEqual(st, pol.Status) {
 		return false, nil
 	}
-	patch := client.MergeFromWithOptions(pol.DeepCopy(), client.MergeFromWithOptimisticLock{})
 	pol.Status = st
-	if err := r.Status().Patch(ctx, pol, patch); err != nil {
-		return false, fmt.Errorf("patching the status of ProbePolicy %s/%s: %w", pol.Namespace, pol.Name, err)
+	if err := r.Status().Update(ctx, pol); err != nil {
+		return false, fmt.Errorf("writing the status of ProbePolicy %s/%s: %w", pol.Namespace, pol.Name, err)
 	}
 	return true, nil
 }

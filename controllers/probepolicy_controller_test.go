@@ -130,6 +130,15 @@ func countingFuncs(n *calls, failApply, failStatus func() error) interceptor.Fun
 			n.statusPatches++
 			return c.SubResource(sub).Patch(ctx, obj, patch, opts...)
 		},
+		SubResourceUpdate: func(ctx context.Context, c client.Client, sub string, obj client.Object, opts ...client.SubResourceUpdateOption) error {
+			if failStatus != nil {
+				if err := failStatus(); err != nil {
+					return err
+				}
+			}
+			n.statusPatches++
+			return c.SubResource(sub).Update(ctx, obj, opts...)
+		},
 	}
 }
 
