@@ -11,6 +11,7 @@ func (r *ProbePolicyReconciler) forgetUnselected(sc *policyScope) {
 	for _, d := range sc.deployments {
 		selected[d.Name] = true
 	}
+	r.looks.prune(sc.key, selected)
 	for _, name := range r.States.Prune(sc.key, selected) {
 		metrics.ForgetWorkload(sc.key.Namespace, name)
 	}

@@ -16,6 +16,7 @@ import (
 // fails adds its error to the scope and still has an outcome (what its step decided before the failure, or its
 // previous summary when it could not be looked at), and the others go on.
 func (r *ProbePolicyReconciler) reconcileWorkloads(ctx context.Context, sc *policyScope) {
+	sc.changed = r.looks.begin(sc.policy)
 	for i := range sc.deployments {
 		d := &sc.deployments[i]
 		out, err := r.workload(ctx, sc, d)
@@ -31,10 +32,11 @@ func (r *ProbePolicyReconciler) reconcileWorkloads(ctx context.Context, sc *poli
 	}
 }
 
-// workload runs the tuning step for one Deployment, or only summarises it when the policy is off, invalid, or
-// not the one acting on it.
+// workload runs the tuning step for one Deployment (or keeps its last outcome when nothing about it is new: see
+// workloadLooks), or only summarises it when the policy is off, invalid, or not the one acting on it.
 func (r *ProbePolicyReconciler) workload(ctx context.Context, sc *policyScope, d *appsv1.Deployment) (workloadOutcome, error) {
 	summary := func(state tuningv1alpha1.WorkloadState, msg string) workloadOutcome {
+		r.looks.forget(sc.key, d.Name)
 		if ws := sc.states[d.Name]; ws != nil {
 			// Not looked at now: its pods are not watched until it is stepped again.
 			ws.WatchedSince = time.Time{}
@@ -56,7 +58,12 @@ func (r *ProbePolicyReconciler) workload(ctx context.Context, sc *policyScope, d
 		ws = &tuner.WorkloadState{}
 		sc.states[d.Name] = ws
 	}
-	return r.reconcileWorkload(ctx, sc.policy, sc.settings, d, ws, sc.now)
+	if out, ok := r.looks.reuse(sc.key, d, ws, sc.changed, sc.now); ok {
+		return out, nil
+	}
+	out, err := r.reconcileWorkload(ctx, sc.policy, sc.settings, d, ws, sc.now)
+	r.looks.remember(sc.key, d, ws, out, err)
+	return out, err
 }
 
 // notLookedAt is the summary of a workload whose look failed before its step: the previous summary is kept, with

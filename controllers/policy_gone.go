@@ -13,6 +13,7 @@ func (r *ProbePolicyReconciler) policyGone(key types.NamespacedName) {
 		metrics.ForgetWorkload(key.Namespace, name)
 	}
 	r.pending.Clear(key)
+	r.looks.forgetPolicy(key)
 	r.statusPatched.forget(key)
 	metrics.ForgetPolicy(key.Namespace, key.Name)
 	r.index.deletePolicy(key)

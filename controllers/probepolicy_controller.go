@@ -45,6 +45,8 @@ type ProbePolicyReconciler struct {
 	index policyIndex
 	// statusPatched is when each policy's status was last patched.
 	statusPatched statusPatches
+	// looks keeps each workload's last step, and which workloads changed since.
+	looks workloadLooks
 }
 
 // Reconcile gathers the policy and its Deployments into a scope, then runs the phases on it: one tuning step per

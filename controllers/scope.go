@@ -31,6 +31,8 @@ type policyScope struct {
 	// now is the time of the reconcile.
 	now time.Time
 
+	// changed names the workloads marked changed since the policy's last reconcile (see workloadLooks).
+	changed map[string]bool
 	// outcomes holds one outcome per Deployment, in order, failed ones included.
 	outcomes []workloadOutcome
 	// errs are the errors of the workloads and phases, each naming its workload.

@@ -87,9 +87,10 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 // the index is complete before the first reconcile.
 func (r *ProbePolicyReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	r.index.fed = true
+	r.looks.tracked = true
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&tuningv1alpha1.ProbePolicy{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&tuningv1alpha1.ProbePolicy{}, policyIndexHandler{index: &r.index}).
+		Watches(&tuningv1alpha1.ProbePolicy{}, policyIndexHandler{index: &r.index, looks: &r.looks}).
 		Watches(&appsv1.Deployment{}, batchedMapHandler{mapFn: r.policiesForDeployment, delay: podBatchDelay,
 			urgent: deploymentChanged, urgentDelay: restartBatchDelay,
 			gone: func(obj client.Object) { r.index.deleteDeployment(obj.GetNamespace(), obj.GetName()) }}).
@@ -101,8 +102,17 @@ func (r *ProbePolicyReconciler) SetupWithManager(mgr ctrl.Manager, opts controll
 
 // policiesForDeployment maps a Deployment to the policies in its namespace whose selector matches it, and to the
 // policies that still track it (so a Deployment that stops matching is released), through the index; its labels
-// go into the index first (matched against the selectors only when they changed).
+// go into the index first (matched against the selectors only when they changed). Each of those policies has the
+// workload marked changed.
 func (r *ProbePolicyReconciler) policiesForDeployment(_ context.Context, obj client.Object) []reconcile.Request {
 	r.index.setDeployment(obj.GetNamespace(), obj.GetName(), obj.GetLabels())
-	return r.index.requests(obj.GetNamespace(), obj.GetName())
+	return r.changedFor(obj.GetName(), r.index.requests(obj.GetNamespace(), obj.GetName()))
+}
+
+// changedFor marks the Deployment changed for each policy requested, and returns the requests.
+func (r *ProbePolicyReconciler) changedFor(deployment string, reqs []reconcile.Request) []reconcile.Request {
+	for _, req := range reqs {
+		r.looks.changed(req.NamespacedName, deployment)
+	}
+	return reqs
 }

@@ -121,7 +121,7 @@ func deploymentChanged(old, cur client.Object) bool {
 // the cache.
 func (r *ProbePolicyReconciler) policiesForDeploymentName(ctx context.Context, namespace, name string) []reconcile.Request {
 	if r.index.knows(namespace, name) {
-		return r.index.requests(namespace, name)
+		return r.changedFor(name, r.index.requests(namespace, name))
 	}
 	var d appsv1.Deployment
 	if err := r.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, &d); err != nil {
@@ -136,6 +136,7 @@ func (r *ProbePolicyReconciler) policiesForDeploymentName(ctx context.Context, n
 // them may act now, or stop acting.
 type policyIndexHandler struct {
 	index *policyIndex
+	looks *workloadLooks
 }
 
 var _ handler.EventHandler = policyIndexHandler{}
@@ -150,6 +151,7 @@ func (h policyIndexHandler) set(obj client.Object, q workqueue.TypedRateLimiting
 func (h policyIndexHandler) others(ns, policy string, deployments []string, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 	for _, d := range deployments {
 		for _, req := range h.index.requestsExcept(ns, d, policy) {
+			h.looks.changed(req.NamespacedName, d)
 			q.AddAfter(req, restartBatchDelay)
 		}
 	}
