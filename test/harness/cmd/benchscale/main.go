@@ -147,6 +147,7 @@ func run(n int, window time.Duration, outPath string) error {
 	time.Sleep(10 * time.Second)
 	opBase, floorBase := liveHeap(opPprof), liveHeap(floorPprof)
 	logf("baseline live heap: operator %.1f MiB, floor %.1f MiB", opBase/(1<<20), floorBase/(1<<20))
+	logPeakRSS(op.Process.Pid, floor.Process.Pid)
 
 	ctx := context.Background()
 	const ns = "bench"
@@ -220,6 +221,7 @@ func run(n int, window time.Duration, outPath string) error {
 		}
 	}
 	logf("created %d Deployments and %d ProbePolicies in %s", n-len(crashing), policies, time.Since(created).Round(time.Second))
+	logPeakRSS(op.Process.Pid, floor.Process.Pid)
 
 	// Wait for most pods to run.
 	steady := (n - len(crashing)) * replicas
@@ -227,6 +229,7 @@ func run(n int, window time.Duration, outPath string) error {
 		return err
 	}
 	logf("%d pods should run: most do, %s after their Deployments were created", steady, time.Since(created).Round(time.Second))
+	logPeakRSS(op.Process.Pid, floor.Process.Pid)
 	for _, d := range crashing {
 		if err := c.Create(ctx, d); err != nil {
 			return fmt.Errorf("creating %s: %w", d.Name, err)
@@ -251,6 +254,7 @@ func run(n int, window time.Duration, outPath string) error {
 		}
 	}
 	el := time.Since(begin).Seconds()
+	logPeakRSS(op.Process.Pid, floor.Process.Pid)
 	// Live heap: what stays reachable after a forced collection (the lowest of three looks), so that garbage
 	// not yet collected does not count.
 	opLive, floorLive := math.Inf(1), math.Inf(1)
@@ -548,6 +552,11 @@ func cpuSeconds(pid int) float64 {
 }
 
 // vmHWM returns a process's peak resident set size in bytes.
+// logPeakRSS logs both processes' peak RSS so far: logged at each phase, it tells which phase set the peak.
+func logPeakRSS(op, floor int) {
+	logf("peak RSS so far: operator %.1f MiB, floor %.1f MiB", vmHWM(op)/(1<<20), vmHWM(floor)/(1<<20))
+}
+
 func vmHWM(pid int) float64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
