@@ -1,8 +1,7 @@
 package controllers
 
 import (
-	"fmt"
-	"strings"
+	"unicode/utf8"
 
 	"github.com/go-logr/logr"
 	appsv1 "k8s.io/api/apps/v1"
@@ -43,9 +42,9 @@ func (r *ProbePolicyReconciler) record(log logr.Logger, pol *tuningv1alpha1.Prob
 				r.Recorder.Eventf(d, pol, corev1.EventTypeNormal, EventManualOverride, "Respect", "%s", dec.Evidence)
 			}
 		case tuner.RecordRecommended:
-			note := fmt.Sprintf("%s (not applied: %s): %s", strings.Join(tuner.Summaries(rec.Changes), "; "), rec.Reason, evidenceOf(rec.Changes))
-			r.Recorder.Eventf(pol, d, corev1.EventTypeNormal, EventProbeRecommended, "Recommend", "Deployment %s: %s", d.Name, truncate(note))
-			r.Recorder.Eventf(d, pol, corev1.EventTypeNormal, EventProbeRecommended, "Recommend", "ProbePolicy %s: %s", pol.Name, truncate(note))
+			note := changeNote(rec.Changes, " (not applied: "+rec.Reason+")")
+			r.Recorder.Eventf(pol, d, corev1.EventTypeNormal, EventProbeRecommended, "Recommend", "%s", truncate("Deployment "+d.Name+": "+note))
+			r.Recorder.Eventf(d, pol, corev1.EventTypeNormal, EventProbeRecommended, "Recommend", "%s", truncate("ProbePolicy "+pol.Name+": "+note))
 			r.countAdjustments(d, rec.Changes, metrics.ActionLabel(rec.Action))
 		case tuner.RecordApplied, tuner.RecordReverted:
 			reason, eventType := EventProbeAdjusted, corev1.EventTypeNormal
@@ -53,9 +52,9 @@ func (r *ProbePolicyReconciler) record(log logr.Logger, pol *tuningv1alpha1.Prob
 				reason, eventType = EventAdjustmentReverted, corev1.EventTypeWarning
 				r.countRevert(d)
 			}
-			note := fmt.Sprintf("%s: %s", strings.Join(tuner.Summaries(rec.Changes), "; "), evidenceOf(rec.Changes))
-			r.Recorder.Eventf(pol, d, eventType, reason, "Tune", "Deployment %s: %s", d.Name, truncate(note))
-			r.Recorder.Eventf(d, pol, eventType, reason, "Tune", "ProbePolicy %s: %s", pol.Name, truncate(note))
+			note := changeNote(rec.Changes, "")
+			r.Recorder.Eventf(pol, d, eventType, reason, "Tune", "%s", truncate("Deployment "+d.Name+": "+note))
+			r.Recorder.Eventf(d, pol, eventType, reason, "Tune", "%s", truncate("ProbePolicy "+pol.Name+": "+note))
 			r.countAdjustments(d, rec.Changes, metrics.ActionLabel(rec.Action))
 		}
 		// An adopted change had its Events and metrics from whoever wrote it: it gets its decisions and log lines.
@@ -87,7 +86,7 @@ func (r *ProbePolicyReconciler) recordFindings(pol *tuningv1alpha1.ProbePolicy, 
 		if f.Severity != recommend.Warning {
 			continue
 		}
-		r.Recorder.Eventf(pol, d, corev1.EventTypeWarning, f.Reason, "Observe", "Deployment %s: %s", d.Name, truncate(f.Message))
+		r.Recorder.Eventf(pol, d, corev1.EventTypeWarning, f.Reason, "Observe", "%s", truncate("Deployment "+d.Name+": "+f.Message))
 		r.Recorder.Eventf(d, pol, corev1.EventTypeWarning, f.Reason, "Observe", "%s", truncate(f.Message))
 	}
 }
@@ -100,13 +99,30 @@ func evidenceOf(changes []probes.Change) string {
 	return changes[0].Evidence
 }
 
-// truncate keeps an Event note within the API's 1 KiB limit.
+// eventNoteLimit is the API's limit on an Event's note (1 KiB), less a margin.
+const eventNoteLimit = 1000
+
+// truncate keeps a whole Event message within eventNoteLimit, cutting at a rune boundary.
 func truncate(s string) string {
-	const limit = 1000
-	if len(s) <= limit {
+	if len(s) <= eventNoteLimit {
 		return s
 	}
-	return s[:limit-3] + "..."
+	cut := eventNoteLimit - len("...")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
+}
+
+// changeNote is the body of an Event about changes: what changed (tuner.ChangeLine), the reason it was not
+// applied if it was not, and the evidence. The line of changes gets the room the evidence leaves (a name prefix
+// of up to a Kubernetes name's length is allowed for), so that the evidence, what a reader most needs, is not
+// cut away by a long list of containers.
+func changeNote(changes []probes.Change, notApplied string) string {
+	const namePrefix = len("ProbePolicy : ") + 253
+	const minLine = 200
+	tail := notApplied + ": " + evidenceOf(changes)
+	return tuner.ChangeLine(changes, max(eventNoteLimit-namePrefix-len(tail), minLine)) + tail
 }
 
 // recordRejections reports the annotations a look refused to use: a Warning Event on the Deployment and on the
@@ -120,6 +136,6 @@ func (r *ProbePolicyReconciler) recordRejections(log logr.Logger, pol *tuningv1a
 		}
 		log.Info("Annotation rejected", "annotation", rej.Annotation, "reason", rej.Reason, "message", rej.Message)
 		r.Recorder.Eventf(d, pol, corev1.EventTypeWarning, rej.Reason, "CheckAnnotation", "%s", truncate(rej.Message))
-		r.Recorder.Eventf(pol, d, corev1.EventTypeWarning, rej.Reason, "CheckAnnotation", "Deployment %s: %s", d.Name, truncate(rej.Message))
+		r.Recorder.Eventf(pol, d, corev1.EventTypeWarning, rej.Reason, "CheckAnnotation", "%s", truncate("Deployment "+d.Name+": "+rej.Message))
 	}
 }

@@ -2,6 +2,7 @@ package tuner
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -114,4 +115,73 @@ func Summaries(changes []probes.Change) []string {
 		out[i] = fmt.Sprintf("%s %s %s %d -> %d", c.Container, c.Probe, c.Field, c.From, c.To)
 	}
 	return out
+}
+
+// notTold says how many changes a line leaves out: "; and 2 more changes (...)" after others, "50 changes (...)"
+// when none is told.
+func notTold(n int, afterOthers bool) string {
+	if n == 0 {
+		return ""
+	}
+	noun := "changes"
+	if n == 1 {
+		noun = "change"
+	}
+	if !afterOthers {
+		return fmt.Sprintf("%d %s (the operator's log has one line per change)", n, noun)
+	}
+	return fmt.Sprintf("; and %d more %s (the operator's log has one line per change)", n, noun)
+}
+
+// ChangeLine renders changes as one line of at most limit bytes, for an Event note. Changes that differ only in
+// their container are told once, with the containers named ("app, cache liveness failureThreshold 3 -> 6";
+// "c00, c01, c02 and 47 more containers startup probe added"): a rollout of a Deployment of 50 containers is one
+// readable line, not 50 summaries cut off mid-word. What does not fit is counted at the end, never cut.
+func ChangeLine(changes []probes.Change, limit int) string {
+	type group struct {
+		what       string
+		containers []string
+	}
+	var groups []*group
+	byWhat := map[string]*group{}
+	for _, c := range changes {
+		what := fmt.Sprintf("%s %s %d -> %d", c.Probe, c.Field, c.From, c.To)
+		if c.Field == probes.WholeProbe {
+			_, to := values(c)
+			what = fmt.Sprintf("%s probe %s", c.Probe, to)
+		}
+		g := byWhat[what]
+		if g == nil {
+			g = &group{what: what}
+			byWhat[what] = g
+			groups = append(groups, g)
+		}
+		g.containers = append(g.containers, c.Container)
+	}
+	const namedContainers = 3
+	changesIn := func(gs []*group) int {
+		n := 0
+		for _, g := range gs {
+			n += len(g.containers)
+		}
+		return n
+	}
+	var b strings.Builder
+	for i, g := range groups {
+		names := strings.Join(g.containers, ", ")
+		if n := len(g.containers); n > namedContainers {
+			names = fmt.Sprintf("%s and %d more containers", strings.Join(g.containers[:namedContainers], ", "), n-namedContainers)
+		}
+		part := names + " " + g.what
+		if i > 0 {
+			part = "; " + part
+		}
+		// Room must be left to say how many changes would follow this part and not fit.
+		if b.Len()+len(part)+len(notTold(changesIn(groups[i+1:]), true)) > limit {
+			b.WriteString(notTold(changesIn(groups[i:]), i > 0))
+			break
+		}
+		b.WriteString(part)
+	}
+	return b.String()
 }

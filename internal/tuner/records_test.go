@@ -2,6 +2,7 @@ package tuner
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -367,6 +368,53 @@ func TestPreviousProbesAreChecked(t *testing.T) {
 				t.Errorf("rejected %+v, want nothing", got)
 			case tc.rejected != "" && (len(got) != 1 || !strings.Contains(got[0].Message, tc.rejected) || !got[0].New):
 				t.Errorf("rejected %+v, want one saying %q", got, tc.rejected)
+			}
+		})
+	}
+}
+
+func TestChangeLine(t *testing.T) {
+	liveness := func(container string) probes.Change {
+		return probes.Change{Container: container, Probe: probes.Liveness, Field: "failureThreshold", From: 3, To: 6}
+	}
+	startup := func(container string) probes.Change {
+		return probes.Change{Container: container, Probe: probes.Startup, Field: probes.WholeProbe, To: 1}
+	}
+	readiness := func(container string) probes.Change {
+		return probes.Change{Container: container, Probe: probes.Readiness, Field: "periodSeconds", From: 10, To: 5}
+	}
+	many := func(n int, change func(string) probes.Change) []probes.Change {
+		var out []probes.Change
+		for i := range n {
+			out = append(out, change(fmt.Sprintf("c%02d", i)))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name    string
+		changes []probes.Change
+		limit   int
+		want    string
+	}{
+		{name: "one change", changes: []probes.Change{liveness("app")}, limit: 1000, want: "app liveness failureThreshold 3 -> 6"},
+		{name: "the same change in two containers", changes: []probes.Change{liveness("app"), liveness("cache")}, limit: 1000,
+			want: "app, cache liveness failureThreshold 3 -> 6"},
+		{name: "two kinds of change", changes: []probes.Change{startup("app"), liveness("app"), startup("cache")}, limit: 1000,
+			want: "app, cache startup probe added; app liveness failureThreshold 3 -> 6"},
+		{name: "fifty containers", changes: many(50, startup), limit: 1000, want: "c00, c01, c02 and 47 more containers startup probe added"},
+		{name: "what does not fit is counted", changes: []probes.Change{liveness("app"), startup("a"), readiness("b"), readiness("c")}, limit: 101,
+			want: "app liveness failureThreshold 3 -> 6; and 3 more changes (the operator's log has one line per change)"},
+		{name: "one change left out", changes: []probes.Change{liveness("app"), startup(strings.Repeat("x", 63))}, limit: 100,
+			want: "app liveness failureThreshold 3 -> 6; and 1 more change (the operator's log has one line per change)"},
+		{name: "nothing fits", changes: many(5, liveness), limit: 10, want: "5 changes (the operator's log has one line per change)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := ChangeLine(tc.changes, tc.limit)
+			if got != tc.want {
+				t.Errorf("got  %q\nwant %q", got, tc.want)
+			}
+			if len(got) > tc.limit && !strings.Contains(tc.name, "nothing fits") {
+				t.Errorf("%d bytes, over the limit of %d", len(got), tc.limit)
 			}
 		})
 	}
