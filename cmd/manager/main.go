@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -41,7 +42,15 @@ type options struct {
 	watchNamespaces         string
 }
 
+// defaultGCPercent is the manager's GOGC when the environment sets none. The heap is mostly the pod store's
+// records, which live long; a collection at 75% growth instead of Go's 100% keeps the peak heap nearer the live
+// one for a few percent more CPU in the collector (measured with make bench-scale; see the README).
+const defaultGCPercent = 75
+
 func main() {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(defaultGCPercent)
+	}
 	var opts options
 	flag.StringVar(&opts.metricsAddr, "metrics-bind-address", ":8443",
 		"Address the metrics endpoint binds to; \"0\" disables it.")
