@@ -7,13 +7,21 @@ import (
 	"errors"
 	"io"
 	"os"
+	"slices"
 	"testing"
+	"time"
 )
 
-// readRealFlapping reads a `kubectl get pods --watch -o json` stream (FIDELITY_REAL_WATCH) and says, per app
-// label, whether the pod's Ready condition dropped at least twice while the same container kept running: readiness
-// flapping, as opposed to the drops that come with a container's exit.
-func readRealFlapping(t *testing.T, path string) map[string]bool {
+// realWatch is what a `kubectl get pods --watch -o json` stream (FIDELITY_REAL_WATCH) tells.
+type realWatch struct {
+	// flapping says, per app label, whether the pod's Ready condition dropped at least twice while the same
+	// container kept running: readiness flapping, as opposed to the drops that come with a container's exit.
+	flapping map[string]bool
+	// starts are, per pod name, the distinct startedAt of its containers' running states.
+	starts map[string][]time.Time
+}
+
+func readRealWatch(t *testing.T, path string) realWatch {
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -26,10 +34,12 @@ func readRealFlapping(t *testing.T, path string) map[string]bool {
 	}
 	last := map[string]observed{}
 	drops := map[string]int{}
+	starts := map[string][]time.Time{}
 	dec := json.NewDecoder(f)
 	for {
 		var pod struct {
 			Metadata struct {
+				Name   string            `json:"name"`
 				Labels map[string]string `json:"labels"`
 			} `json:"metadata"`
 			Status struct {
@@ -37,8 +47,12 @@ func readRealFlapping(t *testing.T, path string) map[string]bool {
 					Type, Status string
 				} `json:"conditions"`
 				ContainerStatuses []struct {
-					ContainerID string         `json:"containerID"`
-					State       map[string]any `json:"state"`
+					ContainerID string `json:"containerID"`
+					State       struct {
+						Running *struct {
+							StartedAt time.Time `json:"startedAt"`
+						} `json:"running"`
+					} `json:"state"`
 				} `json:"containerStatuses"`
 			} `json:"status"`
 		}
@@ -57,8 +71,10 @@ func readRealFlapping(t *testing.T, path string) map[string]bool {
 			}
 		}
 		if cs := pod.Status.ContainerStatuses; len(cs) > 0 {
-			_, now.running = cs[0].State["running"]
-			now.containerID = cs[0].ContainerID
+			now.running, now.containerID = cs[0].State.Running != nil, cs[0].ContainerID
+			if r := cs[0].State.Running; r != nil && !slices.ContainsFunc(starts[pod.Metadata.Name], r.StartedAt.Equal) {
+				starts[pod.Metadata.Name] = append(starts[pod.Metadata.Name], r.StartedAt)
+			}
 		}
 		if before, ok := last[app]; ok && before.ready && !now.ready && now.running && now.containerID == before.containerID {
 			drops[app]++
@@ -69,5 +85,5 @@ func readRealFlapping(t *testing.T, path string) map[string]bool {
 	for app, n := range drops {
 		flapping[app] = n >= 2
 	}
-	return flapping
+	return realWatch{flapping: flapping, starts: starts}
 }
