@@ -2,6 +2,7 @@ package apply
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -146,11 +147,63 @@ func TestOverridesFindHandEdits(t *testing.T) {
 		}
 	}
 	owned.Release(got)
-	if _, ok := owned["app"][probes.Startup]; ok {
-		t.Error("a removed probe is still owned after Release")
+	if st := owned["app"][probes.Startup]; st.Whole || len(st.Fields) > 0 {
+		t.Errorf("a removed probe is still owned after Release: %+v", st)
 	}
 	if _, ok := owned["app"][probes.Readiness].Fields["failureThreshold"]; ok {
 		t.Error("an overridden field is still owned after Release")
+	}
+	if again := Overrides(owned, d); len(again) != 0 {
+		t.Errorf("overrides after Release = %+v, want none: released fields are the person's", again)
+	}
+}
+
+// A release travels with the next apply: read back from the Deployment (a lost checkpoint), the fields are known
+// as released and are not overrides again; changing one of them makes it owned again.
+func TestReleasedFieldsSurviveOnTheDeployment(t *testing.T) {
+	d := testDeployment()
+	d.Spec.Template.Spec.Containers[0].ReadinessProbe.FailureThreshold = 9 // a person's edit
+	owned := Owned{"app": {
+		probes.Readiness: {Fields: map[probes.Field]int32{"failureThreshold": 6}},
+		probes.Liveness:  {Fields: map[probes.Field]int32{"failureThreshold": 3}},
+		probes.Startup:   {Whole: true, Fields: map[probes.Field]int32{"failureThreshold": 12}}, // removed by the person
+	}}
+	found := Overrides(owned, d)
+	owned.Release(found)
+	_, after, err := Build(Request{Deployment: d, Owned: owned,
+		Changes: []probes.Change{{Container: "app", Probe: probes.Liveness, Field: "failureThreshold", From: 3, To: 5}},
+		Desired: map[string]probes.Set{"app": {Liveness: httpProbe("/healthz", 10, 5)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := json.Marshal(after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Annotations = map[string]string{AnnotationManaged: string(raw)}
+	d.Spec.Template.Spec.Containers[0].LivenessProbe.FailureThreshold = 5 // the apply landed
+	read, err := ReadOwned(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again := Overrides(read, d); len(again) != 0 {
+		t.Errorf("overrides read back = %+v, want none", again)
+	}
+	want := []probes.FieldRef{
+		{Container: "app", Probe: probes.Startup, Field: probes.WholeProbe},
+		{Container: "app", Probe: probes.Readiness, Field: "failureThreshold"},
+	}
+	if got := read.ReleasedRefs(d); !slices.Equal(got, want) {
+		t.Errorf("released read back = %+v, want %+v", got, want)
+	}
+	_, taken, err := Build(Request{Deployment: d, Owned: read,
+		Changes: []probes.Change{{Container: "app", Probe: probes.Readiness, Field: "failureThreshold", From: 9, To: 4}},
+		Desired: map[string]probes.Set{"app": {Readiness: httpProbe("/ready", 10, 4)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := taken.ReleasedRefs(d); len(got) != 1 || got[0].Probe != probes.Startup {
+		t.Errorf("released after probe-tuner changed the readiness field = %+v, want only the startup probe", got)
 	}
 }
 

@@ -75,13 +75,18 @@ func Build(req Request) (*unstructured.Unstructured, Owned, error) {
 		p := set.Get(ch.Probe)
 		switch {
 		case ch.Field == probes.WholeProbe && ch.To == 0:
-			delete(owned[ch.Container], ch.Probe)
+			if op := owned[ch.Container][ch.Probe]; op != nil && len(op.Released) > 0 {
+				op.Whole, op.Fields = false, nil // removed, and what was released stays recorded
+			} else {
+				delete(owned[ch.Container], ch.Probe)
+			}
 		case ch.Field == probes.WholeProbe:
 			if p == nil {
 				return nil, nil, fmt.Errorf("change adds a %s probe to container %s but no probe was given", ch.Probe, ch.Container)
 			}
 			op := owned.probe(ch.Container, ch.Probe)
 			op.Whole = true
+			op.take(probes.WholeProbe)
 			v := probes.Of(p)
 			for _, f := range probes.Fields {
 				op.Fields[f], _ = v.Field(f)
@@ -90,7 +95,9 @@ func Build(req Request) (*unstructured.Unstructured, Owned, error) {
 			if p == nil {
 				return nil, nil, fmt.Errorf("change of %s %s on container %s: the probe does not exist", ch.Probe, ch.Field, ch.Container)
 			}
-			owned.probe(ch.Container, ch.Probe).Fields[ch.Field] = ch.To
+			op := owned.probe(ch.Container, ch.Probe)
+			op.Fields[ch.Field] = ch.To
+			op.take(ch.Field)
 		}
 	}
 
@@ -206,7 +213,7 @@ func clone(o Owned) Owned {
 	for c, m := range o {
 		out[c] = map[probes.Kind]*OwnedProbe{}
 		for k, p := range m {
-			cp := &OwnedProbe{Whole: p.Whole, Fields: map[probes.Field]int32{}}
+			cp := &OwnedProbe{Whole: p.Whole, Fields: map[probes.Field]int32{}, Released: slices.Clone(p.Released)}
 			for f, v := range p.Fields {
 				cp.Fields[f] = v
 			}

@@ -41,6 +41,35 @@ type OwnedProbe struct {
 	Whole bool `json:"whole,omitempty"`
 	// Fields are the timing fields owned and the values written.
 	Fields map[probes.Field]int32 `json:"fields,omitempty"`
+	// Released are the fields (probes.WholeProbe: the whole probe) a person changed after probe-tuner had set them.
+	// probe-tuner owns them no more and leaves them alone; kept on the Deployment so that a lost checkpoint
+	// neither forgets nor reports them again.
+	Released []probes.Field `json:"released,omitempty"`
+}
+
+func (op *OwnedProbe) released(f probes.Field) bool { return slices.Contains(op.Released, f) }
+
+// ReleasedRefs lists the fields released to people on the containers the Deployment has, each once and only of
+// the field names probe-tuner knows (the annotation is a person's to edit too).
+func (o Owned) ReleasedRefs(d *appsv1.Deployment) []probes.FieldRef {
+	var out []probes.FieldRef
+	for _, c := range sortedKeys(o) {
+		if findContainer(d, c) == nil {
+			continue
+		}
+		for _, k := range probes.Kinds {
+			op := o[c][k]
+			if op == nil {
+				continue
+			}
+			for _, f := range append([]probes.Field{probes.WholeProbe}, probes.Fields...) {
+				if op.released(f) {
+					out = append(out, probes.FieldRef{Container: c, Probe: k, Field: f})
+				}
+			}
+		}
+	}
+	return out
 }
 
 // ReadOwned reads the owned fields recorded on a Deployment.
@@ -79,8 +108,8 @@ func Overrides(o Owned, d *appsv1.Deployment) []probes.FieldRef {
 		container := findContainer(d, c)
 		for _, k := range probes.Kinds {
 			op := o[c][k]
-			if op == nil {
-				continue
+			if op == nil || op.released(probes.WholeProbe) || (!op.Whole && len(op.Fields) == 0) {
+				continue // nothing of it is probe-tuner's
 			}
 			var p *corev1.Probe
 			if container != nil {
@@ -105,18 +134,25 @@ func Overrides(o Owned, d *appsv1.Deployment) []probes.FieldRef {
 	return out
 }
 
-// Release drops fields from the owned set, so that the next apply leaves them to whoever set them.
+// Release drops fields from the owned set, so that the next apply leaves them to whoever set them, and marks them
+// released, so that the next apply records on the Deployment that they are the person's.
 func (o Owned) Release(refs []probes.FieldRef) {
 	for _, r := range refs {
-		if o[r.Container] == nil || o[r.Container][r.Probe] == nil {
-			continue
-		}
+		op := o.probe(r.Container, r.Probe)
 		if r.Field == probes.WholeProbe {
-			delete(o[r.Container], r.Probe)
-			continue
+			op.Whole, op.Fields = false, nil
+		} else {
+			delete(op.Fields, r.Field)
 		}
-		delete(o[r.Container][r.Probe].Fields, r.Field)
+		if !op.released(r.Field) {
+			op.Released = append(op.Released, r.Field)
+		}
 	}
+}
+
+// take makes a field (or the whole probe) owned again: probe-tuner writes it now.
+func (op *OwnedProbe) take(f probes.Field) {
+	op.Released = slices.DeleteFunc(op.Released, func(r probes.Field) bool { return r == f || f == probes.WholeProbe })
 }
 
 // findContainer returns the Deployment's app container or native sidecar of that name; nil for none, and for a

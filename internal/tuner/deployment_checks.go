@@ -63,6 +63,9 @@ func checkDeployment(st *WorkloadState, d *appsv1.Deployment, now time.Time, pol
 		return deploymentCheck{}, err
 	}
 	var c deploymentCheck
+	// Fields released on the Deployment were respected before (a checkpoint lost since forgot them): frozen again,
+	// without a new record.
+	st.Frozen = append(st.Frozen, newOverrides(st, owned.ReleasedRefs(d))...)
 	c.overrides = newOverrides(st, apply.Overrides(owned, d))
 	st.Frozen = append(st.Frozen, c.overrides...)
 	owned.Release(st.Frozen)

@@ -2,6 +2,7 @@ package tuner
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -338,5 +339,55 @@ func TestRevertIDConvention(t *testing.T) {
 	annotate(t, d, apply.AnnotationLastChange, apply.LastChange{ID: act.ID, Time: stepNow, Action: apply.ActionRevert, Changes: act.Changes})
 	if adopted, good, rejected := adoptLastChange(st, d, stepNow, ""); adopted != nil || good == nil || len(rejected) != 0 {
 		t.Errorf("revert ID %q is not recognised as the revert of %q (adopted %+v, rejected %+v)", act.ID, st.LastChange.ID, adopted, rejected)
+	}
+}
+
+// TestAHandEditOutlivesALostCheckpoint: a field a person took over is recorded as released on the Deployment with
+// the next write, so that a state without it (checkpoint lost) keeps it frozen and does not report it again.
+func TestAHandEditOutlivesALostCheckpoint(t *testing.T) {
+	st, d := slowStarter()
+	ownsLivenessTimeout(t, d)
+	d.Spec.Template.Spec.Containers[0].LivenessProbe.TimeoutSeconds = 2 // a person's edit
+	s := resolved(t, tuningv1alpha1.ModeAuto)
+	out, err := StepWorkload(st, lookAt(d), s, observe.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := kinds(out); len(got) != 1 || got[0] != RecordOverride || !out.Write {
+		t.Fatalf("first look: records %v, write %v; want the override recorded and the startup probe written", got, out.Write)
+	}
+	req, err := PrepareWrite(st, &out, d, "caches")
+	if err != nil || req == nil {
+		t.Fatalf("request %v, error %v", req, err)
+	}
+	obj, _, err := apply.Build(*req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := d.DeepCopy()
+	for k, v := range obj.GetAnnotations() {
+		after.Annotations[k] = v
+	}
+	c := &after.Spec.Template.Spec.Containers[0]
+	set := req.Desired["app"]
+	c.StartupProbe, c.LivenessProbe, c.ReadinessProbe = set.Startup, set.Liveness, set.Readiness
+	if c.LivenessProbe.TimeoutSeconds != 2 {
+		t.Fatalf("the write set the liveness timeout to %d, the person's 2 must stay", c.LivenessProbe.TimeoutSeconds)
+	}
+
+	lost, _ := slowStarter() // the checkpoint is gone: only what the Deployment records is left
+	next := lookAt(after)
+	next.Observe.Now, next.Observe.Revision = stepNow.Add(time.Minute), "r2"
+	again, err := StepWorkload(lost, next, s, observe.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range kinds(again) {
+		if k == RecordOverride {
+			t.Errorf("the override is reported again after the checkpoint was lost: records %v", kinds(again))
+		}
+	}
+	if !slices.Contains(lost.Frozen, livenessTimeout) {
+		t.Errorf("frozen after the loss = %+v, want the liveness timeout the person set", lost.Frozen)
 	}
 }
