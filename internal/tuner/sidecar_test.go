@@ -9,7 +9,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
-	"github.com/probetuner/probe-tuner/internal/apply"
 	"github.com/probetuner/probe-tuner/internal/observe"
 	"github.com/probetuner/probe-tuner/internal/probes"
 )
@@ -64,14 +63,7 @@ func TestStepWorkloadWithInitContainers(t *testing.T) {
 			if ch := out.Action.Changes[0]; ch.Probe != probes.Startup {
 				t.Errorf("change %+v, want the sidecar's startup probe", ch)
 			}
-			req, err := PrepareWrite(st, &out, d, "mesh")
-			if err != nil || req == nil {
-				t.Fatalf("request %v, error %v", req, err)
-			}
-			obj, _, err := apply.Build(*req)
-			if err != nil {
-				t.Fatal(err)
-			}
+			req, obj := buildWrite(t, st, &out, d, "mesh")
 			inits, _, _ := unstructured.NestedSlice(obj.Object, "spec", "template", "spec", "initContainers")
 			if len(inits) != 1 || inits[0].(map[string]any)["name"] != "proxy" || inits[0].(map[string]any)["startupProbe"] == nil {
 				t.Errorf("initContainers of the apply = %v, want proxy's startup probe", inits)
@@ -79,10 +71,7 @@ func TestStepWorkloadWithInitContainers(t *testing.T) {
 			Written(st, &out)
 
 			// Read back as the API server shows it: the sidecar's new probe is probe-tuner's own, no hand edit.
-			after := d.DeepCopy()
-			for k, v := range obj.GetAnnotations() {
-				after.Annotations[k] = v
-			}
+			after := withAnnotationsOf(d, obj)
 			set := req.Desired["proxy"]
 			proxy := &after.Spec.Template.Spec.InitContainers[1]
 			proxy.StartupProbe, proxy.LivenessProbe = set.Startup, set.Liveness

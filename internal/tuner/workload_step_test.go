@@ -10,6 +10,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
@@ -293,20 +294,10 @@ func TestAWrittenChangeReadsBackAsKnown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, err := PrepareWrite(st, &out, d, "caches")
-	if err != nil || req == nil {
-		t.Fatalf("request %v, error %v", req, err)
-	}
-	obj, _, err := apply.Build(*req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	req, obj := buildWrite(t, st, &out, d, "caches")
 	Written(st, &out)
 
-	after := d.DeepCopy()
-	for k, v := range obj.GetAnnotations() {
-		after.Annotations[k] = v
-	}
+	after := withAnnotationsOf(d, obj)
 	c := &after.Spec.Template.Spec.Containers[0]
 	set := req.Desired["app"]
 	c.StartupProbe, c.LivenessProbe, c.ReadinessProbe = set.Startup, set.Liveness, set.Readiness
@@ -356,18 +347,8 @@ func TestAHandEditOutlivesALostCheckpoint(t *testing.T) {
 	if got := kinds(out); len(got) != 1 || got[0] != RecordOverride || !out.Write {
 		t.Fatalf("first look: records %v, write %v; want the override recorded and the startup probe written", got, out.Write)
 	}
-	req, err := PrepareWrite(st, &out, d, "caches")
-	if err != nil || req == nil {
-		t.Fatalf("request %v, error %v", req, err)
-	}
-	obj, _, err := apply.Build(*req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	after := d.DeepCopy()
-	for k, v := range obj.GetAnnotations() {
-		after.Annotations[k] = v
-	}
+	req, obj := buildWrite(t, st, &out, d, "caches")
+	after := withAnnotationsOf(d, obj)
 	c := &after.Spec.Template.Spec.Containers[0]
 	set := req.Desired["app"]
 	c.StartupProbe, c.LivenessProbe, c.ReadinessProbe = set.Startup, set.Liveness, set.Readiness
@@ -390,4 +371,27 @@ func TestAHandEditOutlivesALostCheckpoint(t *testing.T) {
 	if !slices.Contains(lost.Frozen, livenessTimeout) {
 		t.Errorf("frozen after the loss = %+v, want the liveness timeout the person set", lost.Frozen)
 	}
+}
+
+// buildWrite prepares the write of out and builds its apply object.
+func buildWrite(t *testing.T, st *WorkloadState, out *Outcome, d *appsv1.Deployment, policy string) (*apply.Request, *unstructured.Unstructured) {
+	t.Helper()
+	req, err := PrepareWrite(st, out, d, policy)
+	if err != nil || req == nil {
+		t.Fatalf("request %v, error %v", req, err)
+	}
+	obj, _, err := apply.Build(*req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req, obj
+}
+
+// withAnnotationsOf is a copy of d carrying the annotations the apply object writes.
+func withAnnotationsOf(d *appsv1.Deployment, obj *unstructured.Unstructured) *appsv1.Deployment {
+	after := d.DeepCopy()
+	for k, v := range obj.GetAnnotations() {
+		after.Annotations[k] = v
+	}
+	return after
 }
