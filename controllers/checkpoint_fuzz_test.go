@@ -32,6 +32,7 @@ func FuzzDecodeCheckpoint(f *testing.F) {
 		`{"version":1,"workloads":{"web":{"observation":{"revisions":[{"hash":"h1","firstSeen":"2026-06-01T09:00:00Z","containers":{"app":{"killsBeforeReady":2147483647}}}]}}}}`,
 		`{"version":1,"workloads":{"a":{"observation":{"updatedAt":"2099-01-01T00:00:00Z"},"lastChange":{"id":"d-1","time":"2099-01-01T00:00:00Z","changes":[]}}}}`,
 		`{"version":2,"workloads":{},"decisions":[{"time":"2099-01-01T00:00:00Z","workload":"w","container":"c","probe":"liveness","field":"f","to":"1","action":"Applied","reason":"R"},{"time":"2026-06-01T09:00:00Z","workload":"w","container":"c","probe":"bogus","field":"f","to":"1","action":"Deleted","reason":"R"}]}`,
+		`{"version":3,"workloads":{"a":{"observation":{}}},"decisions":[],"shards":2}`, `{"version":3,"workloads":{},"shards":0}`,
 		`{"cache":{"observation":{}},"version":{"observation":{}}}`, `{"version":7}`, `{not json`, `null`, `{"version":1,"workloads":{"x":null}}`,
 	} {
 		f.Add(seed)

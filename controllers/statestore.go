@@ -13,8 +13,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
-	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
-	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -61,6 +59,9 @@ type checkpoint struct {
 	// Decisions is the policy's decision history, newest first, at most status.MaxDecisions (version 2 on). The
 	// status shows it; it is never read back from the status, which anyone with status access can edit.
 	Decisions []tuningv1alpha1.Decision `json:"decisions"`
+	// Shards is the number of ConfigMaps the checkpoint spreads over, this one included (version 3; see
+	// statestore_shards.go).
+	Shards int `json:"shards,omitempty"`
 	// history says Decisions was in the checkpoint: a checkpoint written before version 2 has none.
 	history bool
 }
@@ -100,6 +101,10 @@ type storedPolicy struct {
 	tooLarge bool
 	// failure is why the last save did not write the checkpoint; nil when it did (or none was due yet).
 	failure *status.CheckpointFailure
+	// shardCount is the number of ConfigMaps of the checkpoint last read or written; shardsWritten the content
+	// hashes of the shards (1..) this process wrote, so that unchanged ones are not written again.
+	shardCount    int
+	shardsWritten map[int][32]byte
 }
 
 // checkpointName is the ConfigMap name for a policy.
@@ -132,6 +137,11 @@ func (s *StateStore) Load(ctx context.Context, pol *tuningv1alpha1.ProbePolicy, 
 			} else {
 				cp = decoded
 			}
+			if cp.Shards > 1 {
+				if err := s.loadShards(ctx, pol, cp.Shards, cp.Workloads); err != nil {
+					return nil, err
+				}
+			}
 			if invalid := dropInvalid(cp.Workloads, now); len(invalid) > 0 {
 				s.invalid(ctx, pol, invalid)
 			}
@@ -143,7 +153,7 @@ func (s *StateStore) Load(ctx context.Context, pol *tuningv1alpha1.ProbePolicy, 
 	if s.policies == nil {
 		s.policies = map[types.NamespacedName]*storedPolicy{}
 	}
-	s.policies[key] = &storedPolicy{workloads: cp.Workloads, decisions: cp.Decisions, historyKnown: cp.history}
+	s.policies[key] = &storedPolicy{workloads: cp.Workloads, decisions: cp.Decisions, historyKnown: cp.history, shardCount: max(cp.Shards, 1)}
 	return cp.Workloads, nil
 }
 
@@ -258,11 +268,16 @@ func decodeCheckpoint(raw []byte) (checkpoint, error) {
 		}
 		switch cp.Version {
 		case 1:
-			cp.Decisions = nil
+			cp.Decisions, cp.Shards = nil, 0
 		case checkpointVersion:
+			cp.history, cp.Shards = true, 0
+		case shardedCheckpointVersion:
 			cp.history = true
+			if cp.Shards < 1 {
+				return checkpoint{}, fmt.Errorf("version %d names %d shards", cp.Version, cp.Shards)
+			}
 		default:
-			return checkpoint{}, fmt.Errorf("version %d is neither 1 nor %d, the ones this probe-tuner reads (written by a newer release?)", cp.Version, checkpointVersion)
+			return checkpoint{}, fmt.Errorf("version %d is not one of 1 to %d, the ones this probe-tuner reads (written by a newer release?)", cp.Version, shardedCheckpointVersion)
 		}
 		cp.Workloads = nonNil(cp.Workloads)
 		return cp, nil
@@ -315,17 +330,23 @@ func (s *StateStore) Save(ctx context.Context, pol *tuningv1alpha1.ProbePolicy, 
 	if err != nil {
 		return fmt.Errorf("encoding the checkpoint of ProbePolicy %s: %w", key, err)
 	}
+	parts := [][]byte{data}
 	if limit := s.limit(); len(data) > limit {
-		s.tooLarge(ctx, pol, sp, len(data), limit, tracked)
+		s.mu.Lock()
+		parts, err = split(pol, sp.workloads, sp.decisions, limit)
+		s.mu.Unlock()
+		if err != nil {
+			s.tooLarge(ctx, pol, sp, len(data), limit, tracked, err)
+			return nil
+		}
+	}
+	// Shards first, the checkpoint that names them last: a crash in between leaves the old count, whose shards
+	// hold states of this save or the one before, all valid.
+	if err := s.writeShards(ctx, pol, sp, parts); err != nil {
+		s.notWritten(ctx, pol, sp, fmt.Errorf("writing the checkpoint of ProbePolicy %s: %w", key, err))
 		return nil
 	}
-	owner := metav1ac.OwnerReference().WithAPIVersion(tuningv1alpha1.GroupVersion.String()).WithKind("ProbePolicy").
-		WithName(pol.Name).WithUID(pol.UID).WithController(true).WithBlockOwnerDeletion(true)
-	cm := corev1ac.ConfigMap(checkpointName(pol.Name), pol.Namespace).
-		WithLabels(map[string]string{"app.kubernetes.io/managed-by": "probe-tuner", "probetuner.io/policy": pol.Name}).
-		WithOwnerReferences(owner).
-		WithData(map[string]string{checkpointKey: string(data)})
-	if err := s.Writer.Apply(ctx, cm, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+	if err := s.Writer.Apply(ctx, checkpointConfigMap(pol, checkpointName(pol.Name), parts[0]), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
 		s.notWritten(ctx, pol, sp, fmt.Errorf("writing the checkpoint of ProbePolicy %s: %w", key, err))
 		return nil
 	}
@@ -390,13 +411,14 @@ func (s *StateStore) limit() int {
 }
 
 // tooLarge logs and records, once until a save succeeds again, that the state is too large to checkpoint.
-func (s *StateStore) tooLarge(ctx context.Context, pol *tuningv1alpha1.ProbePolicy, sp *storedPolicy, size, limit, tracked int) {
+func (s *StateStore) tooLarge(ctx context.Context, pol *tuningv1alpha1.ProbePolicy, sp *storedPolicy, size, limit, tracked int, why error) {
 	s.mu.Lock()
 	first := !sp.tooLarge
 	sp.tooLarge = true
-	sp.failure = &status.CheckpointFailure{Reason: EventCheckpointTooLarge, Message: fmt.Sprintf("The tuning state of %d workloads is %d KiB, over the %d KiB "+
-		"a checkpoint in ConfigMap %s may hold; it is kept in memory only, so an operator restart loses what was observed since the last checkpoint. "+
-		"Split the policy's selector across several policies", tracked, size>>10, limit>>10, checkpointName(pol.Name))}
+	sp.failure = &status.CheckpointFailure{Reason: EventCheckpointTooLarge, Message: fmt.Sprintf("The tuning state of %d workloads is %d KiB and cannot be "+
+		"checkpointed in at most %d ConfigMaps of %d KiB starting with %s (%v); it is kept in memory only, so an operator restart loses what was observed "+
+		"since the last checkpoint. Split the policy's selector across several policies", tracked, size>>10, maxCheckpointShards, limit>>10, checkpointName(pol.Name), why)}
+	message := sp.failure.Message
 	s.mu.Unlock()
 	if !first {
 		return
@@ -406,10 +428,7 @@ func (s *StateStore) tooLarge(ctx context.Context, pol *tuningv1alpha1.ProbePoli
 	if s.Recorder == nil {
 		return
 	}
-	s.Recorder.Eventf(pol, nil, corev1.EventTypeWarning, EventCheckpointTooLarge, "SaveCheckpoint",
-		"The tuning state of %d workloads is %d KiB, over the %d KiB a checkpoint in ConfigMap %s may hold; it is kept in memory only, "+
-			"so an operator restart loses what was observed since the last checkpoint. Split the policy's selector across several policies",
-		tracked, size>>10, limit>>10, checkpointName(pol.Name))
+	s.Recorder.Eventf(pol, nil, corev1.EventTypeWarning, EventCheckpointTooLarge, "SaveCheckpoint", "%s", truncate(message))
 }
 
 // Forget drops a deleted policy's state from memory and returns the workloads it tracked.
