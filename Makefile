@@ -172,7 +172,7 @@ soak: control-plane ## Soak the operator for SOAK (default 60m) under 1,000 Depl
 	KUBEBUILDER_ASSETS=$(K8S_BIN) go run ./test/harness/cmd/benchscale -soak $(SOAK) $(if $(SCALE),-n $(SCALE),)
 
 .PHONY: test-faults
-test-faults: control-plane build ## Run only the end-to-end fault tests (operator kills, leader election, API server outage, conflicts, selection, odd workloads, bad objects, throttling, shutdown).
+test-faults: control-plane build ## Run only the end-to-end fault tests (operator kills, leader election, API server outage, conflicts, selection, odd workloads, bad objects, throttling, API Priority and Fairness, shutdown).
 	KUBEBUILDER_ASSETS=$(K8S_BIN) go test -tags e2e,faults ./test/e2e/ -run 'TestFault' -count=1 -v -timeout 45m
 
 ##@ Tools
