@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -110,32 +112,34 @@ func nonNilDecisions(d []tuningv1alpha1.Decision) []tuningv1alpha1.Decision {
 }
 
 // loadShards reads shards 1..n-1 of the policy's checkpoint into workloads. A shard that is missing, unreadable
-// or another policy's costs the states it held (a Warning Event says so), not the others'; an API error is
-// returned.
+// or another policy's costs the states it held (one Warning Event names them all), not the others'; an API error
+// is returned.
 func (s *StateStore) loadShards(ctx context.Context, pol *tuningv1alpha1.ProbePolicy, n int, workloads map[string]*tuner.WorkloadState) error {
 	if n > maxCheckpointShards {
-		s.shardUnreadable(ctx, pol, checkpointName(pol.Name), fmt.Errorf("it names %d shards, more than the %d probe-tuner writes", n, maxCheckpointShards))
+		s.shardsUnreadable(ctx, pol, []string{fmt.Sprintf("%s names %d shards, more than the %d probe-tuner writes", checkpointName(pol.Name), n, maxCheckpointShards)})
 		return nil
 	}
+	var bad []string
+	defer func() { s.shardsUnreadable(ctx, pol, bad) }()
 	for i := 1; i < n; i++ {
 		name := shardName(pol, i)
 		var cm corev1.ConfigMap
 		err := s.Reader.Get(ctx, types.NamespacedName{Namespace: pol.Namespace, Name: name}, &cm)
 		switch {
 		case apierrors.IsNotFound(err):
-			s.shardUnreadable(ctx, pol, name, fmt.Errorf("it does not exist"))
+			bad = append(bad, name+" does not exist")
 			continue
 		case err != nil:
 			return fmt.Errorf("reading checkpoint shard %s of ProbePolicy %s: %w", name, client.ObjectKeyFromObject(pol), err)
 		}
 		var sh shard
 		if err := json.Unmarshal([]byte(cm.Data[checkpointKey]), &sh); err != nil {
-			s.shardUnreadable(ctx, pol, name, fmt.Errorf("not JSON: %w", err))
+			bad = append(bad, fmt.Sprintf("%s is not JSON (%v)", name, err))
 			continue
 		}
 		if sh.Version != shardedCheckpointVersion || sh.Index != i || sh.Policy != pol.UID {
-			s.shardUnreadable(ctx, pol, name, fmt.Errorf("it is version %d shard %d of policy UID %q, not version %d shard %d of %q",
-				sh.Version, sh.Index, sh.Policy, shardedCheckpointVersion, i, pol.UID))
+			bad = append(bad, fmt.Sprintf("%s is version %d shard %d of policy UID %q, not version %d shard %d of %q",
+				name, sh.Version, sh.Index, sh.Policy, shardedCheckpointVersion, i, pol.UID))
 			continue
 		}
 		for w, ws := range sh.Workloads {
@@ -147,16 +151,21 @@ func (s *StateStore) loadShards(ctx context.Context, pol *tuningv1alpha1.ProbePo
 	return nil
 }
 
-// shardUnreadable logs and records that a shard of the checkpoint could not be read: the workloads it held start
-// afresh.
-func (s *StateStore) shardUnreadable(ctx context.Context, pol *tuningv1alpha1.ProbePolicy, configMap string, err error) {
-	ctrl.LoggerFrom(ctx).Error(err, "Checkpoint shard cannot be read; its workloads are observed afresh", "probePolicy", klog.KObj(pol), "configMap", configMap)
+// shardsUnreadable logs each shard of the checkpoint that could not be read and records one Warning Event for
+// them all: the workloads they held start afresh.
+func (s *StateStore) shardsUnreadable(ctx context.Context, pol *tuningv1alpha1.ProbePolicy, why []string) {
+	if len(why) == 0 {
+		return
+	}
+	for _, w := range why {
+		ctrl.LoggerFrom(ctx).Error(errors.New(w), "Checkpoint shard cannot be read; its workloads are observed afresh", "probePolicy", klog.KObj(pol))
+	}
 	if s.Recorder == nil {
 		return
 	}
 	s.Recorder.Eventf(pol, nil, corev1.EventTypeWarning, EventCheckpointUnreadable, "LoadCheckpoint", "%s",
-		truncate(fmt.Sprintf("The checkpoint shard in ConfigMap %s cannot be read (%v). The tuning state of the workloads it held was reset and "+
-			"is learned again from now; the other workloads keep theirs", configMap, err)))
+		truncate(fmt.Sprintf("%d checkpoint shards cannot be read: %s. The tuning state of the workloads they held was reset and is learned "+
+			"again from now; the other workloads keep theirs", len(why), strings.Join(why, "; "))))
 }
 
 // writeShards writes shards 1.. of a sharded checkpoint, those whose content changed since the last write, and
