@@ -62,6 +62,8 @@ type checkpoint struct {
 	// Shards is the number of ConfigMaps the checkpoint spreads over, this one included (version 3; see
 	// statestore_shards.go).
 	Shards int `json:"shards,omitempty"`
+	// ShardsOf is the UID of the policy that wrote the shards (version 3): their names and contents carry it.
+	ShardsOf types.UID `json:"shardsOf,omitempty"`
 	// history says Decisions was in the checkpoint: a checkpoint written before version 2 has none.
 	history bool
 }
@@ -138,7 +140,7 @@ func (s *StateStore) Load(ctx context.Context, pol *tuningv1alpha1.ProbePolicy, 
 				cp = decoded
 			}
 			if cp.Shards > 1 {
-				if err := s.loadShards(ctx, pol, cp.Shards, cp.Workloads); err != nil {
+				if err := s.loadShards(ctx, pol, cp.ShardsOf, cp.Shards, cp.Workloads); err != nil {
 					return nil, err
 				}
 			}
@@ -153,7 +155,12 @@ func (s *StateStore) Load(ctx context.Context, pol *tuningv1alpha1.ProbePolicy, 
 	if s.policies == nil {
 		s.policies = map[types.NamespacedName]*storedPolicy{}
 	}
-	s.policies[key] = &storedPolicy{workloads: cp.Workloads, decisions: cp.Decisions, historyKnown: cp.history, shardCount: max(cp.Shards, 1)}
+	// The shards a save may have to empty are this policy's own, not those of a policy deleted before it.
+	shards := 1
+	if cp.ShardsOf == pol.UID {
+		shards = max(cp.Shards, 1)
+	}
+	s.policies[key] = &storedPolicy{workloads: cp.Workloads, decisions: cp.Decisions, historyKnown: cp.history, shardCount: shards}
 	return cp.Workloads, nil
 }
 

@@ -47,8 +47,12 @@ type shard struct {
 // shardName is the ConfigMap of the policy's checkpoint shard i (1..). The suffix carries a hash of the policy's
 // UID, so that no other policy's checkpoint has that name (a policy named "caches-1" has "probe-tuner-caches-1").
 func shardName(pol *tuningv1alpha1.ProbePolicy, i int) string {
-	sum := sha256.Sum256([]byte(pol.UID))
-	return fmt.Sprintf("%s-shard-%d-%s", checkpointName(pol.Name), i, hex.EncodeToString(sum[:])[:8])
+	return shardNameOf(pol.Name, pol.UID, i)
+}
+
+func shardNameOf(policy string, uid types.UID, i int) string {
+	sum := sha256.Sum256([]byte(uid))
+	return fmt.Sprintf("%s-shard-%d-%s", checkpointName(policy), i, hex.EncodeToString(sum[:])[:8])
 }
 
 // split spreads the workloads over as few ConfigMaps as hold them, each encoded within limit bytes, in name order:
@@ -90,7 +94,7 @@ func split(pol *tuningv1alpha1.ProbePolicy, workloads map[string]*tuner.Workload
 	out := make([][]byte, len(parts))
 	for i, p := range parts {
 		if i == 0 {
-			out[i], err = json.Marshal(checkpoint{Version: shardedCheckpointVersion, Workloads: p, Decisions: nonNilDecisions(decisions), Shards: len(parts)})
+			out[i], err = json.Marshal(checkpoint{Version: shardedCheckpointVersion, Workloads: p, Decisions: nonNilDecisions(decisions), Shards: len(parts), ShardsOf: pol.UID})
 		} else {
 			out[i], err = json.Marshal(shard{Version: shardedCheckpointVersion, Index: i, Of: len(parts), Policy: pol.UID, Workloads: p})
 		}
@@ -111,10 +115,11 @@ func nonNilDecisions(d []tuningv1alpha1.Decision) []tuningv1alpha1.Decision {
 	return d
 }
 
-// loadShards reads shards 1..n-1 of the policy's checkpoint into workloads. A shard that is missing, unreadable
-// or another policy's costs the states it held (one Warning Event names them all), not the others'; an API error
-// is returned.
-func (s *StateStore) loadShards(ctx context.Context, pol *tuningv1alpha1.ProbePolicy, n int, workloads map[string]*tuner.WorkloadState) error {
+// loadShards reads shards 1..n-1 of the policy's checkpoint, written by the policy of UID uid (another than pol's
+// when pol was deleted and created again under its name and the checkpoint is still there), into workloads. A shard
+// that is missing, unreadable or another policy's costs the states it held (one Warning Event names them all), not
+// the others'; an API error is returned.
+func (s *StateStore) loadShards(ctx context.Context, pol *tuningv1alpha1.ProbePolicy, uid types.UID, n int, workloads map[string]*tuner.WorkloadState) error {
 	if n > maxCheckpointShards {
 		s.shardsUnreadable(ctx, pol, []string{fmt.Sprintf("%s names %d shards, more than the %d probe-tuner writes", checkpointName(pol.Name), n, maxCheckpointShards)})
 		return nil
@@ -122,7 +127,7 @@ func (s *StateStore) loadShards(ctx context.Context, pol *tuningv1alpha1.ProbePo
 	var bad []string
 	defer func() { s.shardsUnreadable(ctx, pol, bad) }()
 	for i := 1; i < n; i++ {
-		name := shardName(pol, i)
+		name := shardNameOf(pol.Name, uid, i)
 		var cm corev1.ConfigMap
 		err := s.Reader.Get(ctx, types.NamespacedName{Namespace: pol.Namespace, Name: name}, &cm)
 		switch {
@@ -137,9 +142,9 @@ func (s *StateStore) loadShards(ctx context.Context, pol *tuningv1alpha1.ProbePo
 			bad = append(bad, fmt.Sprintf("%s is not JSON (%v)", name, err))
 			continue
 		}
-		if sh.Version != shardedCheckpointVersion || sh.Index != i || sh.Policy != pol.UID {
+		if sh.Version != shardedCheckpointVersion || sh.Index != i || sh.Policy != uid {
 			bad = append(bad, fmt.Sprintf("%s is version %d shard %d of policy UID %q, not version %d shard %d of %q",
-				name, sh.Version, sh.Index, sh.Policy, shardedCheckpointVersion, i, pol.UID))
+				name, sh.Version, sh.Index, sh.Policy, shardedCheckpointVersion, i, uid))
 			continue
 		}
 		for w, ws := range sh.Workloads {

@@ -205,3 +205,36 @@ func TestCheckpointBeyondTheShardsIsTooLarge(t *testing.T) {
 		t.Errorf("%d ConfigMaps written of a state that does not fit", w.writes)
 	}
 }
+
+// A policy deleted and created again under its name while its checkpoint is still there reads the shards the
+// checkpoint names (the old UID's), and writes its own next.
+func TestARecreatedPolicyReadsTheShardsItsCheckpointNames(t *testing.T) {
+	ctx := context.Background()
+	w := newShardWorld(t)
+	old := w.store(1024, &eventLog{})
+	fill(t, old, w.pol, 40)
+	if err := old.Save(ctx, w.pol, testNow, true); err != nil {
+		t.Fatal(err)
+	}
+	recreated := w.pol.DeepCopy()
+	recreated.UID = "new-uid"
+	events := &eventLog{}
+	s := w.store(1024, events)
+	states, err := s.Load(ctx, recreated, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(states) != 40 || len(events.events) != 0 {
+		t.Fatalf("the recreated policy read %d workloads (events %v), want the 40 of the checkpoint and its shards", len(states), events.events)
+	}
+	w.writes = 0
+	if err := s.Save(ctx, recreated, testNow, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := w.configMap(t, shardName(recreated, 1)); !ok {
+		t.Error("the recreated policy did not write shards of its own")
+	}
+	if _, ok := w.configMap(t, shardName(w.pol, 1)); !ok {
+		t.Error("the old policy's shard is gone: only the garbage collector removes it, with its owner")
+	}
+}
