@@ -248,11 +248,13 @@ func maskIPs(s string) string {
 const startRaceWindow = 2 * time.Second
 
 // beforeListen says whether an Unhealthy Event is a probe that ran in the instant between the container's start and
-// its app's listen: connection refused, first and last occurrence each within startRaceWindow of a container start.
-// The real kubelet's ticker runs from pod admission and can land there; the simulated app listens the instant its
-// container starts, so these are left out of the comparison (docs/fidelity.md, known differences).
-func beforeListen(reason, msg string, first, last time.Time, starts []time.Time) bool {
-	if reason != "Unhealthy" || !strings.Contains(msg, "connect: connection refused") {
+// its app's listen: connection refused, first and last occurrence each within startRaceWindow of a container start,
+// and no more occurrences than starts (one probe can land in each start's instant; more are an app that does not
+// listen, which is the evidence a startup scenario is about). The real kubelet's ticker runs from pod admission and
+// can land there; the simulated app listens the instant its container starts, so these are left out of the
+// comparison (docs/fidelity.md, known differences).
+func beforeListen(reason, msg string, count int, first, last time.Time, starts []time.Time) bool {
+	if reason != "Unhealthy" || !strings.Contains(msg, "connect: connection refused") || max(count, 1) > len(starts) {
 		return false
 	}
 	nearStart := func(at time.Time) bool {
@@ -324,7 +326,7 @@ func readReal(t *testing.T, podsF, eventsF string, starts map[string][]time.Time
 			if e.InvolvedObject.Name != p.Metadata.Name {
 				continue
 			}
-			if beforeListen(e.Reason, e.Message, e.FirstTimestamp, e.LastTimestamp, starts[p.Metadata.Name]) {
+			if beforeListen(e.Reason, e.Message, e.Count, e.FirstTimestamp, e.LastTimestamp, starts[p.Metadata.Name]) {
 				t.Logf("%s: left out, a probe before the app listened (%d at %s): %s", p.Metadata.Name, max(e.Count, 1),
 					e.FirstTimestamp.Format(time.TimeOnly), maskIPs(e.Message))
 				continue
