@@ -5,7 +5,8 @@
 #
 # Settings (environment): LOCAL_DIR (state; default bin/local), K8S_BIN (binaries; default bin/k8s),
 # API_PORT (default 16443), ETCD_PORT (default 12379; the peer port is ETCD_PORT+1), SIMKUBELET (the simulated
-# kubelet's binary, default bin/simkubelet; "none" to skip it), SIM_NODES (default 2), SIMKUBELET_FLAGS.
+# kubelet's binary, default bin/simkubelet; "none" to skip it), SIM_NODES (default 2), SIMKUBELET_FLAGS,
+# EVENT_TTL (how long kube-apiserver keeps Events; default 1h, its own default).
 # NODE=real starts kube-scheduler, containerd and a real kubelet instead of the simulated kubelet (hack/node-up.sh,
 # needs root; binaries from bin/k8s-node, see docs/real-node.md).
 set -euo pipefail
@@ -64,7 +65,7 @@ start kube-apiserver "$K8S_BIN/kube-apiserver" \
   --service-account-issuer https://kubernetes.default.svc.cluster.local \
   --service-cluster-ip-range 10.0.0.0/24 \
   --authorization-mode "$authz" --allow-privileged=true \
-  --endpoint-reconciler-type none \
+  --endpoint-reconciler-type none --event-ttl "${EVENT_TTL:-1h}" \
   ${real_node_flags[@]+"${real_node_flags[@]}"} \
   --v 1
 wait_ready

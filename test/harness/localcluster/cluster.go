@@ -62,6 +62,8 @@ type Options struct {
 	RealNode bool
 	// Logf receives progress messages; nil discards them (Start uses the test's log).
 	Logf func(format string, args ...any)
+	// EventTTL is how long kube-apiserver keeps Events; zero: its default, 1 h.
+	EventTTL time.Duration
 }
 
 // Cluster is a running local cluster.
@@ -231,7 +233,15 @@ func (c *Cluster) env() []string {
 		"SIM_NODES="+strconv.Itoa(c.opts.Nodes),
 		"SIMKUBELET_FLAGS="+strings.Join(c.opts.SimKubeletFlags, " "),
 		"KUBECTL="+filepath.Join(c.k8sBin, "kubectl"),
+		"EVENT_TTL="+eventTTL(c.opts.EventTTL),
 	)
+}
+
+func eventTTL(d time.Duration) string {
+	if d <= 0 {
+		return "1h"
+	}
+	return d.String()
 }
 
 // script runs one of the hack/ cluster scripts and returns its output.

@@ -121,7 +121,7 @@ func run(n int, window time.Duration, outPath string) error {
 	pods := n * replicas
 	simMetrics := freeAddr()
 	logf("the benchmark: %d Deployments / %d pods", n, pods)
-	cl, c, err := startCluster(n, "--metrics-bind-address="+simMetrics)
+	cl, c, err := startCluster(n, 0, "--metrics-bind-address="+simMetrics)
 	if err != nil {
 		return err
 	}
@@ -369,12 +369,13 @@ func run(n int, window time.Duration, outPath string) error {
 
 // startCluster starts the local control plane with the simulated kubelet's nodes for n Deployments (a node per
 // 100 pods), with the simulated kubelet's limits raised for the load and the extra flags, installs the
-// ProbePolicy CRD and returns a client with raised limits too.
-func startCluster(n int, simKubeletFlags ...string) (*localcluster.Cluster, client.Client, error) {
+// ProbePolicy CRD and returns a client with raised limits too. eventTTL is how long kube-apiserver keeps Events
+// (zero: its default, 1 h).
+func startCluster(n int, eventTTL time.Duration, simKubeletFlags ...string) (*localcluster.Cluster, client.Client, error) {
 	nodes := max(2, n*replicas/100)
 	logf("starting the local cluster: %d nodes", nodes)
 	cl, err := localcluster.New(localcluster.Options{SimKubelet: localcluster.SimKubeletProcess, Nodes: nodes,
-		SimKubeletFlags: append([]string{"--kube-api-qps=300", "--kube-api-burst=400"}, simKubeletFlags...), Logf: logf})
+		SimKubeletFlags: append([]string{"--kube-api-qps=300", "--kube-api-burst=400"}, simKubeletFlags...), Logf: logf, EventTTL: eventTTL})
 	if err != nil {
 		return nil, nil, err
 	}
