@@ -6,7 +6,7 @@
 # Settings (environment): LOCAL_DIR (state; default bin/local), K8S_BIN (binaries; default bin/k8s),
 # API_PORT (default 16443), ETCD_PORT (default 12379; the peer port is ETCD_PORT+1), SIMKUBELET (the simulated
 # kubelet's binary, default bin/simkubelet; "none" to skip it), SIM_NODES (default 2), SIMKUBELET_FLAGS,
-# EVENT_TTL (how long kube-apiserver keeps Events; default 1h, its own default).
+# EVENT_TTL (how long kube-apiserver keeps Events; default, also when empty, 1h: its own default).
 # NODE=real starts kube-scheduler, containerd and a real kubelet instead of the simulated kubelet (hack/node-up.sh,
 # needs root; binaries from bin/k8s-node, see docs/real-node.md).
 set -euo pipefail

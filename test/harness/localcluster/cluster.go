@@ -215,7 +215,10 @@ func (c *Cluster) modeName() string {
 
 // env returns the environment of the cluster scripts.
 func (c *Cluster) env() []string {
-	sim, node := "none", "sim"
+	sim, node, eventTTL := "none", "sim", "" // an empty EVENT_TTL is cluster-up.sh's default
+	if c.opts.EventTTL > 0 {
+		eventTTL = c.opts.EventTTL.String()
+	}
 	if c.opts.SimKubelet == SimKubeletProcess {
 		sim = c.simBin
 	}
@@ -233,15 +236,8 @@ func (c *Cluster) env() []string {
 		"SIM_NODES="+strconv.Itoa(c.opts.Nodes),
 		"SIMKUBELET_FLAGS="+strings.Join(c.opts.SimKubeletFlags, " "),
 		"KUBECTL="+filepath.Join(c.k8sBin, "kubectl"),
-		"EVENT_TTL="+eventTTL(c.opts.EventTTL),
+		"EVENT_TTL="+eventTTL,
 	)
-}
-
-func eventTTL(d time.Duration) string {
-	if d <= 0 {
-		return "1h"
-	}
-	return d.String()
 }
 
 // script runs one of the hack/ cluster scripts and returns its output.
