@@ -263,14 +263,16 @@ type ProbePolicyStatus struct {
 	LastDecisionTime *metav1.Time `json:"lastDecisionTime,omitempty"`
 
 	// workloads summarises, per selected Deployment and container, what was observed, the current probe
-	// values and the recommended ones.
-	// +listType=map
-	// +listMapKey=name
+	// values and the recommended ones. The list is atomic, like decisions: probe-tuner alone writes the status,
+	// always whole, and a keyed list would make the API server track every entry's fields in managedFields (they
+	// were as large as the status itself, sent with every watch event and write).
+	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=500
 	// +optional
 	Workloads []WorkloadSummary `json:"workloads,omitempty"`
 
 	// decisions lists the most recent decisions, newest first (at most 20).
+	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=20
 	// +optional
 	Decisions []Decision `json:"decisions,omitempty"`
@@ -297,9 +299,8 @@ type WorkloadSummary struct {
 	// +optional
 	LastChangeTime *metav1.Time `json:"lastChangeTime,omitempty"`
 
-	// containers holds one summary per tuned container.
-	// +listType=map
-	// +listMapKey=name
+	// containers holds one summary per tuned container (atomic, as workloads).
+	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=64
 	// +optional
 	Containers []ContainerSummary `json:"containers,omitempty"`

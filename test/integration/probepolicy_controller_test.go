@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -109,4 +110,17 @@ func TestPolicyStatusTracksSelectedDeployments(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitForStatus(3)
+
+	// The status is written whole by probe-tuner alone, so its lists are atomic: the API server tracks them as
+	// one field each, and the managed fields do not grow with the workloads (keyed lists listed every field of
+	// every entry, as large as the status itself and sent with each watch event).
+	var got tuningv1alpha1.ProbePolicy
+	if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(pol), &got); err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range got.ManagedFields {
+		if mf.Subresource == "status" && mf.FieldsV1 != nil && strings.Contains(string(mf.FieldsV1.Raw), "web-a") {
+			t.Errorf("the status's managed fields (%s) name a workload: %s", mf.Manager, mf.FieldsV1.Raw)
+		}
+	}
 }
