@@ -172,8 +172,13 @@ func TestDashboardConfigMap(t *testing.T) {
 
 func TestMonitoringOn(t *testing.T) {
 	objs := render(t, "--set", "prometheus.serviceMonitor.enable=true", "--set", "prometheus.prometheusRule.enable=true")
-	if n := len(byKind(objs, "ServiceMonitor")); n != 1 {
-		t.Errorf("%d ServiceMonitors, want 1", n)
+	monitors := byKind(objs, "ServiceMonitor")
+	if len(monitors) != 1 {
+		t.Fatalf("%d ServiceMonitors, want 1", len(monitors))
+	}
+	endpoints, _, _ := unstructured.NestedSlice(monitors[0].Object, "spec", "endpoints")
+	if len(endpoints) != 1 || endpoints[0].(map[string]any)["interval"] != "30s" {
+		t.Errorf("ServiceMonitor endpoints %v, want one scraped every 30s (the interval make bench-scale measures with)", endpoints)
 	}
 	rules := byKind(objs, "PrometheusRule")
 	if len(rules) != 1 {
