@@ -102,7 +102,7 @@ func newHoldInput(st *WorkloadState, f Facts, s policy.Settings, plan recommend.
 	// Only the pods of the revision the last change made count: until it shows, the kills are the old budget's.
 	regrow := stalled && lc != nil && f.Revision != lc.FromRevision && lc.GrowsStartupBudget()
 	return holdInput{settings: s, paused: f.Paused, pauseUnknown: f.PauseUnknown, pauseValue: f.PauseValue, rollingOut: f.RolloutInProgress, last: lc, changes: plan.Changes, now: now,
-		stalled: stalled, regrow: regrow}
+		stalled: stalled, regrow: regrow, growsStartup: growsStartupBudget(plan.Changes)}
 }
 
 // apply turns a verdict into the action: a Wait, or a Recommend recorded unless it was recorded last time.

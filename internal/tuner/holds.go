@@ -28,6 +28,8 @@ type holdInput struct {
 	// regrow says, in addition, that the last change grew the startup budget and the revision it made is the one
 	// stalled: the growth was too small, so neither its verification nor the cooldown is waited for.
 	regrow bool
+	// growsStartup says every change gives starts more time (growsStartupBudget).
+	growsStartup bool
 }
 
 // verdict is a hold's answer when it holds the changes back.
@@ -93,9 +95,13 @@ func deploymentPaused(in holdInput) (verdict, bool) {
 	return verdict{kind: Recommend, reason: "the Deployment is paused with probetuner.io/paused"}, in.paused
 }
 
-// rolloutInProgress holds a change until the rollout is done, unless the rollout waits on that change.
+// rolloutInProgress holds a change until the rollout is done, unless the rollout waits on that change, or the
+// change only gives starts more time. The rollout's new pods are starting under the budget that was too short, and
+// writing after it would roll every pod again; written now, the change joins the rollout in flight and restarts
+// only the pods it has already started. A longer budget costs little even if the release changed the start, so
+// its new pods need not be watched first; a tightening does wait for them.
 func rolloutInProgress(in holdInput) (verdict, bool) {
-	return verdict{kind: Recommend, reason: "the Deployment is rolling out"}, in.rollingOut && !in.stalled
+	return verdict{kind: Recommend, reason: "the Deployment is rolling out"}, in.rollingOut && !in.stalled && !in.growsStartup
 }
 
 func coolingDown(in holdInput) (verdict, bool) {

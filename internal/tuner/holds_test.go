@@ -58,6 +58,7 @@ func TestHolds(t *testing.T) {
 		{hold: deploymentPaused, name: "not paused passes"},
 
 		{hold: rolloutInProgress, name: "a rollout holds", edit: func(in *holdInput) { in.rollingOut = true }, kind: Recommend, reason: "the Deployment is rolling out"},
+		{hold: rolloutInProgress, name: "a budget growth joins a rollout in flight", edit: func(in *holdInput) { in.rollingOut, in.growsStartup = true, true }},
 		{hold: rolloutInProgress, name: "a rollout stalled by the probes passes", edit: func(in *holdInput) { in.rollingOut, in.stalled = true, true }},
 		{hold: rolloutInProgress, name: "no rollout passes", edit: func(in *holdInput) { in.stalled = true }},
 

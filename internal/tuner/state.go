@@ -95,10 +95,16 @@ func (c *ChangeRecord) RestartMotivated() bool {
 // probe, a larger startup failureThreshold, or a longer liveness initial delay, all made because starts were
 // killed or fell short.
 func (c *ChangeRecord) GrowsStartupBudget() bool {
-	if len(c.Changes) == 0 {
+	return growsStartupBudget(c.Changes)
+}
+
+// growsStartupBudget reports whether changes is not empty and every change in it gives starts more time (see
+// ChangeRecord.GrowsStartupBudget).
+func growsStartupBudget(changes []probes.Change) bool {
+	if len(changes) == 0 {
 		return false
 	}
-	for _, ch := range c.Changes {
+	for _, ch := range changes {
 		switch {
 		case ch.Reason == recommend.ReasonLivenessGated:
 			// Dropping the liveness delay behind an added startup probe rides along with the growth.
