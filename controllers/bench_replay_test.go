@@ -129,15 +129,24 @@ func reconcileLook(t *testing.T, sc *bench.Scenario, l bench.Look, ws *tuner.Wor
 	if in.RolloutInProgress {
 		d.Status.UpdatedReplicas = 0
 	}
+	// As the Deployment controller makes them: the ReplicaSet carries the selector's labels and the template hash,
+	// and is controlled by the Deployment's UID.
+	d.UID = types.UID("uid-" + d.Name)
+	if d.Spec.Selector == nil {
+		d.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": d.Name}}
+	}
+	rsLabels := map[string]string{appsv1.DefaultDeploymentUniqueLabelKey: in.Observe.Revision}
+	for k, v := range d.Spec.Selector.MatchLabels {
+		rsLabels[k] = v
+	}
 	rs := &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Namespace: d.Namespace, Name: d.Name + "-" + in.Observe.Revision,
-		Labels:          map[string]string{appsv1.DefaultDeploymentUniqueLabelKey: in.Observe.Revision},
+		Labels:          rsLabels,
 		Annotations:     map[string]string{revisionAnnotation: "1"},
-		OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "Deployment", Name: d.Name, Controller: ptr.To(true)}}}}
+		OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "Deployment", Name: d.Name, UID: d.UID, Controller: ptr.To(true)}}}}
 	pol := &tuningv1alpha1.ProbePolicy{ObjectMeta: metav1.ObjectMeta{Namespace: d.Namespace, Name: "probebench"}, Spec: sc.Policy}
 
 	var n calls
 	c := fake.NewClientBuilder().WithScheme(scheme.New()).WithObjects(d, rs).
-		WithIndex(&appsv1.ReplicaSet{}, indexRSDeployment, replicaSetDeployment).
 		WithInterceptorFuncs(countingFuncs(&n, nil, nil)).Build()
 	r := &ProbePolicyReconciler{Client: c, APIReader: c, Pods: podStore(d, l.Pods, in), Clock: clocktesting.NewFakeClock(in.Observe.Now),
 		Recorder: discardRecorder{}, ObserveConfig: observe.DefaultConfig()}

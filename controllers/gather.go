@@ -7,7 +7,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
 )
@@ -44,23 +43,6 @@ func (r *ProbePolicyReconciler) actingPolicies(ns string, deployments []appsv1.D
 		}
 	}
 	return acting
-}
-
-// currentRevision returns the pod-template-hash of the Deployment's current ReplicaSet, and whether the
-// Deployment is still rolling out.
-func (r *ProbePolicyReconciler) currentRevision(ctx context.Context, d *appsv1.Deployment) (string, bool, error) {
-	sets := replicaSetMetadataList()
-	if err := r.List(ctx, sets, client.InNamespace(d.Namespace), client.MatchingFields{indexRSDeployment: d.Name}); err != nil {
-		return "", false, fmt.Errorf("listing the ReplicaSets of Deployment %s/%s: %w", d.Namespace, d.Name, err)
-	}
-	want := d.Annotations[revisionAnnotation]
-	hash := ""
-	for _, rs := range sets.Items {
-		if rs.Annotations[revisionAnnotation] == want {
-			hash = rs.Labels[appsv1.DefaultDeploymentUniqueLabelKey]
-		}
-	}
-	return hash, rollingOut(d), nil
 }
 
 // rollingOut reports whether the Deployment has not finished rolling out its current template.

@@ -34,6 +34,9 @@ type policyLooks struct {
 	// changed names the workloads something happened to since their last step.
 	changed map[string]bool
 	last    map[string]lastLook
+	// revisions holds each workload's current template hash by its revision number (see currentRevision); kept
+	// across spec changes, dropped with the workload.
+	revisions map[string]knownRevision
 }
 
 // lastLook is what a workload's last step found, and what it was taken on.
@@ -60,7 +63,7 @@ func (l *workloadLooks) policy(key types.NamespacedName) *policyLooks {
 	}
 	pl := l.policies[key]
 	if pl == nil {
-		pl = &policyLooks{changed: map[string]bool{}, last: map[string]lastLook{}}
+		pl = &policyLooks{changed: map[string]bool{}, last: map[string]lastLook{}, revisions: map[string]knownRevision{}}
 		l.policies[key] = pl
 	}
 	return pl
@@ -138,5 +141,25 @@ func (l *workloadLooks) prune(policy types.NamespacedName, selected map[string]b
 				delete(pl.last, name)
 			}
 		}
+		for name := range pl.revisions {
+			if !selected[name] {
+				delete(pl.revisions, name)
+			}
+		}
 	}
+}
+
+// revision returns the workload's remembered current revision.
+func (l *workloadLooks) revision(policy types.NamespacedName, deployment string) (knownRevision, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	known, ok := l.policy(policy).revisions[deployment]
+	return known, ok
+}
+
+// rememberRevision keeps the workload's current revision until its revision number moves.
+func (l *workloadLooks) rememberRevision(policy types.NamespacedName, deployment string, known knownRevision) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.policy(policy).revisions[deployment] = known
 }

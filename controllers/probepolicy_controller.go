@@ -17,7 +17,7 @@ import (
 // +kubebuilder:rbac:groups=tuning.probetuner.io,resources=probepolicies,verbs=get;list;watch
 // +kubebuilder:rbac:groups=tuning.probetuner.io,resources=probepolicies/status,verbs=get;patch;update
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;patch
-// +kubebuilder:rbac:groups=apps,resources=replicasets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=apps,resources=replicasets,verbs=list
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=events,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch

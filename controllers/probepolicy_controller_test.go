@@ -52,14 +52,15 @@ func makeFakeWorld(t *testing.T) *fakeWorld {
 	d := &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "cache", UID: "dep-uid", Generation: 1, Labels: map[string]string{"tier": "cache"},
 			Annotations: map[string]string{revisionAnnotation: "1"}},
-		Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](2), Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{
-			Name: "app", Image: "cache:1",
-			LivenessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromInt32(8080)}},
-				PeriodSeconds: 10, TimeoutSeconds: 1, SuccessThreshold: 1, FailureThreshold: 3},
-		}}}}},
+		Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](2), Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "cache"}},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "cache"}}, Spec: corev1.PodSpec{Containers: []corev1.Container{{
+				Name: "app", Image: "cache:1",
+				LivenessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromInt32(8080)}},
+					PeriodSeconds: 10, TimeoutSeconds: 1, SuccessThreshold: 1, FailureThreshold: 3},
+			}}}}},
 		Status: appsv1.DeploymentStatus{ObservedGeneration: 1, Replicas: 2, UpdatedReplicas: 2},
 	}
-	rs := &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "cache-h1", Labels: map[string]string{appsv1.DefaultDeploymentUniqueLabelKey: "h1"},
+	rs := &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "cache-h1", Labels: map[string]string{"app": "cache", appsv1.DefaultDeploymentUniqueLabelKey: "h1"},
 		Annotations:     map[string]string{revisionAnnotation: "1"},
 		OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "Deployment", Name: "cache", UID: "dep-uid", Controller: ptr.To(true)}}}}
 	state := map[string]*tuner.WorkloadState{"cache": {Observation: observe.State{
@@ -96,7 +97,6 @@ func (w *fakeWorld) reconciler(t *testing.T, funcs interceptor.Funcs) (*ProbePol
 	c := fake.NewClientBuilder().WithScheme(scheme.New()).
 		WithObjects(w.objects...).
 		WithStatusSubresource(&tuningv1alpha1.ProbePolicy{}, &appsv1.Deployment{}).
-		WithIndex(&appsv1.ReplicaSet{}, indexRSDeployment, replicaSetDeployment).
 		WithInterceptorFuncs(funcs).
 		Build()
 	return &ProbePolicyReconciler{

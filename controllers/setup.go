@@ -42,7 +42,7 @@ type Options struct {
 	Namespaces []string
 }
 
-// SetupWithManager registers the cache indexes and every probe-tuner controller with mgr. The manager's cache
+// SetupWithManager registers every probe-tuner controller with mgr. The manager's cache
 // must be configured with CacheOptions.
 func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if opts.Clock == nil {
@@ -50,9 +50,6 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	}
 	if opts.ObserveConfig == (observe.Config{}) {
 		opts.ObserveConfig = observe.DefaultConfig()
-	}
-	if err := SetupIndexes(mgr.GetFieldIndexer()); err != nil {
-		return err
 	}
 	// Pods and Events are decoded by the thousand: protobuf costs a fraction of JSON's CPU.
 	cfg := rest.CopyConfig(mgr.GetConfig())

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 
@@ -48,7 +49,7 @@ func (r *ProbePolicyReconciler) reconcileWorkload(ctx context.Context, pol *tuni
 	if err != nil {
 		return out, err
 	}
-	revision, rolling, err := r.currentRevision(ctx, d)
+	revision, rolling, err := r.currentRevision(ctx, types.NamespacedName{Namespace: pol.Namespace, Name: pol.Name}, d)
 	if err != nil {
 		return out, err
 	}
