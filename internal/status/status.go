@@ -122,7 +122,29 @@ func Compute(in Input) tuningv1alpha1.ProbePolicyStatus {
 	sort.Slice(st.Workloads, func(i, j int) bool { return st.Workloads[i].Name < st.Workloads[j].Name })
 
 	setConditions(&st, in)
+	toStoredPrecision(&st)
 	return st
+}
+
+// toStoredPrecision rounds every time in the status down to the second, which is all the API server keeps of a
+// metav1.Time. Decisions and changes are timed by the reconcile's clock to the nanosecond; unrounded, a status
+// computed again from the same records never equals the stored one, and every reconcile rewrote it whole.
+func toStoredPrecision(st *tuningv1alpha1.ProbePolicyStatus) {
+	round := func(t *metav1.Time) {
+		if t != nil && !t.IsZero() {
+			*t = metav1.NewTime(t.Truncate(time.Second))
+		}
+	}
+	round(st.LastDecisionTime)
+	for i := range st.Decisions {
+		round(&st.Decisions[i].Time)
+	}
+	for i := range st.Workloads {
+		round(st.Workloads[i].LastChangeTime)
+	}
+	for i := range st.Conditions {
+		round(&st.Conditions[i].LastTransitionTime)
+	}
 }
 
 // mergeDecisions puts the new decisions first, newest first (decisions queued across reconciles arrive oldest

@@ -1,6 +1,7 @@
 package status
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -12,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -736,4 +738,34 @@ func describe(ds []tuningv1alpha1.Decision) string {
 		s = append(s, fmt.Sprintf("{%s %s %s/%s %s %s %s->%s %s %q}", d.ID, d.Time.UTC().Format(time.RFC3339Nano), d.Workload, d.Container, d.Probe, d.Field, d.From, d.To, d.Action, d.Evidence))
 	}
 	return strings.Join(s, "\n ")
+}
+
+// TestComputeAgainFromTheStoredStatusChangesNothing: a status computed from the same records as the one the API
+// server holds equals it, although the records are timed to the nanosecond and the API server keeps seconds;
+// otherwise every reconcile would rewrite the status whole.
+func TestComputeAgainFromTheStoredStatusChangesNothing(t *testing.T) {
+	at := time.Now().Add(-time.Minute) // to the nanosecond, with a monotonic reading, as the reconcile's clock
+	changed := at.Add(-time.Hour)
+	in := Input{
+		Generation: 2, Mode: tuningv1alpha1.ModeAuto, Now: at, ChangesApplied: 1,
+		Workloads: []Workload{{Name: "web", State: StateVerifying, Message: "verifying", LastChangeTime: &changed,
+			Containers: []Container{{Name: "app", Current: probes.Set{Liveness: &corev1.Probe{PeriodSeconds: 10, FailureThreshold: 3}}}},
+			Findings: []recommend.Finding{{Severity: recommend.Warning, Reason: "Stuck", Message: "stuck"}}}},
+		NewDecision: []tuningv1alpha1.Decision{decision("web", at)},
+	}
+	first := Compute(in)
+	data, err := json.Marshal(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored tuningv1alpha1.ProbePolicyStatus
+	if err := json.Unmarshal(data, &stored); err != nil {
+		t.Fatal(err)
+	}
+	// The next reconcile: the decisions are history now, the clock has moved on.
+	in.Previous, in.History, in.NewDecision, in.Now = stored, first.Decisions, nil, at.Add(3*time.Second)
+	again := Compute(in)
+	if !equality.Semantic.DeepEqual(again, stored) {
+		t.Errorf("computed again from the same records, the status differs from the stored one:\nstored %+v\nagain  %+v", stored, again)
+	}
 }
