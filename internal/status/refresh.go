@@ -25,20 +25,36 @@ func PatchWait(prev, next tuningv1alpha1.ProbePolicyStatus, lastPatch, now time.
 	return max(lastPatch.Add(ObservedRefresh).Sub(now), 0)
 }
 
-// onlyObservedChanged says whether the two statuses differ, and only in their containers' observed figures.
+// onlyObservedChanged says whether the two statuses differ, and only in their containers' observed figures. It
+// compares level by level on shallow copies with the lists below cleared: it runs on every reconcile, and a deep
+// copy of both statuses was most of what it allocated.
 func onlyObservedChanged(prev, next tuningv1alpha1.ProbePolicyStatus) bool {
-	if equality.Semantic.DeepEqual(prev, next) {
+	if len(prev.Workloads) != len(next.Workloads) {
 		return false
 	}
-	return equality.Semantic.DeepEqual(withoutObserved(prev), withoutObserved(next))
-}
-
-func withoutObserved(st tuningv1alpha1.ProbePolicyStatus) tuningv1alpha1.ProbePolicyStatus {
-	out := *st.DeepCopy()
-	for i := range out.Workloads {
-		for j := range out.Workloads[i].Containers {
-			out.Workloads[i].Containers[j].Observed = tuningv1alpha1.ObservedSignals{}
+	pt, nt := prev, next
+	pt.Workloads, nt.Workloads = nil, nil
+	if !equality.Semantic.DeepEqual(pt, nt) {
+		return false
+	}
+	observedMoved := false
+	for i := range prev.Workloads {
+		pw, nw := prev.Workloads[i], next.Workloads[i]
+		if len(pw.Containers) != len(nw.Containers) {
+			return false
+		}
+		pw.Containers, nw.Containers = nil, nil
+		if !equality.Semantic.DeepEqual(pw, nw) {
+			return false
+		}
+		for j := range prev.Workloads[i].Containers {
+			pc, nc := prev.Workloads[i].Containers[j], next.Workloads[i].Containers[j]
+			observedMoved = observedMoved || !equality.Semantic.DeepEqual(pc.Observed, nc.Observed)
+			pc.Observed, nc.Observed = tuningv1alpha1.ObservedSignals{}, tuningv1alpha1.ObservedSignals{}
+			if !equality.Semantic.DeepEqual(pc, nc) {
+				return false
+			}
 		}
 	}
-	return out
+	return observedMoved
 }

@@ -42,6 +42,13 @@ func TestPatchWait(t *testing.T) {
 		{"a workload more: now", func(st *tuningv1alpha1.ProbePolicyStatus) {
 			st.Workloads = append(st.Workloads, tuningv1alpha1.WorkloadSummary{Name: "api"})
 		}, now.Add(-time.Second), 0},
+		{"a container's probes change: now", func(st *tuningv1alpha1.ProbePolicyStatus) {
+			figures(st)
+			st.Workloads[0].Containers[0].Current.Liveness = &tuningv1alpha1.ProbeValues{FailureThreshold: 6}
+		}, now.Add(-time.Second), 0},
+		{"a container more: now", func(st *tuningv1alpha1.ProbePolicyStatus) {
+			st.Workloads[0].Containers = append(st.Workloads[0].Containers, tuningv1alpha1.ContainerSummary{Name: "sidecar"})
+		}, now.Add(-time.Second), 0},
 		{"nothing changes: no wait (and no patch, which the caller skips)", func(*tuningv1alpha1.ProbePolicyStatus) {}, now.Add(-time.Second), 0},
 	}
 	for _, tt := range tests {
@@ -52,5 +59,28 @@ func TestPatchWait(t *testing.T) {
 				t.Errorf("PatchWait = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// BenchmarkPatchWait runs on every reconcile of a policy whose figures moved: a policy of 10 workloads.
+func BenchmarkPatchWait(b *testing.B) {
+	now := time.Date(2026, 12, 3, 6, 0, 0, 0, time.UTC)
+	status := func(kills int32) tuningv1alpha1.ProbePolicyStatus {
+		st := tuningv1alpha1.ProbePolicyStatus{Conditions: []metav1.Condition{{Type: "Ready", Status: metav1.ConditionTrue, Reason: "Observing"}}}
+		for i := range 10 {
+			st.Workloads = append(st.Workloads, tuningv1alpha1.WorkloadSummary{Name: "w" + string(rune('a'+i)), State: tuningv1alpha1.WorkloadState(StateObserving),
+				Message: "observing", Containers: []tuningv1alpha1.ContainerSummary{
+					{Name: "app", Observed: tuningv1alpha1.ObservedSignals{LivenessKills: kills, StartupP99: &metav1.Duration{Duration: time.Minute}},
+						Current: tuningv1alpha1.ProbeSet{Liveness: &tuningv1alpha1.ProbeValues{PeriodSeconds: 10, FailureThreshold: 3}}},
+				}})
+		}
+		return st
+	}
+	prev, next := status(1), status(2)
+	b.ReportAllocs()
+	for b.Loop() {
+		if PatchWait(prev, next, now.Add(-time.Second), now) == 0 {
+			b.Fatal("figures only: should wait")
+		}
 	}
 }
