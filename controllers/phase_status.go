@@ -74,10 +74,18 @@ func (r *ProbePolicyReconciler) patchStatus(ctx context.Context, pol *tuningv1al
 		return false, nil
 	}
 	pol.Status = st
-	if err := r.Status().Update(ctx, pol); err != nil {
+	if err := r.statusWriter().WriteStatus(ctx, pol); err != nil {
 		return false, fmt.Errorf("writing the status of ProbePolicy %s/%s: %w", pol.Namespace, pol.Name, err)
 	}
 	return true, nil
+}
+
+// statusWriter is StatusWriter, or the reconciler's client when none is set.
+func (r *ProbePolicyReconciler) statusWriter() StatusWriter {
+	if r.StatusWriter != nil {
+		return r.StatusWriter
+	}
+	return clientStatusWriter{c: r.Client}
 }
 
 // changesApplied sums the changes the policy wrote to the Deployments it selects, from their states: each state

@@ -38,6 +38,8 @@ type ProbePolicyReconciler struct {
 	States *StateStore
 	// ObserveConfig tunes observation.
 	ObserveConfig observe.Config
+	// StatusWriter writes the policies' status; the client when nil.
+	StatusWriter StatusWriter
 
 	// pending holds the decisions not yet in a policy's status.
 	pending pendingQueue

@@ -62,6 +62,10 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if err != nil {
 		return err
 	}
+	statusWriter, err := NewStatusWriter(mgr.GetConfig(), mgr.GetHTTPClient(), mgr.GetScheme())
+	if err != nil {
+		return err
+	}
 	rec := mgr.GetEventRecorder("probe-tuner")
 	r := &ProbePolicyReconciler{
 		Client:        mgr.GetClient(),
@@ -71,6 +75,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		Recorder:      rec,
 		States:        &StateStore{Reader: mgr.GetAPIReader(), Writer: mgr.GetClient(), Recorder: rec},
 		ObserveConfig: opts.ObserveConfig,
+		StatusWriter:  statusWriter,
 	}
 	if err := r.SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles, SkipNameValidation: &opts.SkipNameValidation}); err != nil {
 		return fmt.Errorf("probepolicy controller: %w", err)
