@@ -42,9 +42,9 @@ type policyLooks struct {
 // lastLook is what a workload's last step found, and what it was taken on.
 type lastLook struct {
 	outcome workloadOutcome
-	// deploymentVersion is the Deployment's resourceVersion then: any change to it (spec, labels, annotations,
-	// status) has the workload stepped again.
-	deploymentVersion string
+	// deployment is what the step read of the Deployment: a change to it (spec, labels, annotations, whether it
+	// is rolling out) has the workload stepped again; its status following its pods' readiness does not.
+	deployment deploymentView
 	// state is the tuning state stepped: a state loaded afresh (after a lost checkpoint) is stepped again.
 	state *tuner.WorkloadState
 }
@@ -97,7 +97,7 @@ func (l *workloadLooks) reuse(policy types.NamespacedName, d *appsv1.Deployment,
 		return workloadOutcome{}, false
 	}
 	last, ok := l.policy(policy).last[d.Name]
-	if !ok || last.deploymentVersion != d.ResourceVersion || last.state != ws || last.outcome.nextLook.IsZero() || !now.Before(last.outcome.nextLook) {
+	if !ok || last.deployment != viewOf(d) || last.state != ws || last.outcome.nextLook.IsZero() || !now.Before(last.outcome.nextLook) {
 		return workloadOutcome{}, false
 	}
 	return workloadOutcome{summary: last.outcome.summary, looked: true, nextLook: last.outcome.nextLook}, true
@@ -112,7 +112,7 @@ func (l *workloadLooks) remember(policy types.NamespacedName, d *appsv1.Deployme
 		delete(pl.last, d.Name)
 		return
 	}
-	pl.last[d.Name] = lastLook{outcome: out, deploymentVersion: d.ResourceVersion, state: ws}
+	pl.last[d.Name] = lastLook{outcome: out, deployment: viewOf(d), state: ws}
 }
 
 // forget drops a workload's last look: it was not stepped (only summarised), or is no longer selected.

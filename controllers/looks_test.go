@@ -32,6 +32,12 @@ func TestWorkloadStepKeptWhileNothingIsNew(t *testing.T) {
 		{name: "the Deployment changed", wantStep: true, between: func(t *testing.T, _ *ProbePolicyReconciler, c client.Client, _ *clocktesting.FakeClock) {
 			updateObject(t, c, deploymentKey, &appsv1.Deployment{}, func(o client.Object) { o.SetAnnotations(map[string]string{revisionAnnotation: "1", "team": "a"}) })
 		}},
+		{name: "the Deployment's status followed its pods", between: func(t *testing.T, _ *ProbePolicyReconciler, c client.Client, _ *clocktesting.FakeClock) {
+			updateStatus(t, c, deploymentKey, func(d *appsv1.Deployment) { d.Status.ReadyReplicas, d.Status.AvailableReplicas = 1, 1 })
+		}},
+		{name: "the Deployment started rolling out", wantStep: true, between: func(t *testing.T, _ *ProbePolicyReconciler, c client.Client, _ *clocktesting.FakeClock) {
+			updateStatus(t, c, deploymentKey, func(d *appsv1.Deployment) { d.Status.Replicas, d.Status.UpdatedReplicas = 3, 1 })
+		}},
 		{name: "the policy's spec changed", wantStep: true, between: func(t *testing.T, _ *ProbePolicyReconciler, c client.Client, _ *clocktesting.FakeClock) {
 			updateObject(t, c, policyKey, &tuningv1alpha1.ProbePolicy{}, func(o client.Object) { o.(*tuningv1alpha1.ProbePolicy).Generation++ })
 		}},
@@ -83,6 +89,19 @@ var (
 )
 
 // updateObject changes a stored object (a Deployment or the policy) as a user would.
+// updateStatus changes a Deployment's status through its status subresource.
+func updateStatus(t *testing.T, c client.Client, key client.ObjectKey, change func(*appsv1.Deployment)) {
+	t.Helper()
+	var d appsv1.Deployment
+	if err := c.Get(context.Background(), key, &d); err != nil {
+		t.Fatal(err)
+	}
+	change(&d)
+	if err := c.Status().Update(context.Background(), &d); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func updateObject(t *testing.T, c client.Client, key client.ObjectKey, obj client.Object, change func(client.Object)) {
 	t.Helper()
 	if err := c.Get(context.Background(), key, obj); err != nil {

@@ -94,7 +94,7 @@ func (r *ProbePolicyReconciler) SetupWithManager(mgr ctrl.Manager, opts controll
 		For(&tuningv1alpha1.ProbePolicy{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&tuningv1alpha1.ProbePolicy{}, policyIndexHandler{index: &r.index, looks: &r.looks}).
 		Watches(&appsv1.Deployment{}, batchedMapHandler{mapFn: r.policiesForDeployment, delay: podBatchDelay,
-			urgent: deploymentChanged, urgentDelay: restartBatchDelay,
+			urgent: deploymentChanged, urgentDelay: restartBatchDelay, matters: deploymentUpdateMatters,
 			gone: func(obj client.Object) { r.index.deleteDeployment(obj.GetNamespace(), obj.GetName()) }}).
 		WatchesRawSource(kubeletSource{store: r.Pods, r: r}).
 		WithOptions(opts).

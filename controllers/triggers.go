@@ -66,14 +66,15 @@ func (s kubeletSource) Start(ctx context.Context, q workqueue.TypedRateLimitingI
 // WaitForSync implements source.SyncingSource: the controller's workers start once the store has listed.
 func (s kubeletSource) WaitForSync(ctx context.Context) error { return s.store.WaitForSync(ctx) }
 
-// batchedMapHandler enqueues the requests mapFn returns a delay after the event, so that a burst of events (a
-// Deployment's status moving with each pod that flaps) makes one reconcile. An update that urgent reports as
-// such waits only urgentDelay.
+// batchedMapHandler enqueues the requests mapFn returns a delay after the event, so that a burst of events makes
+// one reconcile. An update that urgent reports as such waits only urgentDelay; one that matters, when set,
+// reports as not mattering enqueues nothing.
 type batchedMapHandler struct {
 	mapFn       handler.MapFunc
 	delay       time.Duration
 	urgent      func(old, cur client.Object) bool
 	urgentDelay time.Duration
+	matters     func(old, cur client.Object) bool
 	// gone, when set, is told about a deleted object once its requests are enqueued.
 	gone func(client.Object)
 }
@@ -91,6 +92,9 @@ func (h batchedMapHandler) Create(ctx context.Context, e event.CreateEvent, q wo
 }
 
 func (h batchedMapHandler) Update(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	if h.matters != nil && !h.matters(e.ObjectOld, e.ObjectNew) {
+		return
+	}
 	delay := h.delay
 	if h.urgent != nil && h.urgent(e.ObjectOld, e.ObjectNew) {
 		delay = h.urgentDelay
