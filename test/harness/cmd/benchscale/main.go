@@ -246,7 +246,14 @@ func run(n int, window time.Duration, outPath string) error {
 	writes0 := scrapeValue(simMetrics, "simkubelet_status_writes_total")
 	begin := time.Now()
 	var opHeap, floorHeap []float64
-	profiled := false
+	// A CPU profile of the operator over the middle two thirds of the window, for whoever wants to know where its
+	// time goes: at a few percent of a core, a shorter one holds too few samples to tell the parts apart.
+	profiled := make(chan struct{})
+	go func() {
+		defer close(profiled)
+		time.Sleep(window / 6)
+		saveProfile(opPprof, fmt.Sprintf("profile?seconds=%d", int((window*2/3).Seconds())), filepath.Join(cl.Root, "bin", "bench-scale-cpu.pprof"))
+	}()
 	for time.Since(begin) < window {
 		// Both processes' metrics are scraped as often as a Prometheus would (the chart's ServiceMonitor
 		// interval): each scrape of the operator encodes its per-container series, ~28,000 at 1,000 Deployments,
@@ -255,12 +262,8 @@ func run(n int, window time.Duration, outPath string) error {
 		time.Sleep(scrapeInterval)
 		opHeap = append(opHeap, scrapeValue(opMetrics, "go_memstats_heap_inuse_bytes"))
 		floorHeap = append(floorHeap, scrapeValue(floorMetrics, "go_memstats_heap_inuse_bytes"))
-		if !profiled && time.Since(begin) > window/3 {
-			// A CPU profile of the operator for whoever wants to know where its time goes.
-			profiled = true
-			saveProfile(opPprof, "profile?seconds=30", filepath.Join(cl.Root, "bin", "bench-scale-cpu.pprof"))
-		}
 	}
+	<-profiled
 	el := time.Since(begin).Seconds()
 	logPeakRSS(op.Process.Pid, floor.Process.Pid)
 	// Live heap: what stays reachable after a forced collection (the lowest of three looks), so that garbage
