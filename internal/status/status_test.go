@@ -750,7 +750,7 @@ func TestComputeAgainFromTheStoredStatusChangesNothing(t *testing.T) {
 		Generation: 2, Mode: tuningv1alpha1.ModeAuto, Now: at, ChangesApplied: 1,
 		Workloads: []Workload{{Name: "web", State: StateVerifying, Message: "verifying", LastChangeTime: &changed,
 			Containers: []Container{{Name: "app", Current: probes.Set{Liveness: &corev1.Probe{PeriodSeconds: 10, FailureThreshold: 3}}}},
-			Findings: []recommend.Finding{{Severity: recommend.Warning, Reason: "Stuck", Message: "stuck"}}}},
+			Findings:   []recommend.Finding{{Severity: recommend.Warning, Reason: "Stuck", Message: "stuck"}}}},
 		NewDecision: []tuningv1alpha1.Decision{decision("web", at)},
 	}
 	first := Compute(in)
