@@ -18,18 +18,20 @@ func (r *ProbePolicyReconciler) selectedDeployments(ctx context.Context, pol *tu
 	if err != nil {
 		return nil, fmt.Errorf("reading the selector of ProbePolicy %s/%s: %w", pol.Namespace, pol.Name, err)
 	}
-	out := make([]appsv1.Deployment, 0, len(names))
+	// Read in place: a Deployment is large, and a copy of each for the list would double what is allocated.
+	out := make([]appsv1.Deployment, len(names))
+	n := 0
 	for _, name := range names {
-		var d appsv1.Deployment
-		if err := r.Get(ctx, types.NamespacedName{Namespace: pol.Namespace, Name: name}, &d); err != nil {
+		if err := r.Get(ctx, types.NamespacedName{Namespace: pol.Namespace, Name: name}, &out[n]); err != nil {
 			if apierrors.IsNotFound(err) {
+				out[n] = appsv1.Deployment{}
 				continue // deleted since the index saw it: its delete event follows
 			}
 			return nil, fmt.Errorf("reading Deployment %s/%s of ProbePolicy %s: %w", pol.Namespace, name, pol.Name, err)
 		}
-		out = append(out, d)
+		n++
 	}
-	return out, nil
+	return out[:n], nil
 }
 
 // actingPolicies returns, for each of the given Deployments, the policy that acts on it: of all the policies in

@@ -9,8 +9,10 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/diff"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	tuningv1alpha1 "github.com/probetuner/probe-tuner/api/v1alpha1"
@@ -189,9 +191,14 @@ func TestStepWorkload(t *testing.T) {
 			if mode == "" {
 				mode = tuningv1alpha1.ModeAuto
 			}
+			before := d.DeepCopy()
 			out, err := StepWorkload(st, lookAt(d), resolved(t, mode), observe.DefaultConfig())
 			if err != nil {
 				t.Fatal(err)
+			}
+			if !apiequality.Semantic.DeepEqual(d, before) {
+				// The manager hands the step the cache's own object (controllers/cache.go): a change would corrupt it.
+				t.Errorf("the step modified the Deployment it looked at:\n%s", diff.Diff(before, d))
 			}
 			if out.Write != tc.write {
 				t.Errorf("write = %v (%s: %s), want %v", out.Write, out.Action.Kind, out.Action.Reason, tc.write)
