@@ -23,6 +23,7 @@ import (
 
 // Pod is the compact record of a pod of a Deployment.
 type Pod struct {
+	nameOnly
 	Namespace, Name string
 	UID             types.UID
 	// Deployment is the owning Deployment's name (through the ReplicaSet), TemplateHash the pod-template-hash.
@@ -68,13 +69,9 @@ type Termination struct {
 	StartedAt, FinishedAt time.Time
 }
 
-// GetObjectMeta lets the informer's key function (namespace/name) read the record.
-func (p *Pod) GetObjectMeta() metav1.Object {
-	return &metav1.ObjectMeta{Namespace: p.Namespace, Name: p.Name}
-}
-
 // Event is the compact record of a kubelet Event about a pod's container.
 type Event struct {
+	nameOnly
 	Namespace, Name string
 	// ID identifies the Event object (its UID); with Count, it lets aggregated Events be counted once.
 	ID string
@@ -87,11 +84,6 @@ type Event struct {
 	Message string
 	// Time is the Event's last occurrence.
 	Time time.Time
-}
-
-// GetObjectMeta lets the informer's key function (namespace/name) read the record.
-func (e *Event) GetObjectMeta() metav1.Object {
-	return &metav1.ObjectMeta{Namespace: e.Namespace, Name: e.Name}
 }
 
 // maxEventMessage is how much of an Event's message is kept: enough to tell a timeout from an error.
