@@ -101,7 +101,7 @@ func (w *fakeWorld) reconciler(t *testing.T, funcs interceptor.Funcs) (*ProbePol
 		Build()
 	return &ProbePolicyReconciler{
 		Client: c, APIReader: c, Pods: podstore.NewStatic(nil, nil), Clock: clocktesting.NewFakeClock(testNow), Recorder: discardRecorder{},
-		States: &StateStore{Reader: c, Writer: c}, ObserveConfig: observe.DefaultConfig(),
+		States: &StateStore{Reader: c, Writer: ClientCheckpointWriter{Client: c}}, ObserveConfig: observe.DefaultConfig(),
 	}, c
 }
 

@@ -90,7 +90,7 @@ func setAnnotation(t *testing.T, c client.Client, name, key, value string) {
 // and a new pending queue.
 func restart(old *ProbePolicyReconciler, c client.Client, events *eventLog) *ProbePolicyReconciler {
 	return &ProbePolicyReconciler{Client: old.Client, APIReader: old.APIReader, Pods: old.Pods, Clock: old.Clock, Recorder: events,
-		States: &StateStore{Reader: c, Writer: c}, ObserveConfig: old.ObserveConfig}
+		States: &StateStore{Reader: c, Writer: ClientCheckpointWriter{Client: c}}, ObserveConfig: old.ObserveConfig}
 }
 
 func loseCheckpoint(t *testing.T, c client.Client) {

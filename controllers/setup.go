@@ -66,6 +66,10 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if err != nil {
 		return err
 	}
+	checkpointWriter, err := NewCheckpointWriter(mgr.GetConfig(), mgr.GetHTTPClient(), mgr.GetScheme())
+	if err != nil {
+		return err
+	}
 	rec := mgr.GetEventRecorder("probe-tuner")
 	r := &ProbePolicyReconciler{
 		Client:        mgr.GetClient(),
@@ -73,7 +77,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		APIReader:     mgr.GetAPIReader(),
 		Clock:         opts.Clock,
 		Recorder:      rec,
-		States:        &StateStore{Reader: mgr.GetAPIReader(), Writer: mgr.GetClient(), Recorder: rec},
+		States:        &StateStore{Reader: mgr.GetAPIReader(), Writer: checkpointWriter, Recorder: rec},
 		ObserveConfig: opts.ObserveConfig,
 		StatusWriter:  statusWriter,
 	}

@@ -76,7 +76,7 @@ type StateStore struct {
 	// watch every ConfigMap in the cluster).
 	Reader client.Reader
 	// Writer writes the checkpoints.
-	Writer client.Writer
+	Writer CheckpointWriter
 	// Recorder records the Warning Events about checkpoints on their policy; none when nil.
 	Recorder recorder.EventRecorder
 	// MaxBytes bounds the encoded state; maxCheckpointBytes when zero.
@@ -353,7 +353,7 @@ func (s *StateStore) Save(ctx context.Context, pol *tuningv1alpha1.ProbePolicy, 
 		s.notWritten(ctx, pol, sp, fmt.Errorf("writing the checkpoint of ProbePolicy %s: %w", key, err))
 		return nil
 	}
-	if err := s.Writer.Apply(ctx, checkpointConfigMap(pol, checkpointName(pol.Name), parts[0]), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+	if err := s.Writer.ApplyCheckpoint(ctx, checkpointConfigMap(pol, checkpointName(pol.Name), parts[0])); err != nil {
 		s.notWritten(ctx, pol, sp, fmt.Errorf("writing the checkpoint of ProbePolicy %s: %w", key, err))
 		return nil
 	}

@@ -191,7 +191,7 @@ func (s *StateStore) writeShards(ctx context.Context, pol *tuningv1alpha1.ProbeP
 			sums[i] = sum
 			continue
 		}
-		if err := s.Writer.Apply(ctx, checkpointConfigMap(pol, shardName(pol, i), data), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+		if err := s.Writer.ApplyCheckpoint(ctx, checkpointConfigMap(pol, shardName(pol, i), data)); err != nil {
 			return fmt.Errorf("writing checkpoint shard %s: %w", shardName(pol, i), err)
 		}
 		sums[i] = sum

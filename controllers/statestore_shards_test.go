@@ -39,7 +39,7 @@ func newShardWorld(t *testing.T) *shardWorld {
 
 // store is a store as a freshly started operator has it: nothing in memory.
 func (w *shardWorld) store(maxBytes int, events *eventLog) *StateStore {
-	return &StateStore{Reader: w.c, Writer: w.c, MaxBytes: maxBytes, Recorder: events}
+	return &StateStore{Reader: w.c, Writer: ClientCheckpointWriter{Client: w.c}, MaxBytes: maxBytes, Recorder: events}
 }
 
 func (w *shardWorld) configMap(t *testing.T, name string) (corev1.ConfigMap, bool) {

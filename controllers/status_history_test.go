@@ -56,7 +56,7 @@ func TestHandEditedStatusIsRecomputedFromTheHistory(t *testing.T) {
 	// A restart: nothing in memory, the checkpoint and the edited status in the API.
 	r2, _ := w.reconciler(t, countingFuncs(&n, nil, nil))
 	r2.Client, r2.APIReader = c, c
-	r2.States = &StateStore{Reader: c, Writer: c}
+	r2.States = &StateStore{Reader: c, Writer: ClientCheckpointWriter{Client: c}}
 	mustReconcile(t, r2)
 	got := policyStatus(t, c)
 	for _, d := range got.Decisions {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -36,19 +37,25 @@ type restStatusWriter struct{ rest rest.Interface }
 // NewStatusWriter returns the StatusWriter the manager's controllers use: JSON over the manager's HTTP client
 // (its connections and credentials), with cfg's rate limits.
 func NewStatusWriter(cfg *rest.Config, httpClient *http.Client, scheme *runtime.Scheme) (StatusWriter, error) {
+	rc, err := jsonRESTClient(cfg, httpClient, scheme, tuningv1alpha1.GroupVersion, "/apis")
+	if err != nil {
+		return nil, fmt.Errorf("creating the ProbePolicy status client: %w", err)
+	}
+	return restStatusWriter{rest: rc}, nil
+}
+
+// jsonRESTClient returns a REST client of one API group version speaking JSON over the manager's HTTP client,
+// with cfg's rate limits.
+func jsonRESTClient(cfg *rest.Config, httpClient *http.Client, scheme *runtime.Scheme, gv schema.GroupVersion, apiPath string) (*rest.RESTClient, error) {
 	c := rest.CopyConfig(cfg)
-	c.GroupVersion = &tuningv1alpha1.GroupVersion
-	c.APIPath = "/apis"
+	c.GroupVersion = &gv
+	c.APIPath = apiPath
 	c.ContentType, c.AcceptContentTypes = runtime.ContentTypeJSON, runtime.ContentTypeJSON
 	c.NegotiatedSerializer = serializer.NewCodecFactory(scheme).WithoutConversion()
 	if c.UserAgent == "" {
 		c.UserAgent = rest.DefaultKubernetesUserAgent()
 	}
-	rc, err := rest.RESTClientForConfigAndClient(c, httpClient)
-	if err != nil {
-		return nil, fmt.Errorf("creating the ProbePolicy status client: %w", err)
-	}
-	return restStatusWriter{rest: rc}, nil
+	return rest.RESTClientForConfigAndClient(c, httpClient)
 }
 
 func (w restStatusWriter) WriteStatus(ctx context.Context, pol *tuningv1alpha1.ProbePolicy) error {

@@ -29,7 +29,7 @@ func TestCheckpointShardsOnTheAPIServer(t *testing.T) {
 	}
 	now := time.Now()
 	const limit = 4 << 10
-	store := &controllers.StateStore{Reader: k8sClient, Writer: k8sClient, MaxBytes: limit}
+	store := &controllers.StateStore{Reader: k8sClient, Writer: checkpointWriter(t), MaxBytes: limit}
 	states, err := store.Load(ctx, pol, now)
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +52,7 @@ func TestCheckpointShardsOnTheAPIServer(t *testing.T) {
 			t.Errorf("%s: owners %+v, want the policy", cm.Name, cm.OwnerReferences)
 		}
 	}
-	restarted := &controllers.StateStore{Reader: k8sClient, Writer: k8sClient, MaxBytes: limit}
+	restarted := &controllers.StateStore{Reader: k8sClient, Writer: checkpointWriter(t), MaxBytes: limit}
 	back, err := restarted.Load(ctx, pol, now)
 	if err != nil {
 		t.Fatal(err)
@@ -75,7 +75,7 @@ func TestCheckpointShardsOnTheAPIServer(t *testing.T) {
 	if raw := primary.Data["state.json"]; !strings.HasPrefix(raw, `{"version":2,`) || !strings.Contains(raw, "workload-000") {
 		t.Errorf("checkpoint after the shrink %.60s..., want version 2 with the one workload", raw)
 	}
-	again, err := (&controllers.StateStore{Reader: k8sClient, Writer: k8sClient, MaxBytes: limit}).Load(ctx, pol, now)
+	again, err := (&controllers.StateStore{Reader: k8sClient, Writer: checkpointWriter(t), MaxBytes: limit}).Load(ctx, pol, now)
 	if err != nil || len(again) != 1 {
 		t.Errorf("after the shrink a restart reads %d workloads (error %v), want 1", len(again), err)
 	}
