@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -26,14 +27,32 @@ func ForgetWorkload(namespace, workload string) {
 	WorkloadsShown.Forget(namespace, workload)
 }
 
+// selectedModes remembers the mode each policy's selected count is shown under, so that a change of mode
+// removes exactly that series: a partial-match delete scans every policy's series, on every reconcile of every
+// policy.
+var selectedModes = struct {
+	sync.Mutex
+	byPolicy map[[2]string]string
+}{byPolicy: map[[2]string]string{}}
+
 // SetSelected shows how many Deployments a policy selects, under its current mode only: the series of the mode
 // it had before goes.
 func SetSelected(namespace, policy string, mode tuningv1alpha1.Mode, n int) {
-	SelectedWorkloads.DeletePartialMatch(prometheus.Labels{"namespace": namespace, "policy": policy})
+	key := [2]string{namespace, policy}
+	selectedModes.Lock()
+	before, known := selectedModes.byPolicy[key]
+	selectedModes.byPolicy[key] = string(mode)
+	selectedModes.Unlock()
+	if known && before != string(mode) {
+		SelectedWorkloads.DeleteLabelValues(namespace, policy, before)
+	}
 	SelectedWorkloads.WithLabelValues(namespace, policy, string(mode)).Set(float64(n))
 }
 
 // ForgetPolicy removes the series of a deleted policy.
 func ForgetPolicy(namespace, policy string) {
+	selectedModes.Lock()
+	delete(selectedModes.byPolicy, [2]string{namespace, policy})
+	selectedModes.Unlock()
 	SelectedWorkloads.DeletePartialMatch(prometheus.Labels{"namespace": namespace, "policy": policy})
 }
