@@ -60,7 +60,7 @@ func New(restConfig *rest.Config, c Config) (*Driver, error) {
 		inbox:      newInbox(),
 		ready:      make(chan struct{}),
 	}
-	d.stats.lagHist = newLagHistogram()
+	d.stats.lagHist, d.stats.eventLagHist = newLagHistogram(), newEventLagHistogram()
 	for _, n := range d.nodes {
 		d.nodeByName[n.name] = n
 	}
@@ -140,7 +140,7 @@ func (d *Driver) Run(ctx context.Context) error {
 		}
 		d.metricsLn = ln
 	}
-	d.events = newEventRecorders(ctx, d.eventClient, d.nodeEventClients, d.cfg.SchedulerName)
+	d.events = newEventRecorders(ctx, d.eventClient, d.nodeEventClients, d.cfg.SchedulerName, d.stats.observeEventLag)
 	if d.binder != nil {
 		d.binder.recorder = d.events.scheduler
 	}

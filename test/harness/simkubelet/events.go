@@ -2,6 +2,7 @@ package simkubelet
 
 import (
 	"context"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
@@ -23,12 +24,18 @@ type eventRecorders struct {
 	scheduler    record.EventRecorder
 }
 
-func newEventRecorders(ctx context.Context, schedulerClient kubernetes.Interface, nodeClients map[string]kubernetes.Interface, schedulerName string) *eventRecorders {
+// observeLag, when set, is given the lag of each Event written (see lagSink).
+func newEventRecorders(ctx context.Context, schedulerClient kubernetes.Interface, nodeClients map[string]kubernetes.Interface, schedulerName string,
+	observeLag func(time.Duration)) *eventRecorders {
 	e := &eventRecorders{byNode: make(map[string]record.EventRecorder, len(nodeClients))}
 	newBroadcaster := func(client kubernetes.Interface) record.EventBroadcaster {
 		b := record.NewBroadcaster(record.WithContext(ctx))
 		b.StartStructuredLogging(3)
-		b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
+		var sink record.EventSink = &typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")}
+		if observeLag != nil {
+			sink = lagSink{EventSink: sink, observe: observeLag}
+		}
+		b.StartRecordingToSink(sink)
 		e.broadcasters = append(e.broadcasters, b)
 		return b
 	}
@@ -68,5 +75,37 @@ func (e *eventRecorders) podEvent(pod *corev1.Pod, node, eventType, reason, msg 
 func (e *eventRecorders) shutdown() {
 	for _, b := range e.broadcasters {
 		b.Shutdown()
+	}
+}
+
+// lagSink measures how late Events reach the API server: from the moment the recorder made (or, aggregated,
+// last counted) an Event to the end of its write. A broadcaster writes its node's Events one at a time, so
+// under load they queue behind each other; the benchmark waits for this lag to fall before it starts measuring.
+type lagSink struct {
+	record.EventSink
+	observe func(time.Duration)
+}
+
+func (s lagSink) Create(e *corev1.Event) (*corev1.Event, error) {
+	out, err := s.EventSink.Create(e)
+	s.written(e, err)
+	return out, err
+}
+
+func (s lagSink) Update(e *corev1.Event) (*corev1.Event, error) {
+	out, err := s.EventSink.Update(e)
+	s.written(e, err)
+	return out, err
+}
+
+func (s lagSink) Patch(e *corev1.Event, data []byte) (*corev1.Event, error) {
+	out, err := s.EventSink.Patch(e, data)
+	s.written(e, err)
+	return out, err
+}
+
+func (s lagSink) written(e *corev1.Event, err error) {
+	if err == nil && !e.LastTimestamp.IsZero() {
+		s.observe(time.Since(e.LastTimestamp.Time))
 	}
 }

@@ -38,6 +38,7 @@ func (d *Driver) newRegistry() *prometheus.Registry {
 		counter("lease_renewals_total", "Node lease renewals.", &s.leaseRenewals),
 		counter("node_status_writes_total", "Node status writes.", &s.nodeStatusWrites),
 		s.lagHist,
+		s.eventLagHist,
 	)
 	return reg
 }
@@ -47,6 +48,15 @@ func newLagHistogram() prometheus.Histogram {
 	return prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "simkubelet_status_write_lag_seconds",
 		Help:    "Time from a simulated pod status change to the end of the API write that carried it.",
+		Buckets: prometheus.ExponentialBuckets(0.05, 2, 12),
+	})
+}
+
+// newEventLagHistogram is the Event-write lag histogram: from the recorder's timestamp to the end of the write.
+func newEventLagHistogram() prometheus.Histogram {
+	return prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "simkubelet_event_write_lag_seconds",
+		Help:    "Time from the moment the event recorder made (or, aggregated, last counted) a kubelet Event to the end of its API write.",
 		Buckets: prometheus.ExponentialBuckets(0.05, 2, 12),
 	})
 }
@@ -81,6 +91,7 @@ func (d *Driver) runStatsLog(ctx context.Context, every time.Duration) {
 			cur := d.stats.snapshot()
 			secs := now.Sub(prevAt).Seconds()
 			p50, p99, lagMax, tickMax := d.stats.takeWindow()
+			eventP99 := d.stats.takeEventWindow()
 			d.log.Info("Stats",
 				"pods", cur.Pods,
 				"statusWritesPerSec", round1(float64(cur.StatusWrites-prev.StatusWrites)/secs),
@@ -93,6 +104,7 @@ func (d *Driver) runStatsLog(ctx context.Context, every time.Duration) {
 				"lagP50", p50.Round(time.Millisecond).String(),
 				"lagP99", p99.Round(time.Millisecond).String(),
 				"lagMax", lagMax.Round(time.Millisecond).String(),
+				"eventLagP99", eventP99.Round(time.Millisecond).String(),
 				"tickMax", tickMax.Round(time.Millisecond).String())
 			prev, prevAt = cur, now
 		}

@@ -45,13 +45,15 @@ type stats struct {
 	leaseRenewals    atomic.Int64
 	nodeStatusWrites atomic.Int64
 
-	lagHist prometheus.Histogram // may be nil
+	lagHist      prometheus.Histogram // may be nil
+	eventLagHist prometheus.Histogram // may be nil
 
 	mu       sync.Mutex
 	lagCount int64
 	lagSum   time.Duration
 	lagMax   time.Duration
 	window   []time.Duration // lags since the last stats line, for its percentiles
+	eventWin []time.Duration // Event-write lags since the last stats line
 	tickMax  time.Duration
 	winTick  time.Duration
 }
@@ -69,6 +71,32 @@ func (s *stats) observeLag(d time.Duration) {
 	if len(s.window) < 1<<16 {
 		s.window = append(s.window, d)
 	}
+}
+
+// observeEventLag records the lag of one Event write.
+func (s *stats) observeEventLag(d time.Duration) {
+	if s.eventLagHist != nil {
+		s.eventLagHist.Observe(d.Seconds())
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.eventWin) < 1<<16 {
+		s.eventWin = append(s.eventWin, d)
+	}
+}
+
+// takeEventWindow returns the 99th percentile of the Event-write lags since the previous call, and starts a new
+// window.
+func (s *stats) takeEventWindow() time.Duration {
+	s.mu.Lock()
+	w := s.eventWin
+	s.eventWin = nil
+	s.mu.Unlock()
+	if len(w) == 0 {
+		return 0
+	}
+	slices.Sort(w)
+	return w[min(len(w)-1, int(0.99*float64(len(w))))]
 }
 
 // observeTick records the duration of one tick.

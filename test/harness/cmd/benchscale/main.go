@@ -81,6 +81,15 @@ type result struct {
 	APIRequestsPerDecision         float64 `json:"apiRequestsPerDecision"`
 	Decisions                      int     `json:"decisions"`
 	WindowSeconds                  float64 `json:"windowSeconds"`
+	// SettleSeconds is how long the benchmark waited, once the pods ran, for the simulated cluster to keep up
+	// (settle); Settled says it did before the timeout.
+	SettleSeconds float64 `json:"settleSeconds"`
+	Settled       bool    `json:"settled"`
+	// The simulated kubelet's status writes and Events in the window: how late they reached the API server.
+	SimStatusWriteLagP50Seconds float64 `json:"simStatusWriteLagP50Seconds"`
+	SimStatusWriteLagP99Seconds float64 `json:"simStatusWriteLagP99Seconds"`
+	SimEventWriteLagP50Seconds  float64 `json:"simEventWriteLagP50Seconds"`
+	SimEventWriteLagP99Seconds  float64 `json:"simEventWriteLagP99Seconds"`
 }
 
 func main() {
@@ -233,6 +242,12 @@ func run(n int, window time.Duration, outPath string) error {
 		return err
 	}
 	logf("%d pods should run: most do, %s after their Deployments were created", steady, time.Since(created).Round(time.Second))
+	settleTook, settled := settle(simMetrics, settleTimeout)
+	if settled {
+		logf("the simulated cluster keeps up, %s later", settleTook.Round(time.Second))
+	} else {
+		logf("the simulated cluster still lags after %s: the window starts anyway, and its latencies include the backlog", settleTook.Round(time.Second))
+	}
 	logPeakRSS(op.Process.Pid, floor.Process.Pid)
 	for _, d := range crashing {
 		if err := c.Create(ctx, d); err != nil {
@@ -243,7 +258,8 @@ func run(n int, window time.Duration, outPath string) error {
 
 	// Measurement window.
 	opCPU0, floorCPU0 := cpuSeconds(op.Process.Pid), cpuSeconds(floor.Process.Pid)
-	writes0 := scrapeValue(simMetrics, "simkubelet_status_writes_total")
+	sim0 := scrape(simMetrics)
+	writes0 := sumMetric(sim0, "simkubelet_status_writes_total")
 	begin := time.Now()
 	var opHeap, floorHeap []float64
 	// A CPU profile of the operator over the middle two thirds of the window, for whoever wants to know where its
@@ -273,10 +289,16 @@ func run(n int, window time.Duration, outPath string) error {
 		opLive, floorLive = min(opLive, liveHeap(opPprof)), min(floorLive, liveHeap(floorPprof))
 	}
 	saveProfile(opPprof, "heap", filepath.Join(cl.Root, "bin", "bench-scale-heap.pprof"))
-	writes := scrapeValue(simMetrics, "simkubelet_status_writes_total") - writes0
+	sim1 := scrape(simMetrics)
+	writes := sumMetric(sim1, "simkubelet_status_writes_total") - writes0
 	opCPU, floorCPU := cpuSeconds(op.Process.Pid)-opCPU0, cpuSeconds(floor.Process.Pid)-floorCPU0
 
-	r := result{Deployments: n, Pods: pods, Policies: policies, StatusUpdates: writes, WindowSeconds: math.Round(el)}
+	r := result{Deployments: n, Pods: pods, Policies: policies, StatusUpdates: writes, WindowSeconds: math.Round(el),
+		SettleSeconds: math.Round(settleTook.Seconds()), Settled: settled}
+	r.SimStatusWriteLagP50Seconds, _ = deltaQuantile(sim0, sim1, simStatusLag, 0.5)
+	r.SimStatusWriteLagP99Seconds, _ = deltaQuantile(sim0, sim1, simStatusLag, 0.99)
+	r.SimEventWriteLagP50Seconds, _ = deltaQuantile(sim0, sim1, simEventLag, 0.5)
+	r.SimEventWriteLagP99Seconds, _ = deltaQuantile(sim0, sim1, simEventLag, 0.99)
 	r.HeapInuseBytes, r.FloorHeapInuseBytes = median(opHeap), median(floorHeap)
 	r.LiveHeapBytes, r.FloorLiveHeapBytes = opLive, floorLive
 	r.BytesPerPod = (opLive - opBase) / float64(pods)
@@ -371,6 +393,10 @@ func run(n int, window time.Duration, outPath string) error {
 	row("Killing Event reaches API, p50 (s)", f1(r.KillingEventLagP50Seconds), "-", "")
 	row("Killing Event reaches API, max (s)", f1(r.KillingEventLagMaxSeconds), "-", "")
 	row("crash loops decided", fmt.Sprintf("%d/%d", r.CrashLoopsDecided, r.CrashLoops), "-", "")
+	row("simulated kubelet: status writes late, p50 (s)", f1(r.SimStatusWriteLagP50Seconds), "-", "")
+	row("simulated kubelet: status writes late, p99 (s)", f1(r.SimStatusWriteLagP99Seconds), "-", "")
+	row("simulated kubelet: Events late, p50 (s)", f1(r.SimEventWriteLagP50Seconds), "-", "")
+	row("simulated kubelet: Events late, p99 (s)", f1(r.SimEventWriteLagP99Seconds), "-", "")
 	row("reconcile p50 (s)", f3(r.ReconcileP50Seconds), "-", "")
 	row("reconcile p99 (s)", f3(r.ReconcileP99Seconds), "-", "< 1")
 	row("API requests per decision", f1(r.APIRequestsPerDecision), "-", "")
@@ -714,7 +740,18 @@ func sumMetric(lines []string, metric string) float64 {
 
 // histogramQuantiles estimates quantiles of a Prometheus histogram (linear within a bucket) and its count.
 func histogramQuantiles(lines []string, metric, label string, qs ...float64) (float64, float64, float64) {
-	type bucket struct{ le, n float64 }
+	bs := histogramBuckets(lines, metric, label)
+	if len(bs) == 0 || bs[len(bs)-1].n == 0 {
+		return 0, 0, 0
+	}
+	return bucketQuantile(bs, qs[0]), bucketQuantile(bs, qs[1]), bs[len(bs)-1].n
+}
+
+// bucket is one cumulative bucket of a histogram: n observations at most le.
+type bucket struct{ le, n float64 }
+
+// histogramBuckets returns the buckets of a Prometheus histogram's samples carrying label, by upper bound.
+func histogramBuckets(lines []string, metric, label string) []bucket {
 	var bs []bucket
 	for _, l := range lines {
 		if !strings.HasPrefix(l, metric+"_bucket{") || !strings.Contains(l, label) {
@@ -730,28 +767,26 @@ func histogramQuantiles(lines []string, metric, label string, qs ...float64) (fl
 		bs = append(bs, bucket{v, sampleValue(l)})
 	}
 	sort.Slice(bs, func(i, j int) bool { return bs[i].le < bs[j].le })
-	if len(bs) == 0 || bs[len(bs)-1].n == 0 {
-		return 0, 0, 0
-	}
-	total := bs[len(bs)-1].n
-	quantile := func(q float64) float64 {
-		rank := q * total
-		prevLe, prevN := 0.0, 0.0
-		for _, b := range bs {
-			if b.n >= rank {
-				if math.IsInf(b.le, 1) {
-					return prevLe
-				}
-				if b.n == prevN {
-					return b.le
-				}
-				return prevLe + (b.le-prevLe)*(rank-prevN)/(b.n-prevN)
+	return bs
+}
+
+// bucketQuantile estimates the q-quantile of cumulative buckets, linear within a bucket.
+func bucketQuantile(bs []bucket, q float64) float64 {
+	rank := q * bs[len(bs)-1].n
+	prevLe, prevN := 0.0, 0.0
+	for _, b := range bs {
+		if b.n >= rank {
+			if math.IsInf(b.le, 1) {
+				return prevLe
 			}
-			prevLe, prevN = b.le, b.n
+			if b.n == prevN {
+				return b.le
+			}
+			return prevLe + (b.le-prevLe)*(rank-prevN)/(b.n-prevN)
 		}
-		return prevLe
+		prevLe, prevN = b.le, b.n
 	}
-	return quantile(qs[0]), quantile(qs[1]), total
+	return prevLe
 }
 
 // maxOf is the largest value, 0 for none.
