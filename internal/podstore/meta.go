@@ -26,30 +26,30 @@ func (e *Event) GetUID() types.UID    { return types.UID(e.ID) }
 // empty, it adds nothing to a record's size.
 type nameOnly struct{}
 
-func (nameOnly) SetNamespace(string)                                        {}
-func (nameOnly) SetName(string)                                             {}
-func (nameOnly) GetGenerateName() string                                    { return "" }
-func (nameOnly) SetGenerateName(string)                                     {}
-func (nameOnly) SetUID(types.UID)                                           {}
-func (nameOnly) GetResourceVersion() string                                 { return "" }
-func (nameOnly) SetResourceVersion(string)                                  {}
-func (nameOnly) GetGeneration() int64                                       { return 0 }
-func (nameOnly) SetGeneration(int64)                                        {}
-func (nameOnly) GetSelfLink() string                                        { return "" }
-func (nameOnly) SetSelfLink(string)                                         {}
-func (nameOnly) GetCreationTimestamp() metav1.Time                          { return metav1.Time{} }
-func (nameOnly) SetCreationTimestamp(metav1.Time)                           {}
-func (nameOnly) GetDeletionTimestamp() *metav1.Time                         { return nil }
-func (nameOnly) SetDeletionTimestamp(*metav1.Time)                          {}
-func (nameOnly) GetDeletionGracePeriodSeconds() *int64                      { return nil }
-func (nameOnly) SetDeletionGracePeriodSeconds(*int64)                       {}
-func (nameOnly) GetLabels() map[string]string                               { return nil }
-func (nameOnly) SetLabels(map[string]string)                                {}
-func (nameOnly) GetAnnotations() map[string]string                          { return nil }
-func (nameOnly) SetAnnotations(map[string]string)                           {}
-func (nameOnly) GetFinalizers() []string                                    { return nil }
-func (nameOnly) SetFinalizers([]string)                                     {}
-func (nameOnly) GetOwnerReferences() []metav1.OwnerReference                { return nil }
-func (nameOnly) SetOwnerReferences([]metav1.OwnerReference)                 {}
-func (nameOnly) GetManagedFields() []metav1.ManagedFieldsEntry              { return nil }
-func (nameOnly) SetManagedFields(managedFields []metav1.ManagedFieldsEntry) {}
+func (nameOnly) SetNamespace(string)                           {}
+func (nameOnly) SetName(string)                                {}
+func (nameOnly) GetGenerateName() string                       { return "" }
+func (nameOnly) SetGenerateName(string)                        {}
+func (nameOnly) SetUID(types.UID)                              {}
+func (nameOnly) GetResourceVersion() string                    { return "" }
+func (nameOnly) SetResourceVersion(string)                     {}
+func (nameOnly) GetGeneration() int64                          { return 0 }
+func (nameOnly) SetGeneration(int64)                           {}
+func (nameOnly) GetSelfLink() string                           { return "" }
+func (nameOnly) SetSelfLink(string)                            {}
+func (nameOnly) GetCreationTimestamp() metav1.Time             { return metav1.Time{} }
+func (nameOnly) SetCreationTimestamp(metav1.Time)              {}
+func (nameOnly) GetDeletionTimestamp() *metav1.Time            { return nil }
+func (nameOnly) SetDeletionTimestamp(*metav1.Time)             {}
+func (nameOnly) GetDeletionGracePeriodSeconds() *int64         { return nil }
+func (nameOnly) SetDeletionGracePeriodSeconds(*int64)          {}
+func (nameOnly) GetLabels() map[string]string                  { return nil }
+func (nameOnly) SetLabels(map[string]string)                   {}
+func (nameOnly) GetAnnotations() map[string]string             { return nil }
+func (nameOnly) SetAnnotations(map[string]string)              {}
+func (nameOnly) GetFinalizers() []string                       { return nil }
+func (nameOnly) SetFinalizers([]string)                        {}
+func (nameOnly) GetOwnerReferences() []metav1.OwnerReference   { return nil }
+func (nameOnly) SetOwnerReferences([]metav1.OwnerReference)    {}
+func (nameOnly) GetManagedFields() []metav1.ManagedFieldsEntry { return nil }
+func (nameOnly) SetManagedFields([]metav1.ManagedFieldsEntry)  {}
