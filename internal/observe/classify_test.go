@@ -148,3 +148,47 @@ func TestHistogramQuantileIsDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// A few samples leave room above the longest of them; many leave little. The estimate of the longest start must
+// reach past the samples when they are few, and converge on the distribution's end as they grow.
+func TestHistogramUpperEstimate(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	starts := func(secs ...float64) *Histogram {
+		var h Histogram
+		for _, s := range secs {
+			h.Add(time.Duration(s*float64(time.Second)), now, 24*time.Hour)
+		}
+		return &h
+	}
+	var many []float64
+	for i := range 200 {
+		many = append(many, 32+21*float64(i)/199) // 32 s to 53 s, evenly
+	}
+	tests := []struct {
+		name     string
+		h        *Histogram
+		from, to float64 // the estimate lies in [from, to]
+	}{
+		{"empty", &Histogram{}, 0, 0},
+		{"one sample: its value", starts(46), 46, 46},
+		{"four starts of a 32-53 s start reach past the longest seen", starts(35, 38, 44, 46), 49, 51},
+		{"two starts: a whole spread above", starts(30, 40), 49, 52},
+		{"equal starts: no spread beyond the bucket's width", starts(20, 20, 20, 20), 20, 20.4},
+		{"200 starts of 32-53 s: close to 53 s", starts(many...), 53, 53.3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.h.UpperEstimate(); got < tt.from || got > tt.to {
+				t.Errorf("UpperEstimate = %.2fs, want %.1f-%.1fs", got, tt.from, tt.to)
+			}
+		})
+	}
+
+	// As samples fade, fewer effective ones are left and the estimate widens again.
+	h := starts(35, 38, 44, 46, 40, 42, 37, 45)
+	fresh := h.UpperEstimate()
+	h.decay(now.Add(48*time.Hour), 24*time.Hour)
+	if faded := h.UpperEstimate(); faded <= fresh {
+		t.Errorf("UpperEstimate after two half-lives = %.2fs, want above the fresh %.2fs", faded, fresh)
+	}
+}

@@ -142,3 +142,26 @@ func (h *Histogram) WeightAbove(seconds float64) float64 {
 	}
 	return total
 }
+
+// UpperEstimate estimates how long the longest start of the sampled distribution can be, for deciding whether a
+// budget is too loose: a few samples rarely include the slowest start. From n samples over [lo, max] it is max
+// plus the gap (max-lo)/(n-1) that n samples leave on average below a distribution's upper end (the estimate of
+// a uniform distribution's end), with lo the lower bound of the lowest bucket and n the decayed weight, so the
+// estimate widens as old samples fade. With one effective sample or less the spread is unknown, and the
+// estimate is the largest sample seen. Zero when the histogram is empty.
+func (h *Histogram) UpperEstimate() float64 {
+	keys := h.keys()
+	n := h.Weight()
+	if len(keys) == 0 || !(n > 0) {
+		return 0
+	}
+	top := max(h.Max, bucketUpper(keys[len(keys)-1])/bucketGrowth)
+	if n <= 1 {
+		return top
+	}
+	lo := 0.0
+	if keys[0] > 0 {
+		lo = bucketUpper(keys[0] - 1)
+	}
+	return top + max(0, top-lo)/(n-1)
+}

@@ -139,3 +139,12 @@ func repeat(d time.Duration, n int) []time.Duration {
 	}
 	return out
 }
+
+// spread returns n durations evenly from lo to hi seconds.
+func spread(lo, hi float64, n int) []time.Duration {
+	out := make([]time.Duration, n)
+	for i := range out {
+		out[i] = time.Duration((lo + (hi-lo)*float64(i)/float64(n-1)) * float64(time.Second))
+	}
+	return out
+}

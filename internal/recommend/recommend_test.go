@@ -139,6 +139,21 @@ func TestRecommend(t *testing.T) {
 				startsCompleted(repeat(secs(20), 10)...).obj(),
 		},
 		{
+			// Four starts of a 32-53 s start seen at 35-46 s: a p99 of 46 s puts the 145 s budget above twice
+			// the need (138 s), but the slowest starts are rarely among so few.
+			name:     "a budget looser than twice the need of a handful of starts is left alone: they do not show the slowest",
+			settings: settings(),
+			container: makeContainer("app").startup(makeProbe("/healthz").period(5).failure(29).obj()).liveness(defaultLiveness).
+				startsCompleted(secs(35), secs(38), secs(44), secs(46)).obj(),
+		},
+		{
+			name:     "the same budget is tightened once thirty starts of the same range show their end",
+			settings: settings(),
+			container: makeContainer("app").startup(makeProbe("/healthz").period(5).failure(29).obj()).liveness(defaultLiveness).
+				startsCompleted(spread(35, 46, 30)...).obj(),
+			want: []change{{probes.Startup, "failureThreshold", 29, 19, ReasonStartupTooLoose}},
+		},
+		{
 			name:     "no tightening while starts are still being killed",
 			settings: settings(),
 			container: makeContainer("app").startup(makeProbe("/healthz").period(5).failure(60).obj()).liveness(defaultLiveness).

@@ -85,19 +85,20 @@ func (r *containerRun) startupRule() {
 			target = min(max(need, seconds(2*sig.Startup.Max)), maxBudget)
 			reason = ReasonStartupBelowTarget
 			evidence += fmt.Sprintf("; a too-short budget kills starts while a longer one costs little, so it grows in one change to %ds, at least twice the longest start seen (%.1fs)", target, sig.Startup.Max)
-		case st != nil && censoredW < 0.5 && budget > 2*need && budget > s.Liveness.MaxTimeToDetectSeconds && !startsInProgress(sig):
+		case st != nil && censoredW < 0.5 && budget > 2*looseNeed(need, sig.Startup, margin) && budget > s.Liveness.MaxTimeToDetectSeconds && !startsInProgress(sig):
 			// Tightening costs a rollout of every pod, and gains only a faster restart of a start that hangs: it
 			// is worth it only when such a hang would go unnoticed longer than the policy lets any hang
 			// (maxTimeToDetectSeconds). Hysteresis: only a budget more than twice the need is tightened, so
-			// small drifts cause no churn. It is tightened to the need, but never below twice the longest start
-			// seen: a few samples cannot show the tail, and a budget cut too far would cost a crash loop. Not
-			// while a start is in progress: the starts that completed first are the quick ones, and the slow
-			// ones still running would be missing from the estimate.
+			// small drifts cause no churn; the need here is also sized from the longest start the samples
+			// suggest, since a few of them rarely include the slowest. It is tightened to the need, but never
+			// below twice the longest start seen: a budget cut too far would cost a crash loop. Not while a
+			// start is in progress: the starts that completed first are the quick ones, and the slow ones still
+			// running would be missing from the estimate.
 			longest := seconds(2 * sig.Startup.Max)
 			target = stepDown(budget, max(need, longest), s.Pacing.MaxStepPercent)
 			reason = ReasonStartupTooLoose
-			evidence += fmt.Sprintf("; more than twice the need, so a start that hangs waits %ds to be restarted, longer than the policy's maxTimeToDetectSeconds of %ds: tightened to %ds, which keeps twice the longest start seen (%.1fs) since a too-short budget costs a crash loop",
-				budget, s.Liveness.MaxTimeToDetectSeconds, target, sig.Startup.Max)
+			evidence += fmt.Sprintf("; %.0f starts suggest a longest start of %.1fs (the longest seen plus the gap so few samples leave), and the budget is more than twice what that needs with the margin, so a start that hangs waits %ds to be restarted, longer than the policy's maxTimeToDetectSeconds of %ds: tightened to %ds, which keeps twice the longest start seen (%.1fs) since a too-short budget costs a crash loop",
+				completedW, sig.Startup.UpperEstimate(), budget, s.Liveness.MaxTimeToDetectSeconds, target, sig.Startup.Max)
 		default:
 			return
 		}
@@ -113,6 +114,17 @@ func (r *containerRun) startupRule() {
 	if r.setBudget(budget, target, reason, evidence) {
 		r.gateLiveness()
 	}
+}
+
+// looseNeed is the startup budget below which a budget is never called too loose: the need from the target
+// percentile, or the margin times the longest start the samples suggest, when that is more. A percentile read
+// from a handful of starts is their longest, and the slowest start is usually not among them; tightening
+// gains little (a hung start restarted sooner) while cutting too far costs a crash loop.
+func looseNeed(need int32, completed *observe.Histogram, margin float64) int32 {
+	if completed == nil {
+		return need
+	}
+	return max(need, seconds(completed.UpperEstimate()*margin))
 }
 
 // weightAbove is the decayed weight of a histogram's samples of at least the given seconds.
