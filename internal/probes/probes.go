@@ -186,6 +186,14 @@ func (v Values) Budget() int32 {
 	return v.InitialDelaySeconds + v.FailureThreshold*v.PeriodSeconds
 }
 
+// EarliestAction is the soonest a probe with these fields acts on a container that fails from its start. The
+// kubelet's probe ticker runs from the worker's creation, not from the container's start (a restarted container
+// keeps its pod's phase), so the first probe that counts comes up to one period after initialDelaySeconds and
+// the failureThreshold-th failure failureThreshold-1 periods after that: a kill lands between this and Budget.
+func (v Values) EarliestAction() int32 {
+	return v.InitialDelaySeconds + max(v.FailureThreshold-1, 0)*v.PeriodSeconds
+}
+
 // TimeToDetect is the longest a hung container goes unnoticed by a liveness probe with these fields:
 // failureThreshold periods, the last of which may wait the full timeout.
 func (v Values) TimeToDetect() int64 {

@@ -65,6 +65,23 @@ func TestBudget(t *testing.T) {
 	}
 }
 
+func TestEarliestAction(t *testing.T) {
+	cases := []struct {
+		v    Values
+		want int32
+	}{
+		{Of(&corev1.Probe{}), 20}, // the defaults: the third failure, at the earliest two periods after the first
+		{Values{InitialDelaySeconds: 8, PeriodSeconds: 10, FailureThreshold: 2}, 18},
+		{Values{InitialDelaySeconds: 83, PeriodSeconds: 30, FailureThreshold: 1}, 83},
+		{Values{PeriodSeconds: 5, FailureThreshold: 60}, 295},
+	}
+	for _, tc := range cases {
+		if got := tc.v.EarliestAction(); got != tc.want || got > tc.v.Budget() {
+			t.Errorf("%+v: EarliestAction = %d, want %d (Budget %d)", tc.v, got, tc.want, tc.v.Budget())
+		}
+	}
+}
+
 func TestTimeToDetect(t *testing.T) {
 	const m = math.MaxInt32
 	cases := []struct {

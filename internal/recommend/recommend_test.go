@@ -70,6 +70,24 @@ func TestRecommend(t *testing.T) {
 			want:      []change{{probes.Startup, "failureThreshold", 6, 120, ReasonStartupKilled}},
 		},
 		{
+			// A restarted container keeps its pod's probe ticker: 2 x 10s after 8s kills anywhere from 18 to 28s.
+			name:     "starts killed a period before the budget were killed by it",
+			settings: settings(),
+			container: makeContainer("app").liveness(makeProbe("/healthz").delay(8).failure(2).obj()).readiness(readiness).
+				startsCompleted(secs(9), secs(11)).startsKilled(3, secs(19)).obj(),
+			want: []change{
+				{probes.Startup, probes.WholeProbe, 0, 1, ReasonStartupKilled},
+				{probes.Liveness, "initialDelaySeconds", 8, 0, ReasonLivenessGated},
+			},
+		},
+		{
+			name:     "starts killed under an older, shorter budget do not grow the current one",
+			settings: settings(),
+			container: makeContainer("app").liveness(makeProbe("/healthz").delay(8).failure(2).obj()).readiness(readiness).
+				startsCompleted(secs(9), secs(11)).startsKilled(3, secs(12)).obj(),
+			waitingLike: "0 starts killed at about the current budget of 28s (after 17s or more), 3 needed",
+		},
+		{
 			name:        "two killed starts are not enough evidence with minSamples 3",
 			settings:    settings(),
 			container:   makeContainer("app").liveness(defaultLiveness).startsKilled(2, secs(30)).obj(),

@@ -31,12 +31,12 @@ func (r *containerRun) startupRule() {
 	if st == nil && live == nil {
 		return // nothing kills a slow start
 	}
-	var budget int32
+	killer := live
 	if st != nil {
-		budget = probes.Of(st).Budget()
-	} else {
-		budget = probes.Of(live).Budget()
+		killer = st // it gates the liveness probe: only the startup probe kills a start
 	}
+	budget := probes.Of(killer).Budget()
+	killedAtBudget := weightAbove(sig.Censored, atBudgetFrom(probes.Of(killer)))
 	completedW, censoredW := weight(sig.Startup), weight(sig.Censored)
 	total := completedW + censoredW
 	if total < float64(s.Pacing.MinSamples) {
@@ -56,9 +56,9 @@ func (r *containerRun) startupRule() {
 		// The target percentile lies beyond every completed start, among the killed ones: its value is
 		// unknown. Only starts killed at about the current budget show that this budget is short; kills under
 		// an older, shorter budget (or one hang during a start) do not justify another change.
-		atBudget := weightAbove(sig.Censored, 0.8*float64(budget))
-		if atBudget < float64(s.Pacing.MinSamples) {
-			r.wait("startup: %.0f starts killed at about the current budget of %ds, %d needed before growing it", atBudget, budget, s.Pacing.MinSamples)
+		if killedAtBudget < float64(s.Pacing.MinSamples) {
+			r.wait("startup: %.0f starts killed at about the current budget of %ds (after %.0fs or more), %d needed before growing it",
+				killedAtBudget, budget, atBudgetFrom(probes.Of(killer)), s.Pacing.MinSamples)
 			return
 		}
 		need = max(seconds(lowerBound*margin), budget+1)
@@ -76,7 +76,7 @@ func (r *containerRun) startupRule() {
 		evidence = fmt.Sprintf("p%g of %.0f recent starts is %.1fs (%.0f of them killed before completing, counted as longer than they ran); with a %.2gx margin the start needs %ds; the startup budget is %ds",
 			s.Startup.TargetPercentile, total, qs, censoredW, margin, need, budget)
 		switch {
-		case budget < low && weightAbove(sig.Censored, 0.8*float64(budget)) >= 0.5:
+		case budget < low && killedAtBudget >= 0.5:
 			// Only once a start was actually killed at about this budget: the percentile alone says one may be
 			// some day, and every change rolls every pod, which costs more than a rare kill. Then growing is
 			// cheap and a short budget kills starts: straight to what the evidence needs, with room for twice
@@ -114,6 +114,14 @@ func (r *containerRun) startupRule() {
 	if r.setBudget(budget, target, reason, evidence) {
 		r.gateLiveness()
 	}
+}
+
+// atBudgetFrom is the shortest killed start that counts as killed at about the probe's current budget rather
+// than under an older, shorter one: 80% of the budget, or, when the probe's period is long against its budget,
+// the soonest the probe can act (a kill lands anywhere from there to the budget, by where the container's start
+// falls in the probe's ticker), less a second for timestamps read to the second.
+func atBudgetFrom(v probes.Values) float64 {
+	return min(0.8*float64(v.Budget()), max(0, float64(v.EarliestAction()-1)))
 }
 
 // looseNeed is the startup budget below which a budget is never called too loose: the need from the target
