@@ -35,8 +35,9 @@ func (r *containerRun) startupRule() {
 	if st != nil {
 		killer = st // it gates the liveness probe: only the startup probe kills a start
 	}
-	budget := probes.Of(killer).Budget()
-	killedAtBudget := weightAbove(sig.Censored, atBudgetFrom(probes.Of(killer)))
+	killerValues := probes.Of(killer)
+	budget, killedFrom := killerValues.Budget(), atBudgetFrom(killerValues)
+	killedAtBudget := weightAbove(sig.Censored, killedFrom)
 	completedW, censoredW := weight(sig.Startup), weight(sig.Censored)
 	total := completedW + censoredW
 	if total < float64(s.Pacing.MinSamples) {
@@ -58,7 +59,7 @@ func (r *containerRun) startupRule() {
 		// an older, shorter budget (or one hang during a start) do not justify another change.
 		if killedAtBudget < float64(s.Pacing.MinSamples) {
 			r.wait("startup: %.0f starts killed at about the current budget of %ds (after %.0fs or more), %d needed before growing it",
-				killedAtBudget, budget, atBudgetFrom(probes.Of(killer)), s.Pacing.MinSamples)
+				killedAtBudget, budget, killedFrom, s.Pacing.MinSamples)
 			return
 		}
 		need = max(seconds(lowerBound*margin), budget+1)
