@@ -104,11 +104,19 @@ func checkInvariants(t *testing.T, s policy.Settings, c Container, plan Plan) {
 			if probes.TimeToDetect(before.FailureThreshold, before.PeriodSeconds, before.TimeoutSeconds) <= int64(s.Liveness.MaxTimeToDetectSeconds) {
 				t.Fatalf("liveness tightened although within the bound: %+v", ch)
 			}
-			if after.TimeToDetect() > int64(s.Liveness.MaxTimeToDetectSeconds) || ch.To >= ch.From || ch.To < s.Liveness.MinFailureThreshold {
+			if after.TimeToDetect() > int64(s.Liveness.MaxTimeToDetectSeconds) || ch.To >= ch.From || after.FailureThreshold < s.Liveness.MinFailureThreshold {
 				t.Fatalf("liveness tightened to %d, outside the bound: %+v", after.TimeToDetect(), ch)
 			}
-			if n := needlessKillsPerWeek(sig, after.PeriodSeconds, ch.To, 0); n >= MaxNeedlessKillsPerReplicaWeek || sig.LivenessProbes < 1 {
-				t.Fatalf("liveness tightened to %d failures with %.2g expected needless kills per replica-week", ch.To, n)
+			if ch.Field == probes.PeriodSeconds && (ch.To < minTightenedPeriodSeconds || ch.To <= after.TimeoutSeconds || after.FailureThreshold < min(defaultFailureThreshold, before.FailureThreshold)) {
+				t.Fatalf("liveness period shortened to %ds with %d failures and a timeout of %ds: %+v", ch.To, after.FailureThreshold, after.TimeoutSeconds, ch)
+			}
+			// The expected needless kills, in runs of failures at the period they were counted at.
+			run := after.FailureThreshold
+			if after.PeriodSeconds != before.PeriodSeconds {
+				run = max(1, (after.FailureThreshold-1)*after.PeriodSeconds/before.PeriodSeconds)
+			}
+			if n := needlessKillsPerWeek(sig, before.PeriodSeconds, run, 0); n >= MaxNeedlessKillsPerReplicaWeek || sig.LivenessProbes < 1 {
+				t.Fatalf("liveness tightened to %d failures %ds apart with %.2g expected needless kills per replica-week", after.FailureThreshold, after.PeriodSeconds, n)
 			}
 		case ch.Probe == probes.Liveness:
 			if min(sig.KillsAfterReady, sig.Restarts[observe.CauseLiveness]) < minSamples {

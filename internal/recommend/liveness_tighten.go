@@ -44,20 +44,23 @@ func (r *containerRun) tightenLiveness() {
 	if probes.TimeToDetect(v.FailureThreshold, v.PeriodSeconds, v.TimeoutSeconds) <= bound {
 		return
 	}
+	if sig.Restarts[observe.CauseStartup] > 0 || sig.KillsBeforeReady > 0 {
+		return // starts are being killed: the startup budget comes first
+	}
+	if sig.LivenessProbes*float64(v.PeriodSeconds) < s.Pacing.VerificationWindow.Seconds() {
+		return // ready containers watched for less than one verification window
+	}
+	if r.tightenByPeriod(v, bound) {
+		return
+	}
 	// The largest failureThreshold within the bound at the current period and timeout.
 	loosest := int32(min((bound-int64(v.TimeoutSeconds))/int64(v.PeriodSeconds), int64(v.FailureThreshold)-1))
 	loosest = stepDown(v.FailureThreshold, max(loosest, s.Liveness.MinFailureThreshold, 1), s.Pacing.MaxStepPercent)
 	if loosest >= v.FailureThreshold || probes.TimeToDetect(loosest, v.PeriodSeconds, v.TimeoutSeconds) > bound {
 		return // the bound cannot be met at this period and timeout in one step; reported below
 	}
-	if sig.Restarts[observe.CauseStartup] > 0 || sig.KillsBeforeReady > 0 {
-		return // starts are being killed: the startup budget comes first
-	}
 	if r.next.Startup == nil && !r.startCovered(v.InitialDelaySeconds+loosest*v.PeriodSeconds) {
 		return // without a startup probe the liveness window is also the startup budget
-	}
-	if sig.LivenessProbes*float64(v.PeriodSeconds) < s.Pacing.VerificationWindow.Seconds() {
-		return // ready containers watched for less than one verification window
 	}
 	// The tightest window whose expected needless kills stay below the accepted rate, but never below the
 	// Kubernetes default of 3 failures (a single slow answer must not restart a container) or the policy's

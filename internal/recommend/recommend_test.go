@@ -277,14 +277,60 @@ func TestRecommend(t *testing.T) {
 			want: []change{{probes.Liveness, "failureThreshold", 30, 11, ReasonLivenessTightened}},
 		},
 		{
-			// 30 x 60 s: half an hour to notice a deadlock. The policy's bound of 180 s allows 2 failures at this
-			// period; no failure was seen in three hours, so the bound is honoured, though a tighter window than
-			// the bound could not be shown safe yet.
+			// 30 x 60 s: half an hour to notice a deadlock. The policy's bound of 180 s leaves room for 2 failures
+			// at this period; no failure was seen in three hours, so the bound is honoured with 3 failures 59 s
+			// apart rather than 2 failures 60 s apart.
 			name:     "a probe far beyond the time-to-detect bound is brought within it when no failure run was seen",
 			settings: settings(func(s *tuningv1alpha1.ProbePolicySpec) { s.Liveness.MaxTimeToDetectSeconds = 180 }),
 			container: makeContainer("app").startup(makeProbe("/healthz").period(5).failure(6).obj()).liveness(makeProbe("/healthz").period(60).failure(30).obj()).
 				readiness(readiness).startsCompleted(repeat(secs(8), 3)...).nearMisses(0, 0, 180).obj(),
-			want: []change{{probes.Liveness, "failureThreshold", 30, 2, ReasonLivenessTightened}},
+			want: []change{{probes.Liveness, "periodSeconds", 60, 59, ReasonLivenessTightened}, {probes.Liveness, "failureThreshold", 30, 3, ReasonLivenessTightened}},
+		},
+		{
+			// 20 x 30 s against a bound of 60 s: failureThreshold alone would reach it only at 1, a restart on a
+			// single slow answer; 3 failures 19 s apart detect a hang within 58 s.
+			name:     "a bound that leaves room for fewer than 3 failures at the probe's period shortens the period",
+			settings: settings(func(s *tuningv1alpha1.ProbePolicySpec) { s.Liveness.MaxTimeToDetectSeconds = 60 }),
+			container: makeContainer("app").startup(makeProbe("/healthz").period(5).failure(6).obj()).liveness(makeProbe("/healthz").period(30).failure(20).obj()).
+				readiness(readiness).startsCompleted(repeat(secs(8), 3)...).nearMisses(0, 0, 1000).obj(),
+			want:         []change{{probes.Liveness, "periodSeconds", 30, 19, ReasonLivenessTightened}, {probes.Liveness, "failureThreshold", 20, 3, ReasonLivenessTightened}},
+			evidenceLike: "periodSeconds 30 -> 19 and failureThreshold 20 -> 3 detect a hang within 58s",
+		},
+		{
+			// Even a window at the bound must not restart healthy containers more often than accepted: the runs
+			// seen at 30 s (one in 10 probes, each going on with odds of about 1 in 2) would kill far too often.
+			name:     "a shorter period is not taken when the failures seen say its window is unsafe",
+			settings: settings(func(s *tuningv1alpha1.ProbePolicySpec) { s.Liveness.MaxTimeToDetectSeconds = 60 }),
+			container: makeContainer("app").startup(makeProbe("/healthz").period(5).failure(6).obj()).liveness(makeProbe("/healthz").period(30).failure(20).obj()).
+				readiness(readiness).startsCompleted(repeat(secs(8), 3)...).nearMisses(100, 200, 1000).obj(),
+			findings: []string{ReasonSlowHangDetection},
+		},
+		{
+			// maxStepPercent 40 lets the period fall from 60 s to 36 s at most, not to the 30 s that 2 failures
+			// need within 61 s: failureThreshold alone is tightened, as far as the bound asks.
+			name: "a period the pacing does not let fall far enough in one step is left, and failureThreshold alone is tightened",
+			settings: settings(func(s *tuningv1alpha1.ProbePolicySpec) {
+				s.Liveness.MaxTimeToDetectSeconds = 61
+				s.Pacing.MaxStepPercent = 40
+			}),
+			container: makeContainer("app").startup(makeProbe("/healthz").period(5).failure(6).obj()).liveness(makeProbe("/healthz").period(60).failure(2).obj()).
+				readiness(readiness).startsCompleted(repeat(secs(8), 3)...).nearMisses(0, 0, 1000).obj(),
+			want: []change{{probes.Liveness, "failureThreshold", 2, 1, ReasonLivenessTightened}},
+		},
+		{
+			name:     "a period that would fall below 5 s is not taken",
+			settings: settings(func(s *tuningv1alpha1.ProbePolicySpec) { s.Liveness.MaxTimeToDetectSeconds = 14 }),
+			container: makeContainer("app").startup(makeProbe("/healthz").period(2).failure(7).obj()).liveness(makeProbe("/healthz").period(10).failure(6).obj()).
+				readiness(readiness).startsCompleted(repeat(secs(8), 3)...).nearMisses(0, 0, 1000).obj(),
+			want: []change{{probes.Liveness, "failureThreshold", 6, 1, ReasonLivenessTightened}},
+		},
+		{
+			name:     "a period frozen by a hand edit leaves failureThreshold to its own path",
+			settings: settings(func(s *tuningv1alpha1.ProbePolicySpec) { s.Liveness.MaxTimeToDetectSeconds = 60 }),
+			container: makeContainer("app").startup(makeProbe("/healthz").period(5).failure(6).obj()).liveness(makeProbe("/healthz").period(30).failure(20).obj()).
+				readiness(readiness).startsCompleted(repeat(secs(8), 3)...).nearMisses(0, 0, 1000).obj(),
+			frozen: []probes.FieldRef{{Container: "app", Probe: probes.Liveness, Field: probes.PeriodSeconds}},
+			want:   []change{{probes.Liveness, "failureThreshold", 20, 1, ReasonLivenessTightened}},
 		},
 		{
 			name:     "an over-generous liveness probe whose failures come in long runs is reported, not tightened",
