@@ -17,7 +17,7 @@ import (
 func observedPods(recs []*podstore.Pod) []observe.Pod {
 	out := make([]observe.Pod, len(recs))
 	for i, r := range recs {
-		p := observe.Pod{Name: r.Name, UID: r.UID, Revision: r.TemplateHash, Deleting: !r.Deleting.IsZero(),
+		p := observe.Pod{Name: r.Name, UID: r.UID, Revision: r.TemplateHash, Created: r.Created, Deleting: !r.Deleting.IsZero(),
 			Ready: r.Ready == corev1.ConditionTrue, ReadySince: r.ReadySince, Containers: make([]observe.Container, 0, len(r.Containers))}
 		for _, sidecars := range []bool{false, true} {
 			for j := range r.Containers {

@@ -316,3 +316,49 @@ func signalRestartedPod(restarts int32, containerID string, started, finished ti
 	p.Status.ContainerStatuses = []corev1.ContainerStatus{cs}
 	return p
 }
+
+// TestRestartsOfAContainerFirstSeenWithoutStatus checks whose restarts count when a container shows up restarted:
+// those of a pod looked at before while it had no container status (still scheduled or pulled) happened while it
+// was watched and count, however few looks came between, and so do those of a pod created after the watch began;
+// those of an older pod first looked at now, or seen before a break in the watch, are its past and do not.
+func TestRestartsOfAContainerFirstSeenWithoutStatus(t *testing.T) {
+	cfg := DefaultConfig()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	killed := t0.Add(90 * time.Second)
+	kill := KubeletEvent{ID: "k1", Count: 3, Pod: "web-1", Container: "app", Reason: "Killing",
+		Message: "Container app failed liveness probe, will be restarted", Time: killed}
+	pending := signalRestartedPod(0, "", t0, t0)
+	pending.Status.ContainerStatuses = nil
+	cases := []struct {
+		name         string
+		firstLook    *time.Time // the earlier look at the pod without container status; nil: none
+		watchedSince time.Time
+		created      time.Time // the pod's creation; zero: unknown
+		now          time.Time
+		want         int
+	}{
+		{name: "a pod seen pending and watched since: its 3 restarts count", firstLook: &t0, watchedSince: t0, now: killed.Add(time.Second), want: 3},
+		{name: "a pod seen pending a minute before, not watched throughout: the look is close enough", firstLook: &t0, now: killed.Add(time.Second), want: 3},
+		{name: "a pod first looked at now: its restarts are its past", now: killed.Add(time.Second), watchedSince: killed, want: 0},
+		{name: "a pod created after the watch began and first looked at now: it has no past, its 3 restarts count",
+			created: t0.Add(time.Second), watchedSince: t0, now: killed.Add(time.Second), want: 3},
+		{name: "a pod created before the watch began and first looked at now: its restarts are its past",
+			created: t0.Add(-time.Second), watchedSince: t0, now: killed.Add(time.Second), want: 0},
+		{name: "a pod seen pending before a break in the watch: its restarts are not known to be new", firstLook: &t0,
+			watchedSince: killed.Add(time.Hour), now: killed.Add(time.Hour), want: 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &State{}
+			if tc.firstLook != nil {
+				Update(s, Input{Pods: FromAPIPods([]*corev1.Pod{pending}), Revision: "h1", Now: *tc.firstLook, WatchedSince: *tc.firstLook}, cfg)
+			}
+			restarted := signalRestartedPod(3, "c4", killed.Add(-30*time.Second), killed)
+			restarted.CreationTimestamp = metav1.NewTime(tc.created)
+			Update(s, Input{Pods: FromAPIPods([]*corev1.Pod{restarted}), Events: []KubeletEvent{kill}, Revision: "h1", Now: tc.now, WatchedSince: tc.watchedSince}, cfg)
+			if got := ContainerSignals(s, "app", "h1", tc.now, cfg).Restarts[CauseLiveness]; got != tc.want {
+				t.Errorf("liveness restarts = %d, want %d", got, tc.want)
+			}
+		})
+	}
+}

@@ -185,6 +185,9 @@ func (s *State) foldPod(ps *PodState, p *Pod, since, now, watchedSince time.Time
 	// watched says what completed since the previous look at this pod completed between two looks close together,
 	// or while every change was looked at: the time of this look bounds it.
 	watched := !since.IsZero() && (now.Sub(since) <= maxGap || watchedThroughout(since, watchedSince))
+	// bornWatched says the pod was created after the caller began watching the workload: all its restarts came
+	// while watched, even those before this first look at it (a look delayed by a busy operator).
+	bornWatched := since.IsZero() && !watchedSince.IsZero() && p.Created.After(watchedSince)
 	ps.LastSeen = now
 	rev := s.revision(ps.Revision, now)
 	deleting := p.Deleting
@@ -209,7 +212,7 @@ func (s *State) foldPod(ps *PodState, p *Pod, since, now, watchedSince time.Time
 	// gate the pod's readiness); plain init containers are not in the view at all.
 	for i := range p.Containers {
 		if c := &p.Containers[i]; c.Status != nil {
-			s.foldContainer(ps, rev, c, p, since, now, dt, watched, deleting, cfg)
+			s.foldContainer(ps, rev, c, p, since, now, dt, watched, watched || bornWatched, deleting, cfg)
 		}
 	}
 }
@@ -221,7 +224,8 @@ func (s *State) recheckAt(t time.Time) {
 	}
 }
 
-func (s *State) foldContainer(ps *PodState, rev *RevisionState, c *Container, p *Pod, since, now time.Time, dt time.Duration, watched, deleting bool, cfg Config) {
+// restartsOurs says every restart the container shows that its record does not came while the workload was watched.
+func (s *State) foldContainer(ps *PodState, rev *RevisionState, c *Container, p *Pod, since, now time.Time, dt time.Duration, watched, restartsOurs, deleting bool, cfg Config) {
 	st := c.Status
 	pc := ps.container(c.Name)
 	cs := s.container(c.Name)
@@ -232,8 +236,11 @@ func (s *State) foldContainer(ps *PodState, rev *RevisionState, c *Container, p 
 	hasStartup := startup != nil
 	// A container looked at before, running or not (a checkpoint of an older version marked only containers
 	// seen running). A crash-looping container spends most of its time waiting in CrashLoopBackOff and may never
-	// be seen running: its restarts still count from the second look on.
-	seen := pc.Seen || pc.ID != ""
+	// be seen running: its restarts still count from the second look on. In a pod looked at before and watched
+	// since, a container with no status at that look (still being scheduled or pulled) had not started then, and
+	// a pod created while watched had no past: every restart it shows now is ours, however many a slow look let
+	// pass.
+	seen := pc.Seen || pc.ID != "" || restartsOurs
 
 	// A termination since the last look: count it once its cause is known.
 	if t := st.LastTermination; t != nil && t.FinishedAt.After(pc.LastFinishedAt) && st.RestartCount > pc.RestartCount && seen {

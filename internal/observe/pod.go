@@ -19,6 +19,8 @@ type Pod struct {
 	UID  types.UID
 	// Revision is the pod's pod-template-hash label.
 	Revision string
+	// Created is the pod's creation timestamp; zero when unknown.
+	Created time.Time
 	// Deleting says the pod has a deletion timestamp.
 	Deleting bool
 	// Ready says the pod's Ready condition is True; ReadySince is that condition's last transition.
@@ -79,7 +81,7 @@ type Termination struct {
 // FromAPIPod builds the view of an API Pod. Containers follow the status lists' order (the order the kubelet
 // reports them in), then the containers without a status, so that folding matches what the kubelet reported.
 func FromAPIPod(p *corev1.Pod) Pod {
-	out := Pod{Name: p.Name, UID: p.UID, Revision: p.Labels[appsv1.DefaultDeploymentUniqueLabelKey], Deleting: p.DeletionTimestamp != nil,
+	out := Pod{Name: p.Name, UID: p.UID, Revision: p.Labels[appsv1.DefaultDeploymentUniqueLabelKey], Created: p.CreationTimestamp.Time, Deleting: p.DeletionTimestamp != nil,
 		TerminationGracePeriodSeconds: p.Spec.TerminationGracePeriodSeconds}
 	for i := range p.Status.Conditions {
 		if c := &p.Status.Conditions[i]; c.Type == corev1.PodReady {
