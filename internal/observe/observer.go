@@ -224,7 +224,7 @@ func (s *State) recheckAt(t time.Time) {
 	}
 }
 
-// restartsOurs says every restart the container shows that its record does not came while the workload was watched.
+// restartsOurs says that every restart the container shows beyond its record came while the workload was watched.
 func (s *State) foldContainer(ps *PodState, rev *RevisionState, c *Container, p *Pod, since, now time.Time, dt time.Duration, watched, restartsOurs, deleting bool, cfg Config) {
 	st := c.Status
 	pc := ps.container(c.Name)
